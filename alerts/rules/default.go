@@ -1,0 +1,9 @@
+package rules
+
+// Default returns the built-in rule set. Each family adds its rules here.
+func Default() *Set {
+	var all []*Rule
+	all = append(all, SourceRules()...)
+	all = append(all, MDRules()...)
+	return NewSet(all...)
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/diskwatch/diskwatch/alerts/engine"
+	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/collectors/model"
+)
+
+func runCheck(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	var c common
+	c.register(fs, e)
+	format := fs.String("format", "text", "output `format`: text, json or nagios")
+	showOK := fs.Bool("all", false, "text: also list OK (informational) findings")
+	if code, ok := parse(fs, args, e); !ok {
+		return code
+	}
+	if *format != "text" && *format != "json" && *format != "nagios" {
+		fmt.Fprintf(e.stderr, "diskwatch check: --format must be text, json or nagios, not %q\n", *format)
+		return exitUnknown
+	}
+	log := c.logger(e)
+	rs := rules.Default()
+	cfg, err := c.loadConfig(rs)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "diskwatch check: %v\n", err)
+		if *format == "nagios" {
+			fmt.Fprintf(e.stdout, "DISKWATCH UNKNOWN - configuration error: %s\n", oneLine(err.Error()))
+		}
+		return exitUnknown
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	eng := &engine.Engine{Sources: sources(c.fs(), cfg), Rules: rs, Settings: &cfg.Settings, Now: e.now, Log: log}
+	res := eng.Cycle(ctx)
+	switch *format {
+	case "json":
+		writeJSON(e.stdout, res)
+	case "nagios":
+		writeNagios(e.stdout, res)
+	default:
+		writeText(e.stdout, res, *showOK)
+	}
+	return int(res.Status)
+}
+
+// checkJSON is the JSON document `check --format json` prints.
+type checkJSON struct {
+	Status   string               `json:"status"`
+	Time     string               `json:"time"`
+	Findings []rules.Finding      `json:"findings"`
+	Summary  map[string]int       `json:"summary"`
+	Sources  []model.SourceStatus `json:"sources"`
+	Arrays   []model.Array        `json:"arrays,omitempty"`
+	Disks    []model.Disk         `json:"disks,omitempty"`
+	UPS      []model.UPS          `json:"ups,omitempty"`
+	Sensors  []model.Sensor       `json:"sensors,omitempty"`
+}
+
+func writeJSON(w io.Writer, res *engine.Result) {
+	doc := checkJSON{
+		Status: res.Status.String(), Time: res.Snapshot.Time.UTC().Format("2006-01-02T15:04:05Z"),
+		Findings: res.Findings, Summary: counts(res.Findings), Sources: res.Snapshot.Sources,
+		Arrays: res.Snapshot.Arrays, Disks: res.Snapshot.Disks, UPS: res.Snapshot.UPS, Sensors: res.Snapshot.Sensors,
+	}
+	if doc.Findings == nil {
+		doc.Findings = []rules.Finding{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(doc)
+}
+
+func counts(fs []rules.Finding) map[string]int {
+	m := map[string]int{"OK": 0, "WARNING": 0, "CRITICAL": 0, "UNKNOWN": 0}
+	for _, f := range fs {
+		m[f.Severity.String()]++
+	}
+	return m
+}
+
+// writeText prints one line per finding, most severe first, then a
+// summary line.
+func writeText(w io.Writer, res *engine.Result, showOK bool) {
+	hidden := 0
+	for _, f := range res.Findings {
+		if f.Severity == rules.OK && !showOK && f.Rule != "collector.nothing" && f.Rule != "collector.permission" {
+			hidden++
+			continue
+		}
+		msg := f.Message
+		if !strings.HasPrefix(msg, f.Subject) {
+			msg = f.Subject + ": " + msg
+		}
+		line := fmt.Sprintf("%-8s %s", f.Severity, msg)
+		if f.Remedy != "" {
+			line += " — " + f.Remedy
+		}
+		fmt.Fprintln(w, oneLine(line))
+	}
+	c := counts(res.Findings)
+	s := res.Snapshot
+	fmt.Fprintf(w, "%s: %d critical, %d warning, %d unknown, %d info; watched %s\n",
+		res.Status, c["CRITICAL"], c["WARNING"], c["UNKNOWN"], c["OK"], watched(s))
+	if hidden > 0 {
+		fmt.Fprintf(w, "(%d informational findings hidden; --all shows them)\n", hidden)
+	}
+}
+
+func watched(s *model.Snapshot) string {
+	var parts []string
+	add := func(n int, what string) {
+		if n > 0 {
+			if n > 1 && !strings.HasSuffix(what, "s") {
+				what += "s"
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	add(len(s.Arrays), "md array")
+	add(len(s.Disks), "disk")
+	add(len(s.UPS), "UPS")
+	add(len(s.Sensors), "sensor")
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// writeNagios prints one status line with perfdata.
+func writeNagios(w io.Writer, res *engine.Result) {
+	msg := "all " + watched(res.Snapshot) + " healthy"
+	if watched(res.Snapshot) == "nothing" {
+		msg = "nothing to watch on this host"
+	}
+	var top []string
+	n := 0
+	for _, f := range res.Findings {
+		if f.Severity == rules.OK {
+			continue
+		}
+		n++
+		if len(top) < 3 {
+			top = append(top, f.Subject+": "+f.Message)
+		}
+	}
+	if n > 0 {
+		msg = strings.Join(top, "; ")
+		if n > len(top) {
+			msg += fmt.Sprintf("; and %d more", n-len(top))
+		}
+	}
+	var perf []string
+	for _, a := range res.Snapshot.Arrays {
+		perf = append(perf, fmt.Sprintf("'%s_active'=%d;;%d;0;%d", perfLabel(a.Name), a.DisksActive, a.DisksTotal-1, a.DisksTotal))
+	}
+	for _, d := range res.Snapshot.Disks {
+		if d.TemperatureC != nil {
+			perf = append(perf, fmt.Sprintf("'%s_temp'=%g", perfLabel(d.Device.Name+d.Device.Path), *d.TemperatureC))
+		}
+	}
+	line := fmt.Sprintf("DISKWATCH %s - %s", res.Status, oneLine(msg))
+	if len(perf) > 0 {
+		line += " | " + strings.Join(perf, " ")
+	}
+	fmt.Fprintln(w, line)
+}
+
+func perfLabel(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\'' || r == '=' || r == '|' || r < 0x20 || r == ' ' {
+			return '_'
+		}
+		return r
+	}, model.Clean(s))
+}
+
+// oneLine keeps an output line a single line.
+func oneLine(s string) string {
+	return strings.NewReplacer("\n", " ", "\r", " ").Replace(s)
+}

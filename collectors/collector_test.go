@@ -1,0 +1,54 @@
+package collectors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"testing"
+	"time"
+
+	"github.com/diskwatch/diskwatch/collectors/model"
+)
+
+type fn func(ctx context.Context, out *model.Snapshot) error
+
+func (f fn) Collect(ctx context.Context, out *model.Snapshot) error { return f(ctx, out) }
+
+func TestRunStates(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	set := []Named{
+		{Name: "ok", Collector: fn(func(_ context.Context, o *model.Snapshot) error {
+			o.Arrays = append(o.Arrays, model.Array{Name: "md0"})
+			return nil
+		})},
+		{Name: "absent", Collector: fn(func(context.Context, *model.Snapshot) error {
+			return fmt.Errorf("no mdstat: %w", ErrAbsent)
+		})},
+		{Name: "partial", Collector: fn(func(_ context.Context, o *model.Snapshot) error {
+			o.Arrays = append(o.Arrays, model.Array{Name: "md1"})
+			return errors.Join(errors.New("md2: bad"), fmt.Errorf("md3: %w", fs.ErrPermission))
+		})},
+		{Name: "failed", Collector: fn(func(context.Context, *model.Snapshot) error { return errors.New("boom") })},
+		{Name: "panics", Collector: fn(func(context.Context, *model.Snapshot) error { panic("oops") })},
+		{Name: "hangs", Timeout: 50 * time.Millisecond, Collector: fn(func(ctx context.Context, _ *model.Snapshot) error {
+			select {} // ignores ctx on purpose: Run must not wait for it
+		})},
+	}
+	snap := Run(context.Background(), now, set)
+	if !snap.Time.Equal(now) {
+		t.Errorf("time = %v", snap.Time)
+	}
+	want := map[string]string{"ok": "ok", "absent": "absent", "partial": "partial", "failed": "failed", "panics": "failed", "hangs": "failed"}
+	for _, s := range snap.Sources {
+		if want[s.Name] != s.State {
+			t.Errorf("%s: state %q, want %q (%v)", s.Name, s.State, want[s.Name], s.Errors)
+		}
+		if s.Name == "partial" && (len(s.Errors) != 2 || !s.PermissionDenied) {
+			t.Errorf("partial: errors %v perm %v", s.Errors, s.PermissionDenied)
+		}
+	}
+	if len(snap.Sources) != len(set) || len(snap.Arrays) != 2 || snap.Arrays[0].Name != "md0" {
+		t.Errorf("merged snapshot wrong: %+v", snap)
+	}
+}

@@ -1,0 +1,292 @@
+package mdraid
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/diskwatch/diskwatch/collectors/model"
+)
+
+// espGUID is the EFI System Partition type GUID
+// C12A7328-F81F-11D2-BA4B-00A0C93EC93B in its on-disk (mixed-endian) form.
+var espGUID = []byte{0x28, 0x73, 0x2a, 0xc1, 0x1f, 0xf8, 0xd2, 0x11, 0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b}
+
+// BootFacts is what the first sectors of a disk say about booting it.
+type BootFacts struct {
+	// BIOSBootCode: the MBR's boot code area (bytes 0-439) is not blank.
+	BIOSBootCode bool
+	// GPT: the disk has a protective MBR and a GPT header at LBA 1.
+	GPT bool
+	// ESP: an EFI system partition (GPT type or MBR type 0xEF) exists.
+	ESP bool
+}
+
+// ParseMBR reads the first sector (512 bytes). It reports whether the MBR
+// signature is present, the boot facts it shows, and whether the disk is
+// GPT (protective partition type 0xEE), in which case ParseGPT must be
+// given the header and entries to find an ESP.
+func ParseMBR(sector []byte) (BootFacts, bool, error) {
+	if len(sector) < 512 {
+		return BootFacts{}, false, fmt.Errorf("MBR: %d bytes, need 512", len(sector))
+	}
+	var f BootFacts
+	if sector[510] != 0x55 || sector[511] != 0xaa {
+		return f, false, nil
+	}
+	f.BIOSBootCode = !allZero(sector[0:440])
+	gpt := false
+	for i := 0; i < 4; i++ {
+		switch sector[446+16*i+4] {
+		case 0xee:
+			gpt = true
+		case 0xef:
+			f.ESP = true
+		}
+	}
+	return f, gpt, nil
+}
+
+// GPTHeader is the part of a GPT header needed to find the entries.
+type GPTHeader struct {
+	EntriesLBA uint64
+	NumEntries uint32
+	EntrySize  uint32
+}
+
+// ParseGPTHeader decodes the GPT header sector (LBA 1).
+func ParseGPTHeader(b []byte) (GPTHeader, error) {
+	if len(b) < 92 || !bytes.Equal(b[0:8], []byte("EFI PART")) {
+		return GPTHeader{}, fmt.Errorf("GPT: no header signature at LBA 1")
+	}
+	le := binary.LittleEndian
+	h := GPTHeader{EntriesLBA: le.Uint64(b[72:]), NumEntries: le.Uint32(b[80:]), EntrySize: le.Uint32(b[84:])}
+	if h.EntrySize < 128 || h.EntrySize > 4096 || h.NumEntries > 1024 {
+		return GPTHeader{}, fmt.Errorf("GPT: implausible entry table (%d entries of %d bytes)", h.NumEntries, h.EntrySize)
+	}
+	return h, nil
+}
+
+// GPTHasESP reports whether a GPT partition entry array holds an ESP.
+func GPTHasESP(entries []byte, h GPTHeader) bool {
+	for i := uint32(0); i < h.NumEntries; i++ {
+		off := int(i) * int(h.EntrySize)
+		if off+16 > len(entries) {
+			break
+		}
+		if bytes.Equal(entries[off:off+16], espGUID) {
+			return true
+		}
+	}
+	return false
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// bootMounts are the mount points whose array must stay bootable from any
+// member.
+var bootMounts = map[string]bool{"/": true, "/boot": true}
+
+// checkBoot fills Array.MountPoints and, for RAID1 arrays holding / or
+// /boot, Array.Boot: whether each member's disk carries boot code or an
+// EFI system partition.
+func (c *Collector) checkBoot(ctx context.Context, arrays []model.Array) error {
+	mounts, err := c.mounts()
+	if err != nil {
+		return nil // no mount table (fixture without /proc/self): nothing to check
+	}
+	devOf := map[string]string{} // "9:0" -> md0
+	for i := range arrays {
+		if d, err := c.FS.ReadString(c.FS.Sys("block", arrays[i].Name, "dev")); err == nil {
+			devOf[d] = arrays[i].Name
+		}
+	}
+	var errs []error
+	for i := range arrays {
+		a := &arrays[i]
+		for _, m := range mounts {
+			if c.mountUsesArray(m, a.Name, devOf) {
+				a.MountPoints = append(a.MountPoints, m.point)
+			}
+		}
+		boot := false
+		for _, p := range a.MountPoints {
+			boot = boot || bootMounts[p]
+		}
+		if !boot || a.Level != "raid1" {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, m := range a.Members {
+			if m.Faulty || m.Spare {
+				continue
+			}
+			disk := c.parentDisk(m.Name)
+			if seen[disk] {
+				continue
+			}
+			seen[disk] = true
+			bi := model.BootInfo{Disk: disk}
+			f, err := c.bootFacts(ctx, disk)
+			if err != nil {
+				bi.Error = err.Error()
+				errs = append(errs, err)
+			}
+			bi.BIOS, bi.EFI = f.BIOSBootCode, f.ESP
+			a.Boot = append(a.Boot, bi)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+type mount struct {
+	dev   string // "9:0" when known
+	src   string // "/dev/md0"
+	point string
+}
+
+// mounts reads /proc/self/mountinfo, or /proc/mounts when that is missing.
+func (c *Collector) mounts() ([]mount, error) {
+	var out []mount
+	if b, err := c.FS.ReadFile(c.FS.Proc("self", "mountinfo")); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			f := strings.Fields(l)
+			if len(f) < 10 {
+				continue
+			}
+			sep := -1
+			for i, w := range f {
+				if w == "-" {
+					sep = i
+					break
+				}
+			}
+			if sep < 0 || sep+2 >= len(f) {
+				continue
+			}
+			out = append(out, mount{dev: f[2], src: f[sep+2], point: unescapeMount(f[4])})
+		}
+		return out, nil
+	}
+	b, err := c.FS.ReadFile(c.FS.Proc("mounts"))
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 2 {
+			out = append(out, mount{src: f[0], point: unescapeMount(f[1])})
+		}
+	}
+	return out, nil
+}
+
+// unescapeMount undoes the kernel's octal escapes (\040 for space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// mountUsesArray reports whether a mount sits on md array name, directly,
+// on one of its partitions, or through device-mapper (LVM, LUKS).
+func (c *Collector) mountUsesArray(m mount, name string, devOf map[string]string) bool {
+	var dev string
+	switch {
+	case m.dev != "" && devOf[m.dev] != "":
+		dev = devOf[m.dev]
+	case m.dev != "":
+		if t, err := os.Readlink(c.FS.Sys("dev", "block", m.dev)); err == nil {
+			dev = filepath.Base(t)
+		}
+	}
+	if dev == "" && strings.HasPrefix(m.src, "/dev/") {
+		dev = filepath.Base(m.src)
+		if t, err := filepath.EvalSymlinks(c.FS.Path(m.src)); err == nil {
+			dev = filepath.Base(t)
+		}
+	}
+	if dev == "" {
+		return false
+	}
+	return c.stackedOn(dev, name, 0)
+}
+
+// stackedOn reports whether block device dev is, or sits on, md array name.
+func (c *Collector) stackedOn(dev, name string, depth int) bool {
+	if dev == name || strings.HasPrefix(dev, name+"p") {
+		return true
+	}
+	if depth > 8 {
+		return false
+	}
+	slaves, err := os.ReadDir(c.FS.Sys("block", dev, "slaves"))
+	if err != nil {
+		return false
+	}
+	for _, s := range slaves {
+		if c.stackedOn(s.Name(), name, depth+1) {
+			return true
+		}
+	}
+	return false
+}
+
+// bootFacts reads a disk's MBR and, for GPT disks, its partition table.
+func (c *Collector) bootFacts(ctx context.Context, disk string) (BootFacts, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
+	defer cancel()
+	dev := c.FS.Dev(disk)
+	mbr, err := c.FS.ReadAt(ctx, dev, 0, 512)
+	if err != nil {
+		return BootFacts{}, fmt.Errorf("%s: read MBR: %w", disk, err)
+	}
+	f, gpt, err := ParseMBR(mbr)
+	if err != nil || !gpt {
+		return f, err
+	}
+	f.GPT = true
+	ss := int64(512)
+	if v, err := c.FS.ReadInt(c.FS.Sys("block", disk, "queue", "logical_block_size")); err == nil && v >= 512 {
+		ss = v
+	}
+	hb, err := c.FS.ReadAt(ctx, dev, ss, int(ss))
+	if err != nil {
+		return f, fmt.Errorf("%s: read GPT header: %w", disk, err)
+	}
+	h, err := ParseGPTHeader(hb)
+	if err != nil {
+		return f, fmt.Errorf("%s: %w", disk, err)
+	}
+	eb, err := c.FS.ReadAt(ctx, dev, int64(h.EntriesLBA)*ss, int(h.NumEntries*h.EntrySize))
+	if err != nil {
+		return f, fmt.Errorf("%s: read GPT entries: %w", disk, err)
+	}
+	f.ESP = f.ESP || GPTHasESP(eb, h)
+	return f, nil
+}

@@ -1,0 +1,221 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+)
+
+// DeviceInfo identifies a disk. Keys follow smartctl's JSON names where one
+// exists.
+type DeviceInfo struct {
+	// Path is how the disk was reached: /dev/sda, /dev/nvme0, /dev/twa0.
+	Path string `json:"path"`
+	// Protocol is "ata", "nvme" or "scsi".
+	Protocol string `json:"protocol"`
+	// Via is the transport: "sat", "nvme", "scsi", "3ware,N", "megaraid,N",
+	// "usbjmicron", ...
+	Via          string `json:"via,omitempty"`
+	Model        string `json:"model,omitempty"`
+	Serial       string `json:"serial,omitempty"`
+	Firmware     string `json:"firmware,omitempty"`
+	WWN          string `json:"wwn,omitempty"`
+	Capacity     int64  `json:"capacity_bytes,omitempty"`
+	RotationRate int    `json:"rotation_rate,omitempty"` // rpm; 0 = SSD/unknown
+	// Name is the human name used in output: "sda", "twa0 port 1".
+	Name string `json:"name,omitempty"`
+}
+
+// ID is the disk's stable identity, surviving sdX renames and controller
+// moves: the WWN when known, else model+serial, else the path.
+func (d DeviceInfo) ID() string {
+	switch {
+	case d.WWN != "":
+		return "wwn:" + strings.ToLower(strings.ReplaceAll(d.WWN, " ", ""))
+	case d.Serial != "":
+		return "serial:" + idPart(d.Model) + "_" + idPart(d.Serial)
+	default:
+		return "path:" + d.Path + viaSuffix(d.Via)
+	}
+}
+
+func viaSuffix(via string) string {
+	if via == "" || via == "sat" || via == "nvme" || via == "scsi" {
+		return ""
+	}
+	return "#" + via
+}
+
+// idPart makes a device string usable inside an identity key: printable
+// ASCII only, spaces folded to "_".
+func idPart(s string) string {
+	var b strings.Builder
+	for _, r := range strings.TrimSpace(s) {
+		switch {
+		case r == ' ':
+			b.WriteByte('_')
+		case r > 0x20 && r < 0x7f:
+			b.WriteRune(r)
+		default:
+			fmt.Fprintf(&b, "%%%02x", r)
+		}
+	}
+	return b.String()
+}
+
+// Display is a terminal-safe short description: "sda (WDC WD40 SN123)".
+func (d DeviceInfo) Display() string {
+	name := d.Name
+	if name == "" {
+		name = strings.TrimPrefix(d.Path, "/dev/")
+	}
+	desc := strings.TrimSpace(Clean(d.Model) + " " + Clean(d.Serial))
+	if desc == "" {
+		return Clean(name)
+	}
+	return Clean(name) + " (" + desc + ")"
+}
+
+// Disk is the normalized SMART record of one disk, whatever the source
+// (native ioctls, the smartctl backend, a smartctl JSON capture).
+type Disk struct {
+	Device DeviceInfo `json:"device"`
+	// PowerMode: "active", "idle", "standby", "sleep", "unknown".
+	PowerMode string `json:"power_mode,omitempty"`
+	// Skipped is set when the disk was not read (e.g. in standby).
+	Skipped string `json:"skipped,omitempty"`
+
+	SMARTAvailable bool  `json:"smart_available"`
+	SMARTEnabled   bool  `json:"smart_enabled,omitempty"`
+	SMARTPassed    *bool `json:"smart_passed"`
+
+	TemperatureC *float64 `json:"temperature_c"`
+	PowerOnHours *int64   `json:"power_on_hours"`
+	PowerCycles  *int64   `json:"power_cycles"`
+	// TripTemperatureC is the drive's own temperature limit when reported
+	// (SCSI trip point, NVMe WCTEMP/CCTEMP).
+	WarnTemperatureC *float64 `json:"warn_temperature_c,omitempty"`
+	CritTemperatureC *float64 `json:"crit_temperature_c,omitempty"`
+
+	ATAAttributes []ATAAttribute `json:"ata_attributes,omitempty"`
+	NVMe          *NVMeHealth    `json:"nvme,omitempty"`
+	SCSI          *SCSIHealth    `json:"scsi,omitempty"`
+	SelfTest      *SelfTestLog   `json:"self_test,omitempty"`
+	// ErrorLogCount is the ATA error log count / NVMe error entries.
+	ErrorLogCount *int64 `json:"error_log_count,omitempty"`
+	// Errors are per-step read problems ("SMART READ DATA: EIO").
+	Errors []string `json:"errors,omitempty"`
+}
+
+// ATAAttribute is one ATA SMART attribute.
+type ATAAttribute struct {
+	ID        int    `json:"id"`
+	Name      string `json:"name"`
+	Value     int    `json:"value"`
+	Worst     int    `json:"worst"`
+	Thresh    int    `json:"thresh"`
+	Raw       int64  `json:"raw"`
+	RawString string `json:"raw_string"`
+	// WhenFailed is "", "past" or "now".
+	WhenFailed string `json:"when_failed"`
+	Prefailure bool   `json:"prefailure,omitempty"`
+}
+
+// NVMeHealth is the NVMe SMART / Health Information log (page 0x02).
+type NVMeHealth struct {
+	CriticalWarning         int     `json:"critical_warning"`
+	TemperatureC            float64 `json:"temperature_c"`
+	AvailableSpare          int     `json:"available_spare"`
+	AvailableSpareThreshold int     `json:"available_spare_threshold"`
+	PercentageUsed          int     `json:"percentage_used"`
+	DataUnitsRead           uint64  `json:"data_units_read"`
+	DataUnitsWritten        uint64  `json:"data_units_written"`
+	PowerOnHours            uint64  `json:"power_on_hours"`
+	PowerCycles             uint64  `json:"power_cycles"`
+	UnsafeShutdowns         uint64  `json:"unsafe_shutdowns"`
+	MediaErrors             uint64  `json:"media_errors"`
+	NumErrLogEntries        uint64  `json:"num_err_log_entries"`
+}
+
+// SCSIHealth holds SCSI/SAS defect and error counters.
+type SCSIHealth struct {
+	GrownDefects      *int64 `json:"grown_defects"`
+	ReadUncorrected   *int64 `json:"read_uncorrected"`
+	WriteUncorrected  *int64 `json:"write_uncorrected"`
+	VerifyUncorrected *int64 `json:"verify_uncorrected"`
+}
+
+// SelfTestLog summarises the self-test log.
+type SelfTestLog struct {
+	// Running is set while a self-test is in progress.
+	Running bool `json:"running,omitempty"`
+	// RemainingPercent of a running test.
+	RemainingPercent int             `json:"remaining_percent,omitempty"`
+	Entries          []SelfTestEntry `json:"entries,omitempty"`
+}
+
+// SelfTestEntry is one completed (or aborted) self-test.
+type SelfTestEntry struct {
+	Type         string `json:"type"` // short, long, conveyance, ...
+	Status       string `json:"status"`
+	Passed       bool   `json:"passed"`
+	LifetimeHour int64  `json:"lifetime_hours"`
+	FailingLBA   *int64 `json:"lba_of_first_error,omitempty"`
+}
+
+// Attr returns the ATA attribute with id, or nil.
+func (d *Disk) Attr(id int) *ATAAttribute {
+	for i := range d.ATAAttributes {
+		if d.ATAAttributes[i].ID == id {
+			return &d.ATAAttributes[i]
+		}
+	}
+	return nil
+}
+
+// Samples returns the disk's numeric readings, keyed by its identity.
+func (d *Disk) Samples() []Sample {
+	id := d.Device.ID()
+	var s []Sample
+	add := func(m string, v float64) { s = append(s, Sample{id, m, v}) }
+	if d.SMARTPassed != nil {
+		v := 0.0
+		if *d.SMARTPassed {
+			v = 1
+		}
+		add("smart_passed", v)
+	}
+	if d.TemperatureC != nil {
+		add("temperature_c", *d.TemperatureC)
+	}
+	if d.PowerOnHours != nil {
+		add("power_on_hours", float64(*d.PowerOnHours))
+	}
+	if d.PowerCycles != nil {
+		add("power_cycles", float64(*d.PowerCycles))
+	}
+	for _, a := range d.ATAAttributes {
+		add(fmt.Sprintf("smart_attr_%d_raw", a.ID), float64(a.Raw))
+		add(fmt.Sprintf("smart_attr_%d_value", a.ID), float64(a.Value))
+	}
+	if n := d.NVMe; n != nil {
+		add("nvme_critical_warning", float64(n.CriticalWarning))
+		add("nvme_available_spare", float64(n.AvailableSpare))
+		add("nvme_percentage_used", float64(n.PercentageUsed))
+		add("nvme_media_errors", float64(n.MediaErrors))
+		add("nvme_num_err_log_entries", float64(n.NumErrLogEntries))
+		add("nvme_unsafe_shutdowns", float64(n.UnsafeShutdowns))
+		add("nvme_data_units_written", float64(n.DataUnitsWritten))
+	}
+	if c := d.SCSI; c != nil {
+		for _, p := range []struct {
+			m string
+			v *int64
+		}{{"scsi_grown_defects", c.GrownDefects}, {"scsi_read_uncorrected", c.ReadUncorrected},
+			{"scsi_write_uncorrected", c.WriteUncorrected}, {"scsi_verify_uncorrected", c.VerifyUncorrected}} {
+			if p.v != nil {
+				add(p.m, float64(*p.v))
+			}
+		}
+	}
+	return s
+}

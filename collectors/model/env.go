@@ -1,0 +1,93 @@
+package model
+
+import "time"
+
+// UPS is the status of one UPS (NUT or apcupsd).
+type UPS struct {
+	// Name is the UPS's identity: "testups@127.0.0.1:3493", "apcupsd@host:3551".
+	Name   string `json:"name"`
+	Source string `json:"source"` // "nut" or "apcupsd"
+	Model  string `json:"model,omitempty"`
+	// Status holds the NUT status flags (OL, OB, LB, RB, CHRG, FSD, ...).
+	Status []string `json:"status"`
+	// Reachable is false when the server or UPS could not be read
+	// (communication lost).
+	Reachable      bool     `json:"reachable"`
+	ChargePercent  *float64 `json:"battery_charge_percent,omitempty"`
+	RuntimeSeconds *float64 `json:"battery_runtime_seconds,omitempty"`
+	LoadPercent    *float64 `json:"load_percent,omitempty"`
+	InputVoltage   *float64 `json:"input_voltage,omitempty"`
+	// SelfTest is the last self-test result as the UPS reports it.
+	SelfTest string `json:"self_test,omitempty"`
+	// SelfTestFailed is set when that result is a failure.
+	SelfTestFailed bool `json:"self_test_failed,omitempty"`
+	// Vars holds every raw variable read.
+	Vars map[string]string `json:"vars,omitempty"`
+}
+
+// HasStatus reports whether the UPS status includes flag.
+func (u *UPS) HasStatus(flag string) bool {
+	for _, s := range u.Status {
+		if s == flag {
+			return true
+		}
+	}
+	return false
+}
+
+// Samples returns the UPS's numeric readings.
+func (u *UPS) Samples() []Sample {
+	var s []Sample
+	for _, p := range []struct {
+		m string
+		v *float64
+	}{{"ups_battery_charge_percent", u.ChargePercent}, {"ups_battery_runtime_seconds", u.RuntimeSeconds},
+		{"ups_load_percent", u.LoadPercent}, {"ups_input_voltage", u.InputVoltage}} {
+		if p.v != nil {
+			s = append(s, Sample{u.Name, p.m, *p.v})
+		}
+	}
+	ob := 0.0
+	if u.HasStatus("OB") {
+		ob = 1
+	}
+	return append(s, Sample{u.Name, "ups_on_battery", ob})
+}
+
+// Sensor is one environmental reading (hwmon, drive temperature, external
+// probe).
+type Sensor struct {
+	// ID is stable: "hwmon/coretemp/temp1", "cmd/room".
+	ID    string `json:"id"`
+	Label string `json:"label,omitempty"`
+	// Kind: temperature, fan, voltage, current, power, humidity, other.
+	Kind  string   `json:"kind"`
+	Unit  string   `json:"unit"` // "C", "rpm", "V", "A", "W", "%"
+	Value float64  `json:"value"`
+	Min   *float64 `json:"min,omitempty"`
+	Max   *float64 `json:"max,omitempty"`
+	Crit  *float64 `json:"crit,omitempty"`
+	// Alarm is set when the chip raises its own alarm flag.
+	Alarm bool `json:"alarm,omitempty"`
+	// Disk ties a drive temperature sensor to its disk identity.
+	Disk string `json:"disk,omitempty"`
+}
+
+// Samples returns the sensor's reading.
+func (s *Sensor) Samples() []Sample {
+	return []Sample{{s.ID, "sensor_" + s.Kind, s.Value}}
+}
+
+// KernelEvent is one recognised kernel log line attributed to a disk.
+type KernelEvent struct {
+	Seq  uint64    `json:"seq"`
+	Time time.Time `json:"time"`
+	// Kind: ata_error, ata_timeout, io_error, nvme_reset, nvme_timeout,
+	// md_member_failed, raid_aen, ...
+	Kind string `json:"kind"`
+	// Device is the kernel name (sda, ata3, nvme0) and Disk its identity
+	// when it could be resolved.
+	Device string `json:"device"`
+	Disk   string `json:"disk,omitempty"`
+	Line   string `json:"line"`
+}

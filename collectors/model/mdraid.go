@@ -1,0 +1,126 @@
+package model
+
+import "time"
+
+// Array is one Linux software RAID (md) array, from /proc/mdstat and
+// /sys/block/mdN/md.
+type Array struct {
+	Name  string `json:"name"`            // md0
+	Path  string `json:"path"`            // /dev/md0
+	UUID  string `json:"uuid,omitempty"`  // 32 lower-case hex digits, no separators
+	Level string `json:"level,omitempty"` // raid1, raid5, linear, ...
+	// Metadata is the superblock format, e.g. "1.2", "0.90", "external:imsm".
+	Metadata string `json:"metadata,omitempty"`
+	// Activity is /proc/mdstat's state: active, inactive, recovering,
+	// resyncing, checking, reshaping, ...
+	Activity string `json:"activity"`
+	// ArrayState is sysfs md/array_state (clear, inactive, suspended,
+	// readonly, read-auto, clean, active, write-pending, active-idle,
+	// broken), "" when sysfs is not readable.
+	ArrayState string `json:"array_state,omitempty"`
+	ReadOnly   bool   `json:"read_only"`
+
+	DisksTotal  int `json:"disks_total"`  // raid slots the array should have
+	DisksActive int `json:"disks_active"` // slots in sync
+	DisksFailed int `json:"disks_failed"` // members marked (F)
+	DisksDown   int `json:"disks_down"`   // missing slots ("_" in [U_])
+	DisksSpare  int `json:"disks_spare"`
+	// Degraded is sysfs md/degraded (missing slots), -1 when unknown.
+	Degraded int `json:"degraded"`
+
+	// SyncAction is sysfs md/sync_action (idle, resync, recover, check,
+	// repair, reshape, frozen), or derived from mdstat.
+	SyncAction string `json:"sync_action,omitempty"`
+	// SyncPending is "DELAYED" or "PENDING" when a resync waits.
+	SyncPending string `json:"sync_pending,omitempty"`
+	// SyncPercent, SyncSpeedKiBs and SyncETA describe a running
+	// resync/recovery/check/reshape.
+	SyncPercent   float64       `json:"sync_percent,omitempty"`
+	SyncSpeedKiBs float64       `json:"sync_speed_kib_s,omitempty"`
+	SyncETA       time.Duration `json:"sync_eta_ns,omitempty"`
+	// LastSyncAction is sysfs md/last_sync_action.
+	LastSyncAction string `json:"last_sync_action,omitempty"`
+	// MismatchCount is sysfs md/mismatch_cnt (sectors), -1 when unknown.
+	MismatchCount int64 `json:"mismatch_cnt"`
+	SizeBytes     int64 `json:"size_bytes,omitempty"`
+
+	Members []Member `json:"members"`
+	// Candidates are block devices that carry this array's superblock UUID
+	// but are not members: a disk re-attached and never re-added.
+	Candidates []string `json:"candidates,omitempty"`
+	// MountPoints where the array is mounted (for / and /boot checks).
+	MountPoints []string `json:"mount_points,omitempty"`
+	// Boot describes, for arrays holding / or /boot, whether each member
+	// disk can boot.
+	Boot []BootInfo `json:"boot,omitempty"`
+}
+
+// Member is one component device of an array.
+type Member struct {
+	Name string `json:"name"` // sdb1
+	// Disk is the whole disk holding the member (sdb for sdb1).
+	Disk string `json:"disk,omitempty"`
+	// Index is the descriptor index in brackets in /proc/mdstat.
+	Index int `json:"index"`
+	// Slot is sysfs dev-X/slot: the raid slot, -1 for none (spare/faulty).
+	Slot        int  `json:"slot"`
+	Faulty      bool `json:"faulty"`
+	Spare       bool `json:"spare"`
+	Replacement bool `json:"replacement,omitempty"`
+	WriteMostly bool `json:"write_mostly,omitempty"`
+	// State is sysfs dev-X/state split on commas (in_sync, faulty,
+	// write_error, want_replacement, blocked, spare, ...).
+	State []string `json:"state,omitempty"`
+	// Errors is sysfs dev-X/errors (corrected read errors), -1 unknown.
+	Errors int64 `json:"errors"`
+	// BadBlocks is the number of entries in sysfs dev-X/bad_blocks plus
+	// unacknowledged_bad_blocks, -1 unknown.
+	BadBlocks int64 `json:"bad_blocks"`
+	// BadSectors is the total sectors in those entries.
+	BadSectors int64 `json:"bad_sectors,omitempty"`
+}
+
+// HasState reports whether the member's sysfs state includes s.
+func (m Member) HasState(s string) bool {
+	for _, x := range m.State {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// BootInfo says whether one member disk of a / or /boot array can boot.
+type BootInfo struct {
+	Disk string `json:"disk"`
+	// BIOS: boot code present in the MBR (bytes 0-439 not all zero).
+	BIOS bool `json:"bios"`
+	// EFI: an EFI system partition exists on the disk.
+	EFI bool `json:"efi"`
+	// Error when the disk could not be read.
+	Error string `json:"error,omitempty"`
+}
+
+// Samples returns the array's numeric readings.
+func (a *Array) Samples() []Sample {
+	b := func(v bool) float64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	s := []Sample{
+		{a.Name, "md_disks_total", float64(a.DisksTotal)},
+		{a.Name, "md_disks_active", float64(a.DisksActive)},
+		{a.Name, "md_disks_failed", float64(a.DisksFailed)},
+		{a.Name, "md_disks_down", float64(a.DisksDown)},
+		{a.Name, "md_disks_spare", float64(a.DisksSpare)},
+		{a.Name, "md_degraded", b(a.DisksDown > 0 || a.DisksFailed > 0 || a.Degraded > 0)},
+		{a.Name, "md_active", b(a.Activity != "inactive")},
+		{a.Name, "md_sync_percent", a.SyncPercent},
+	}
+	if a.MismatchCount >= 0 {
+		s = append(s, Sample{a.Name, "md_mismatch_cnt", float64(a.MismatchCount)})
+	}
+	return s
+}
