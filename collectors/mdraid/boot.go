@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prometheus/procfs"
+
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
@@ -158,33 +160,34 @@ type mount struct {
 	point string
 }
 
-// mounts reads /proc/self/mountinfo, or /proc/mounts when that is missing.
+// mounts reads the host's mount table with procfs: init's (PID 1)
+// mountinfo, which is the host's view even when diskwatch runs in a
+// private mount namespace, else our own, else /proc/mounts.
 func (c *Collector) mounts() ([]mount, error) {
-	var out []mount
-	if b, err := c.FS.ReadFile(c.FS.Proc("self", "mountinfo")); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			f := strings.Fields(l)
-			if len(f) < 10 {
+	pfs, err := procfs.NewFS(c.FS.Proc())
+	if err == nil {
+		for _, pid := range []string{"1", "self"} {
+			var mi []*procfs.MountInfo
+			if pid == "1" {
+				mi, err = pfs.GetProcMounts(1)
+			} else {
+				mi, err = pfs.GetMounts()
+			}
+			if err != nil {
 				continue
 			}
-			sep := -1
-			for i, w := range f {
-				if w == "-" {
-					sep = i
-					break
-				}
+			out := make([]mount, 0, len(mi))
+			for _, m := range mi {
+				out = append(out, mount{dev: m.MajorMinorVer, src: m.Source, point: m.MountPoint})
 			}
-			if sep < 0 || sep+2 >= len(f) {
-				continue
-			}
-			out = append(out, mount{dev: f[2], src: f[sep+2], point: unescapeMount(f[4])})
+			return out, nil
 		}
-		return out, nil
 	}
 	b, err := c.FS.ReadFile(c.FS.Proc("mounts"))
 	if err != nil {
 		return nil, err
 	}
+	var out []mount
 	for _, l := range strings.Split(string(b), "\n") {
 		f := strings.Fields(l)
 		if len(f) >= 2 {

@@ -228,7 +228,8 @@ func (c *Collector) parentDisk(name string) string {
 	if !c.FS.Exists(filepath.Join(sysPath, "partition")) {
 		return name
 	}
-	if t, err := filepath.EvalSymlinks(sysPath); err == nil {
+	if t, err := os.Readlink(sysPath); err == nil {
+		// /sys/class/block/sdb1 -> ../../devices/.../block/sdb/sdb1
 		return filepath.Base(filepath.Dir(t))
 	}
 	m := partRE.FindStringSubmatch(name)
@@ -317,9 +318,7 @@ func (c *Collector) findCandidates(ctx context.Context, arrays []model.Array) er
 	for i := range arrays {
 		a := &arrays[i]
 		for _, m := range a.Members {
-			if !m.Faulty {
-				inUse[m.Name] = true
-			}
+			inUse[m.Name] = true // a faulty member is md.degraded's "remove" case
 		}
 		if isDegraded(a) {
 			degraded = append(degraded, a)

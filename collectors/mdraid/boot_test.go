@@ -1,0 +1,102 @@
+package mdraid
+
+import (
+	"context"
+	"encoding/binary"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/diskwatch/diskwatch/collectors/hostroot"
+	"github.com/diskwatch/diskwatch/collectors/model"
+)
+
+// mbrDisk returns a disk image with an MBR; bootCode puts a boot loader
+// stub in it; partType is partition 1's type byte.
+func mbrDisk(bootCode bool, partType byte) []byte {
+	img := make([]byte, 64*1024)
+	if bootCode {
+		copy(img, []byte{0xeb, 0x63, 0x90}) // jmp, as GRUB's boot.img starts
+	}
+	img[446+4] = partType
+	img[510], img[511] = 0x55, 0xaa
+	return img
+}
+
+// gptDisk returns a protective-MBR GPT image whose entry 1 has typeGUID.
+func gptDisk(typeGUID []byte) []byte {
+	img := mbrDisk(false, 0xee)
+	h := img[512:]
+	copy(h, "EFI PART")
+	le := binary.LittleEndian
+	le.PutUint64(h[72:], 2)   // entries at LBA 2
+	le.PutUint32(h[80:], 128) // entries
+	le.PutUint32(h[84:], 128) // entry size
+	copy(img[1024:], typeGUID)
+	return img
+}
+
+func bootRoot(t *testing.T, sdb []byte) *root {
+	r := newRoot(t)
+	r.text("proc/mdstat", `Personalities : [raid1]
+md0 : active raid1 sdb1[1] sda1[0]
+      1047552 blocks super 1.2 [2/2] [UU]
+
+unused devices: <none>
+`)
+	r.text("proc/1/mountinfo", "22 1 9:0 / / rw,relatime shared:1 - ext4 /dev/md0 rw\n"+
+		"23 22 0:21 / /proc rw,nosuid shared:2 - proc proc rw\n")
+	r.text("sys/block/md0/dev", "9:0\n")
+	r.blockdev("sda1", "8:1", superblock12(uuidA, 1, 16384), true)
+	r.blockdev("sdb1", "8:17", superblock12(uuidA, 1, 16384), true)
+	r.file("dev/sda", mbrDisk(true, 0xfd))
+	r.file("dev/sdb", sdb)
+	return r
+}
+
+func TestBootRedundancy(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sdb  []byte
+		want []model.BootInfo
+	}{
+		{"sdb has no boot code", mbrDisk(false, 0xfd), []model.BootInfo{{Disk: "sdb"}, {Disk: "sda", BIOS: true}}},
+		{"sdb has boot code", mbrDisk(true, 0xfd), []model.BootInfo{{Disk: "sdb", BIOS: true}, {Disk: "sda", BIOS: true}}},
+		{"sdb is GPT with an ESP", gptDisk(espGUID), []model.BootInfo{{Disk: "sdb", EFI: true}, {Disk: "sda", BIOS: true}}},
+		{"sdb is GPT without an ESP", gptDisk(make([]byte, 16)), []model.BootInfo{{Disk: "sdb"}, {Disk: "sda", BIOS: true}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := bootRoot(t, tc.sdb)
+			var snap model.Snapshot
+			if err := New(hostroot.New(r.dir)).Collect(context.Background(), &snap); err != nil {
+				t.Fatal(err)
+			}
+			a := snap.Arrays[0]
+			if diff := cmp.Diff([]string{"/"}, a.MountPoints); diff != "" {
+				t.Errorf("mount points (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.want, a.Boot); diff != "" {
+				t.Errorf("boot (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestUnescapeMount(t *testing.T) {
+	if got := unescapeMount(`/mnt/a\040b`); got != "/mnt/a b" {
+		t.Errorf("got %q", got)
+	}
+	if got := unescapeMount(`/x\`); got != `/x\` {
+		t.Errorf("got %q", got)
+	}
+}
+
+func FuzzBootSectors(f *testing.F) {
+	f.Add(mbrDisk(true, 0xfd)[:512], gptDisk(espGUID)[512:1024], gptDisk(espGUID)[1024:])
+	f.Fuzz(func(t *testing.T, mbr, hdr, entries []byte) {
+		ParseMBR(mbr)
+		if h, err := ParseGPTHeader(hdr); err == nil {
+			GPTHasESP(entries, h)
+		}
+	})
+}
