@@ -95,11 +95,7 @@ func writeText(w io.Writer, res *engine.Result, showOK bool) {
 			hidden++
 			continue
 		}
-		msg := f.Message
-		if !strings.HasPrefix(msg, f.Subject) {
-			msg = f.Subject + ": " + msg
-		}
-		line := fmt.Sprintf("%-8s %s", f.Severity, msg)
+		line := fmt.Sprintf("%-8s %s", f.Severity, withSubject(f))
 		if f.Remedy != "" {
 			line += " — " + f.Remedy
 		}
@@ -148,7 +144,7 @@ func writeNagios(w io.Writer, res *engine.Result) {
 		}
 		n++
 		if len(top) < 3 {
-			top = append(top, f.Subject+": "+f.Message)
+			top = append(top, withSubject(f))
 		}
 	}
 	if n > 0 {
@@ -159,7 +155,11 @@ func writeNagios(w io.Writer, res *engine.Result) {
 	}
 	var perf []string
 	for _, a := range res.Snapshot.Arrays {
-		perf = append(perf, fmt.Sprintf("'%s_active'=%d;;%d;0;%d", perfLabel(a.Name), a.DisksActive, a.DisksTotal-1, a.DisksTotal))
+		if a.DisksTotal == 0 || a.Activity == "inactive" {
+			continue
+		}
+		// Fewer active disks than slots is critical: range "total:".
+		perf = append(perf, fmt.Sprintf("'%s_active'=%d;;%d:;0;%d", perfLabel(a.Name), a.DisksActive, a.DisksTotal, a.DisksTotal))
 	}
 	for _, d := range res.Snapshot.Disks {
 		if d.TemperatureC != nil {
@@ -180,6 +180,15 @@ func perfLabel(s string) string {
 		}
 		return r
 	}, model.Clean(s))
+}
+
+// withSubject prefixes a finding's message with its subject unless the
+// message already starts with it.
+func withSubject(f rules.Finding) string {
+	if strings.HasPrefix(f.Message, f.Subject) {
+		return f.Message
+	}
+	return f.Subject + ": " + f.Message
 }
 
 // oneLine keeps an output line a single line.
