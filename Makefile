@@ -5,12 +5,16 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/diskwatch
 
-.PHONY: all build test unit test-rig lint bench fuzz install setup clean
+.PHONY: all build run test unit test-rig lint bench fuzz install setup clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/diskwatch
+
+# Build and run a one-shot check of this host (ARGS="--format json" ...).
+run: build
+	./$(BIN) check $(ARGS)
 
 # Everything a clean machine needs to run every test (idempotent; root).
 setup:
