@@ -1,5 +1,5 @@
 # diskwatch — see README.md.
-GO      ?= go
+GO      ?= $(shell command -v go || echo /usr/local/go/bin/go)
 PREFIX  ?= /usr/local
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
