@@ -104,6 +104,20 @@ type Disk struct {
 	ErrorLogCount *int64 `json:"error_log_count,omitempty"`
 	// Errors are per-step read problems ("SMART READ DATA: EIO").
 	Errors []string `json:"errors,omitempty"`
+	// Smartctl is smartctl's exit status, decoded, on records that came
+	// from smartctl (the backend or a capture); nil otherwise.
+	Smartctl *SmartctlExit `json:"smartctl,omitempty"`
+}
+
+// SmartctlExit is smartctl's exit status bitmask, decoded (smartctl(8),
+// RETURN VALUES). Bits 0-1 mean smartctl could not read the device; bit 2
+// that some command failed; bits 3-7 are findings about the disk.
+type SmartctlExit struct {
+	Status int `json:"exit_status"`
+	// Flags names each set bit: command_line_error, device_open_failed,
+	// command_failed, disk_failing, prefail_at_threshold,
+	// attributes_past_threshold, error_log_entries, self_test_errors.
+	Flags []string `json:"flags,omitempty"`
 }
 
 // ATAAttribute is one ATA SMART attribute.
@@ -160,6 +174,11 @@ type SelfTestEntry struct {
 	Passed       bool   `json:"passed"`
 	LifetimeHour int64  `json:"lifetime_hours"`
 	FailingLBA   *int64 `json:"lba_of_first_error,omitempty"`
+	// Failed is set when the test completed with a failure (a read,
+	// electrical, servo or handling element failed; an NVMe or SCSI
+	// segment failed). Aborted and interrupted tests are neither passed
+	// nor failed.
+	Failed bool `json:"failed,omitempty"`
 }
 
 // Attr returns the ATA attribute with id, or nil.
