@@ -99,7 +99,7 @@ func writeText(w io.Writer, res *engine.Result, showOK bool) {
 		if f.Remedy != "" {
 			line += " — " + f.Remedy
 		}
-		fmt.Fprintln(w, oneLine(line))
+		fmt.Fprintln(w, safeLine(line))
 	}
 	c := counts(res.Findings)
 	s := res.Snapshot
@@ -166,7 +166,7 @@ func writeNagios(w io.Writer, res *engine.Result) {
 			perf = append(perf, fmt.Sprintf("'%s_temp'=%g", perfLabel(d.Device.Name+d.Device.Path), *d.TemperatureC))
 		}
 	}
-	line := fmt.Sprintf("DISKWATCH %s - %s", res.Status, oneLine(msg))
+	line := fmt.Sprintf("DISKWATCH %s - %s", res.Status, safeLine(msg))
 	if len(perf) > 0 {
 		line += " | " + strings.Join(perf, " ")
 	}
@@ -190,6 +190,11 @@ func withSubject(f rules.Finding) string {
 	}
 	return f.Subject + ": " + f.Message
 }
+
+// safeLine makes a line safe for a terminal or a monitoring system: one
+// line, no control characters (device strings are untrusted; rules clean
+// them already, this is the last line of defence).
+func safeLine(s string) string { return model.Clean(oneLine(s)) }
 
 // oneLine keeps an output line a single line.
 func oneLine(s string) string {

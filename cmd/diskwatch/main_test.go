@@ -135,3 +135,24 @@ func TestUsage(t *testing.T) {
 		t.Errorf("bad format: %d %q", code, e)
 	}
 }
+
+func TestNoRawControlCharactersInOutput(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "proc"), 0o755)
+	os.WriteFile(filepath.Join(dir, "proc", "mdstat"), []byte("Personalities : [raid1]\n"+
+		"md0 : active raid1 sd\x1bP0;pwned\x07a[0](F) sdb\x9b2J[1]\n      100 blocks [2/1] [_U]\n\nunused devices: <none>\n"), 0o644)
+	for _, format := range []string{"text", "nagios", "json"} {
+		out, _, code := runCmd(t, nil, "check", "--config", noConfig(t), "--root", dir, "--format", format)
+		if code != exitCritical {
+			t.Errorf("%s: exit %d\n%s", format, code, out)
+		}
+		for _, r := range out {
+			if (r < 0x20 && r != '\n') || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+				t.Fatalf("%s: raw control character %U in output:\n%q", format, r, out)
+			}
+		}
+		if format == "text" && !strings.Contains(out, `sd\x1bP0;pwned\x07a`) {
+			t.Errorf("text: the escaped name is not shown: %s", out)
+		}
+	}
+}
