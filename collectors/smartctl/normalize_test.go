@@ -29,8 +29,8 @@ func captures(t testing.TB) []string {
 
 // Captures that are not a device report, and what Normalize must say.
 var notDevice = map[string]error{
-	"testdata/scrutiny/smart-fail.json":          ErrNoData,    // device open failed, messages only
-	"testdata/scrutiny/smartctl_scan_nvme.json":  ErrNotDevice, // smartctl --scan
+	"testdata/scrutiny/smart-fail.json":           ErrNoData,    // device open failed, messages only
+	"testdata/scrutiny/smartctl_scan_nvme.json":   ErrNotDevice, // smartctl --scan
 	"testdata/scrutiny/smartctl_scan_simple.json": ErrNotDevice,
 }
 
