@@ -179,6 +179,9 @@ func Output(ctx context.Context, timeout time.Duration, name string, args ...str
 	return out.Bytes(), err
 }
 
+// LookPath finds a program in PATH (see os/exec.LookPath).
+func LookPath(name string) (string, error) { return exec.LookPath(name) }
+
 // tailBuffer keeps the last max bytes written to it.
 type tailBuffer struct {
 	max int

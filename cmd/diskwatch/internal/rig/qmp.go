@@ -1,0 +1,102 @@
+package rig
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"path/filepath"
+	"time"
+)
+
+// qmpClient speaks the QEMU Machine Protocol over the VM's QMP socket.
+type qmpClient struct {
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func (q *qmpClient) close() { q.conn.Close() }
+
+type qmpReply struct {
+	Return json.RawMessage `json:"return"`
+	Error  *struct {
+		Class string `json:"class"`
+		Desc  string `json:"desc"`
+	} `json:"error"`
+	Event string `json:"event"`
+	QMP   any    `json:"QMP"`
+}
+
+// read returns the next reply that is not an asynchronous event.
+func (q *qmpClient) read() (qmpReply, error) {
+	for {
+		line, err := q.r.ReadBytes('\n')
+		if err != nil {
+			return qmpReply{}, fmt.Errorf("qmp: read: %w", err)
+		}
+		var r qmpReply
+		if err := json.Unmarshal(line, &r); err != nil {
+			return qmpReply{}, fmt.Errorf("qmp: %w in %q", err, line)
+		}
+		if r.Event == "" {
+			return r, nil
+		}
+	}
+}
+
+func (q *qmpClient) do(cmd string, args any) (json.RawMessage, error) {
+	req := map[string]any{"execute": cmd}
+	if args != nil {
+		req["arguments"] = args
+	}
+	b, _ := json.Marshal(req)
+	if _, err := q.conn.Write(append(b, '\n')); err != nil {
+		return nil, fmt.Errorf("qmp %s: %w", cmd, err)
+	}
+	r, err := q.read()
+	if err != nil {
+		return nil, fmt.Errorf("qmp %s: %w", cmd, err)
+	}
+	if r.Error != nil {
+		return nil, fmt.Errorf("qmp %s: %s: %s", cmd, r.Error.Class, r.Error.Desc)
+	}
+	return r.Return, nil
+}
+
+// QMP runs one QMP command (e.g. "qom-set" with arguments {"path":
+// "/machine/peripheral/nvme0", "property": "smart_critical_warning",
+// "value": 4}) and returns its "return" value.
+func (vm *VM) QMP(ctx context.Context, cmd string, args any) (json.RawMessage, error) {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	if vm.qmp == nil {
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		conn, err := vm.dial(dctx, filepath.Join(vm.dir, "qmp.sock"))
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("rig: qmp: %w", err)
+		}
+		q := &qmpClient{conn: conn, r: bufio.NewReader(conn)}
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := q.read(); err != nil { // greeting
+			conn.Close()
+			return nil, fmt.Errorf("rig: %w", err)
+		}
+		if _, err := q.do("qmp_capabilities", nil); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("rig: %w", err)
+		}
+		vm.qmp = q
+	}
+	dl := time.Now().Add(30 * time.Second)
+	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
+		dl = d
+	}
+	vm.qmp.conn.SetDeadline(dl)
+	r, err := vm.qmp.do(cmd, args)
+	if err != nil {
+		return nil, fmt.Errorf("rig: %w", err)
+	}
+	return r, nil
+}
