@@ -41,6 +41,8 @@ type Config struct {
 // Collectors switches sources on and off.
 type Collectors struct {
 	MDRaid Toggle `yaml:"mdraid"`
+	// Smartctl lists devices read through smartctl.
+	Smartctl Smartctl `yaml:"smartctl"`
 }
 
 // Toggle is a collector's on/off switch (default on).
@@ -141,6 +143,9 @@ func Parse(name string, data []byte, rs *rules.Set) (*Config, error) {
 		errs = append(errs, err)
 	}
 	c.Settings.Devices = devs
+	if err := c.Collectors.Smartctl.validate(name); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/diskwatch/diskwatch/collectors"
 	"github.com/diskwatch/diskwatch/collectors/hostroot"
 	"github.com/diskwatch/diskwatch/collectors/mdraid"
+	"github.com/diskwatch/diskwatch/collectors/smartctl"
 )
 
 // sources builds the enabled collectors for a host root and configuration.
@@ -16,5 +17,23 @@ func sources(fs hostroot.FS, cfg *config.Config) []collectors.Named {
 	if cfg.Collectors.MDRaid.On() {
 		out = append(out, collectors.Named{Name: "mdraid", Collector: mdraid.New(fs), Timeout: 30 * time.Second})
 	}
+	if sc := cfg.Collectors.Smartctl; sc.On() {
+		out = append(out, smartctlSource(fs, sc))
+	}
 	return out
+}
+
+// smartctlSource builds the smartctl collector for the configured devices.
+func smartctlSource(fs hostroot.FS, sc config.Smartctl) collectors.Named {
+	devs := make([]smartctl.Device, len(sc.Devices))
+	for i, d := range sc.Devices {
+		devs[i] = smartctl.Device{Path: d.Path, Type: d.Type}
+	}
+	b := smartctl.Backend{Program: sc.Program, Timeout: sc.Timeout, NoCheck: sc.NoCheck}
+	per := sc.Timeout
+	if per <= 0 {
+		per = smartctl.DefaultTimeout
+	}
+	// Four devices at a time, each bounded by its own timeout.
+	return collectors.Named{Name: "smartctl", Collector: smartctl.New(fs, devs, b), Timeout: per*time.Duration((len(devs)+3)/4) + 5*time.Second}
 }
