@@ -596,3 +596,37 @@ func BuildStatic(ctx context.Context, pkg, out string) error {
 	}
 	return nil
 }
+
+// serialScript prints "name serial" for every guest block device: the
+// serial from SCSI VPD page 0x80 (SATA through libata, SCSI, virtio-scsi)
+// or the NVMe controller's serial attribute.
+const serialScript = `for d in /sys/block/*; do
+	n=${d##*/}; s=
+	if [ -r "$d/device/vpd_pg80" ]; then
+		s=$(dd if="$d/device/vpd_pg80" bs=1 skip=4 2>/dev/null | tr -d '\000')
+	elif [ -r "$d/device/serial" ]; then
+		s=$(cat "$d/device/serial")
+	fi
+	echo "$n" $s
+done`
+
+// BlockBySerial maps each disk serial to its guest block device name
+// (sda, nvme0n1): names depend on probe order, serials do not.
+func (vm *VM) BlockBySerial(ctx context.Context) (map[string]string, error) {
+	out, err := vm.MustExec(ctx, 30*time.Second, serialScript)
+	if err != nil {
+		return nil, err
+	}
+	return parseSerials(out), nil
+}
+
+func parseSerials(out []byte) map[string]string {
+	m := map[string]string{}
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 2 {
+			m[f[1]] = f[0]
+		}
+	}
+	return m
+}
