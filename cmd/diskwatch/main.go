@@ -53,6 +53,8 @@ type env struct {
 func commands() []command {
 	return []command{
 		{"check", "one-shot check for scripts and cron (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)", runCheck},
+		{"replay", "run the rules over Backblaze drive-stats history and measure lead time and false alarms", runReplay},
+		{"ack", "ack DEVICE [ATTRIBUTE]: accept a disk's current error counts; from now on only growth alerts", runAck},
 		{"config", "config check FILE | config default", runConfig},
 		{"version", "print the version", func(_ context.Context, e *env, _ []string) int {
 			fmt.Fprintln(e.stdout, "diskwatch", version)

@@ -1,0 +1,402 @@
+package rules
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/diskwatch/diskwatch/collectors/model"
+)
+
+// History rules: what a disk's stored readings say about where it is going.
+// They need a history store (rules.Input.History); without one they say
+// nothing. The current-state SMART rules (health FAILED, at/below vendor
+// threshold, NVMe critical warning) live in smart.go; these are about
+// change over time and about the combined failure risk.
+
+// Published evidence quoted in messages. The figures are the papers'.
+const (
+	evPinheiroRealloc = "Pinheiro et al., FAST 2007: after their first reallocation drives were 14x likelier to fail within 60 days"
+	evPinheiroScan    = "Pinheiro et al., FAST 2007: after a first scan error drives were 39x likelier to fail within 60 days"
+	evPinheiroProbat  = "Pinheiro et al., FAST 2007: drives with probational (pending) sectors were 16x likelier to fail within 60 days"
+	evPinheiroOffline = "Pinheiro et al., FAST 2007: drives with offline reallocations were 21x likelier to fail within 60 days"
+	evBackblaze5      = "Backblaze ('What SMART Stats Tell Us About Hard Drives', 2016): raw 5, 187, 188, 197 or 198 > 0 in 76.7% of failed drives vs 4.2% of working ones"
+	evRecency         = "Pinheiro et al., FAST 2007: the risk after a first error is concentrated in the following weeks; a count still growing is an active failure"
+	evCRC             = "UDMA CRC errors are transfer errors between drive and controller: usually a loose or bad SATA cable or backplane, rarely the drive"
+	evNVMeMedia       = "NVMe media and data integrity errors are unrecovered data errors (NVM Express base spec, SMART/Health log, bytes 160-175)"
+	evSCSIDefects     = "a growing SCSI grown-defect list is the SAS counterpart of ATA reallocations (same 14x evidence)"
+)
+
+// HistoryRules are the trend and risk rules.
+func HistoryRules() []*Rule {
+	return []*Rule{
+		growthRule("trend.reallocated", "reallocated sectors (SMART 5)", []string{"smart_attr_5_raw"}, evPinheiroRealloc,
+			"back up now; run a long self-test (smartctl -t long) and plan the replacement"),
+		growthRule("trend.pending", "pending sectors (SMART 197)", []string{"smart_attr_197_raw"}, evPinheiroProbat,
+			"back up now; run a long self-test to force remapping, then watch whether reallocations follow"),
+		growthRule("trend.uncorrectable", "uncorrectable errors (SMART 187/198)", []string{"smart_attr_187_raw", "smart_attr_198_raw"}, evPinheiroScan,
+			"back up now and replace the disk: it lost data it could not recover"),
+		growthRule("trend.timeouts", "command timeouts (SMART 188)", []string{"smart_attr_188_raw"}, evBackblaze5,
+			"check the kernel log for resets; check cabling and power; if it keeps growing, replace the disk"),
+		growthRule("trend.crc", "interface CRC errors (SMART 199)", []string{"smart_attr_199_raw"}, evCRC,
+			"reseat or replace the SATA cable (or backplane slot); this is usually not the disk"),
+		growthRule("trend.nvme_media", "NVMe media errors", []string{"nvme_media_errors"}, evNVMeMedia,
+			"back up now; check nvme error-log; plan the replacement"),
+		growthRule("trend.scsi_defects", "SCSI grown defects", []string{"scsi_grown_defects"}, evSCSIDefects,
+			"back up now and plan the replacement"),
+		growthRule("trend.scsi_uncorrected", "SCSI uncorrected errors", []string{"scsi_read_uncorrected", "scsi_write_uncorrected", "scsi_verify_uncorrected"}, evPinheiroScan,
+			"back up now and replace the disk"),
+		trendWear, trendTemperature, riskScore,
+	}
+}
+
+// HistoryMetric reports whether the history rules read metric; a store
+// that must stay small (replay's in-memory one) may keep only these.
+func HistoryMetric(metric string) bool {
+	switch metric {
+	case "smart_attr_5_raw", "smart_attr_187_raw", "smart_attr_188_raw", "smart_attr_197_raw", "smart_attr_198_raw",
+		"smart_attr_199_raw", "nvme_media_errors", "scsi_grown_defects", "scsi_read_uncorrected", "scsi_write_uncorrected",
+		"scsi_verify_uncorrected", "temperature_c", "nvme_percentage_used", "nvme_available_spare",
+		"smart_attr_177_value", "smart_attr_231_value", "smart_attr_233_value":
+		return true
+	}
+	return false
+}
+
+func diskMatch(d *model.Disk) Match {
+	return Match{Path: d.Device.Path, Serial: d.Device.Serial, Model: d.Device.Model}
+}
+
+func diskFinding(d *model.Disk, sev Severity, msg, remedy string) Finding {
+	return Finding{Severity: sev, Subject: d.Device.Display(), SubjectID: d.Device.ID(), Message: msg, Remedy: remedy, Match: diskMatch(d)}
+}
+
+// diskValues indexes a disk's current readings by metric.
+func diskValues(d *model.Disk) map[string]float64 {
+	m := map[string]float64{}
+	for _, s := range d.Samples() {
+		m[s.Metric] = s.Value
+	}
+	return m
+}
+
+// series reads (subject, metric) since from, with the current reading
+// appended when the store does not have it yet (a store that failed to
+// write, or an engine without a store): the newest point is always now's.
+func series(in *Input, id, metric string, from time.Time, cur float64, have bool) []Point {
+	var ps []Point
+	if in.History != nil {
+		ps, _ = in.History.Series(id, metric, from)
+	}
+	if have {
+		if l, ok := Last(ps); !ok || l.Time.Before(in.Now) {
+			ps = append(ps[:len(ps):len(ps)], Point{Time: in.Now, Value: cur})
+		}
+	}
+	return ps
+}
+
+func baseline(in *Input, id, metric string) (Point, bool) {
+	if b, ok := in.History.(Baselines); ok && in.History != nil {
+		return b.Baseline(id, metric)
+	}
+	return Point{}, false
+}
+
+// growth is what a counter did within the window, against an
+// acknowledged baseline when there is one.
+type growth struct {
+	cur, inc float64
+	accel    bool
+	acked    *Point
+}
+
+func counterGrowth(in *Input, id, metric string, cur float64, window time.Duration) growth {
+	from := in.Now.Add(-window)
+	ps := series(in, id, metric, from.Add(-window), cur, true)
+	g := growth{cur: cur}
+	w := Window(ps, from)
+	if b, ok := baseline(in, id, metric); ok {
+		g.acked = &b
+		if !b.Time.Before(from) {
+			w = append([]Point{b}, Window(ps, b.Time.Add(time.Nanosecond))...)
+		}
+	}
+	g.inc = Increase(w)
+	if g.acked != nil && cur <= g.acked.Value {
+		g.inc = 0 // at or below what the operator accepted
+	}
+	g.accel = Accelerating(ps, in.Now, window/2, 2, 2)
+	return g
+}
+
+// growthRule builds a "counter grew within the window" rule over metrics.
+func growthRule(name, what string, metrics []string, evidence, remedy string) *Rule {
+	return &Rule{
+		Name:    name,
+		Summary: what + " grew within window_days (by at least min_increase, beyond any acknowledged baseline); needs the history store",
+		Params:  map[string]float64{"window_days": 30, "min_increase": 1},
+		Eval: func(in *Input, p Params) []Finding {
+			var out []Finding
+			for i := range in.Snapshot.Disks {
+				d := &in.Snapshot.Disks[i]
+				if d.Skipped != "" {
+					continue
+				}
+				vals := diskValues(d)
+				m := diskMatch(d)
+				window := time.Duration(p.Get("window_days", m) * float64(Day))
+				for _, metric := range metrics {
+					cur, ok := vals[metric]
+					if !ok {
+						continue
+					}
+					g := counterGrowth(in, d.Device.ID(), metric, cur, window)
+					if g.inc <= 0 || g.inc < p.Get("min_increase", m) {
+						continue
+					}
+					msg := fmt.Sprintf("%s: %s grew by %s in the last %s to %s", d.Device.Display(), what, num(g.inc), days(window), num(cur))
+					if g.acked != nil {
+						msg += fmt.Sprintf(" (acknowledged %s on %s)", num(g.acked.Value), g.acked.Time.UTC().Format("2006-01-02"))
+					}
+					if g.accel {
+						msg += "; growth is accelerating"
+					}
+					msg += " — " + evidence
+					f := diskFinding(d, Warning, msg, remedy)
+					f.Evidence = []string{evidence}
+					f.Values = map[string]float64{metric: cur, "increase": g.inc}
+					out = append(out, f)
+				}
+			}
+			return out
+		},
+	}
+}
+
+// wearMetric is an SSD wear indicator as "percent of rated life used".
+type wearMetric struct {
+	metric string
+	used   func(v float64) float64
+}
+
+var wearMetrics = []wearMetric{
+	{"nvme_percentage_used", func(v float64) float64 { return v }},
+	{"smart_attr_177_value", func(v float64) float64 { return 100 - v }}, // Wear_Leveling_Count (normalized, 100 = new)
+	{"smart_attr_231_value", func(v float64) float64 { return 100 - v }}, // SSD_Life_Left
+	{"smart_attr_233_value", func(v float64) float64 { return 100 - v }}, // Media_Wearout_Indicator
+}
+
+var trendWear = &Rule{
+	Name: "trend.wear",
+	Summary: "SSD wear projected from its rate over window_days: WARNING when rated life ends within warn_days, CRITICAL within crit_days; " +
+		"also NVMe available spare dropping by spare_drop points within the window",
+	Params: map[string]float64{"window_days": 30, "min_span_days": 7, "warn_days": 180, "crit_days": 30, "spare_drop": 10},
+	Eval: func(in *Input, p Params) []Finding {
+		var out []Finding
+		for i := range in.Snapshot.Disks {
+			d := &in.Snapshot.Disks[i]
+			if d.Skipped != "" || in.History == nil {
+				continue
+			}
+			m := diskMatch(d)
+			vals := diskValues(d)
+			window := time.Duration(p.Get("window_days", m) * float64(Day))
+			minSpan := time.Duration(p.Get("min_span_days", m) * float64(Day))
+			for _, wm := range wearMetrics {
+				cur, ok := vals[wm.metric]
+				if !ok || (wm.metric != "nvme_percentage_used" && d.Device.RotationRate > 0) {
+					continue
+				}
+				raw := series(in, d.Device.ID(), wm.metric, in.Now.Add(-window), cur, true)
+				used := make([]Point, len(raw))
+				for j, pt := range raw {
+					used[j] = Point{pt.Time, wm.used(pt.Value)}
+				}
+				rate, ok := RatePerDay(used, in.Now, window, minSpan)
+				if !ok || rate <= 0 {
+					continue
+				}
+				left := DaysUntil(wm.used(cur), 100, rate)
+				sev := OK
+				switch {
+				case left <= p.Get("crit_days", m):
+					sev = Critical
+				case left <= p.Get("warn_days", m):
+					sev = Warning
+				}
+				if sev == OK {
+					continue
+				}
+				f := diskFinding(d, sev, fmt.Sprintf("%s: SSD wear %.0f%% used, growing %.2f points/day: rated endurance reached in about %.0f days",
+					d.Device.Display(), wm.used(cur), rate, left), "plan the replacement; move write-heavy workloads elsewhere")
+				f.Values = map[string]float64{"wear_used_percent": wm.used(cur), "wear_per_day": rate, "days_left": left}
+				out = append(out, f)
+				break
+			}
+			if cur, ok := vals["nvme_available_spare"]; ok {
+				ps := series(in, d.Device.ID(), "nvme_available_spare", in.Now.Add(-window), cur, true)
+				hi := cur
+				for _, pt := range ps {
+					hi = math.Max(hi, pt.Value)
+				}
+				if drop := hi - cur; drop >= p.Get("spare_drop", m) {
+					f := diskFinding(d, Warning, fmt.Sprintf("%s: NVMe available spare fell by %.0f points in %s to %.0f%%: the drive is consuming spare blocks",
+						d.Device.Display(), drop, days(window), cur), "back up; plan the replacement")
+					f.Values = map[string]float64{"nvme_available_spare": cur, "drop": drop}
+					out = append(out, f)
+				}
+			}
+		}
+		return out
+	},
+}
+
+var trendTemperature = &Rule{
+	Name: "trend.temperature",
+	Summary: "temperature at or above max_c (CRITICAL at crit_c) held for hold_minutes, clearing only below max_c - hysteresis_c; " +
+		"or at or below min_c for hold_minutes",
+	Params: map[string]float64{"max_c": 60, "crit_c": 70, "min_c": 5, "hold_minutes": 30, "hysteresis_c": 5},
+	Eval: func(in *Input, p Params) []Finding {
+		var out []Finding
+		for i := range in.Snapshot.Disks {
+			d := &in.Snapshot.Disks[i]
+			if d.Skipped != "" || d.TemperatureC == nil || in.History == nil {
+				continue
+			}
+			m := diskMatch(d)
+			cur := *d.TemperatureC
+			hold := time.Duration(p.Get("hold_minutes", m) * float64(time.Minute))
+			maxC, critC, minC, hyst := p.Get("max_c", m), p.Get("crit_c", m), p.Get("min_c", m), p.Get("hysteresis_c", m)
+			ps := series(in, d.Device.ID(), "temperature_c", in.Now.Add(-hold-24*time.Hour), cur, true)
+			hot := Hysteresis{On: maxC, Off: maxC - hyst}.State(ps) &&
+				HeldFor(ps, in.Now, hold, func(v float64) bool { return v > maxC-hyst })
+			cold := Hysteresis{On: minC, Off: minC + hyst, Falling: true}.State(ps) &&
+				HeldFor(ps, in.Now, hold, func(v float64) bool { return v < minC+hyst })
+			switch {
+			case hot:
+				sev := Warning
+				if HeldFor(ps, in.Now, hold, func(v float64) bool { return v >= critC }) {
+					sev = Critical
+				}
+				f := diskFinding(d, sev, fmt.Sprintf("%s: temperature %.0f °C, at or above %.0f °C for %s or more", d.Device.Display(), cur, maxC, roughDuration(hold)),
+					"check airflow, fans and the room; sustained heat shortens drive life")
+				f.Values = map[string]float64{"temperature_c": cur}
+				out = append(out, f)
+			case cold:
+				f := diskFinding(d, Warning, fmt.Sprintf("%s: temperature %.0f °C, at or below %.0f °C for %s or more", d.Device.Display(), cur, minC, roughDuration(hold)),
+					"drives are rated for about 5 °C and up; check the environment")
+				f.Values = map[string]float64{"temperature_c": cur}
+				out = append(out, f)
+			}
+		}
+		return out
+	},
+}
+
+// signal is one contribution to a disk's failure-risk score.
+type signal struct {
+	what     string
+	points   float64
+	evidence string
+}
+
+var riskScore = &Rule{
+	Name: "risk.score",
+	Summary: "failure-risk score per disk, the sum of the points of each signal present (static error counts, counts growing within window_days), each " +
+		"with its published evidence; OK (information) below warn, WARNING from warn, CRITICAL from crit points",
+	Params: map[string]float64{"window_days": 30, "warn": 4, "crit": 5},
+	Eval: func(in *Input, p Params) []Finding {
+		var out []Finding
+		for i := range in.Snapshot.Disks {
+			d := &in.Snapshot.Disks[i]
+			if d.Skipped != "" {
+				continue
+			}
+			m := diskMatch(d)
+			window := time.Duration(p.Get("window_days", m) * float64(Day))
+			vals := diskValues(d)
+			id := d.Device.ID()
+			var sigs []signal
+			for _, c := range []struct {
+				metric, what string
+				points       float64
+				evidence     string
+			}{
+				{"smart_attr_5_raw", "reallocated sectors", 1, evPinheiroRealloc},
+				{"smart_attr_197_raw", "pending sectors", 1, evPinheiroProbat},
+				{"smart_attr_198_raw", "offline uncorrectable sectors", 2, evPinheiroScan},
+				{"smart_attr_187_raw", "reported uncorrectable errors", 1, evBackblaze5},
+				{"smart_attr_188_raw", "command timeouts", 1, evBackblaze5},
+				{"nvme_media_errors", "NVMe media errors", 2, evNVMeMedia},
+				{"scsi_grown_defects", "SCSI grown defects", 1, evSCSIDefects},
+				{"scsi_read_uncorrected", "SCSI read uncorrected errors", 2, evPinheiroScan},
+			} {
+				cur, ok := vals[c.metric]
+				if !ok || cur <= 0 {
+					continue
+				}
+				if b, ok := baseline(in, id, c.metric); ok && cur <= b.Value {
+					continue // acknowledged and not grown
+				}
+				sigs = append(sigs, signal{fmt.Sprintf("%s %s", num(cur), c.what), c.points, c.evidence})
+				if in.History != nil && c.metric != "smart_attr_188_raw" {
+					if g := counterGrowth(in, id, c.metric, cur, window); g.inc > 0 {
+						sigs = append(sigs, signal{fmt.Sprintf("%s grew by %s in %s", c.what, num(g.inc), days(window)), 2, evRecency})
+					}
+				}
+			}
+			if len(sigs) == 0 {
+				continue
+			}
+			score := 0.0
+			var parts, ev []string
+			for _, s := range sigs {
+				score += s.points
+				parts = append(parts, fmt.Sprintf("%s (+%s)", s.what, num(s.points)))
+				ev = append(ev, s.evidence)
+			}
+			sort.Strings(ev)
+			ev = dedup(ev)
+			sev := OK
+			switch {
+			case score >= p.Get("crit", m):
+				sev = Critical
+			case score >= p.Get("warn", m):
+				sev = Warning
+			}
+			f := diskFinding(d, sev, fmt.Sprintf("%s: failure-risk score %s: %s. Evidence: %s", d.Device.Display(), num(score), strings.Join(parts, ", "), strings.Join(ev, "; ")),
+				"")
+			if sev != OK {
+				f.Remedy = "back up the disk now and plan its replacement"
+			}
+			f.Evidence = ev
+			f.Values = map[string]float64{"risk_score": score}
+			out = append(out, f)
+		}
+		return out
+	},
+}
+
+func dedup(s []string) []string {
+	out := s[:0]
+	for i, x := range s {
+		if i == 0 || x != s[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+func days(d time.Duration) string {
+	n := d.Hours() / 24
+	if n == 1 {
+		return "day"
+	}
+	return num(math.Round(n*10)/10) + " days"
+}

@@ -1,0 +1,597 @@
+// Package state is diskwatch's history store: every reading of every
+// subject (disk, array, UPS) over time, and the baselines an operator
+// acknowledged. Trend rules read it; `check` and the daemon append to it.
+//
+// It is one bbolt file (go.etcd.io/bbolt), chosen over SQLite because the
+// access pattern is a key-value one (append a point, scan one series by
+// time), because bbolt is small pure Go that builds in seconds, and because
+// its copy-on-write B+tree with two checksummed meta pages makes a commit
+// atomic: a process killed in the middle of a write leaves the previous
+// commit intact, and fsync-on-commit makes a returned Append durable.
+//
+// Layout: bucket "raw" / subject / metric / time -> value; bucket "daily" /
+// subject / metric / day -> (time, value) of the day's last reading; bucket
+// "acks" / subject / metric -> (time, value). Raw points older than
+// RawRetention are folded into one daily point per day; daily points older
+// than DailyRetention are dropped; each series keeps at most MaxRawPoints
+// raw points. Subjects are model.Sample subjects (DeviceInfo.ID(): WWN or
+// model+serial, array names, UPS names), so history survives sdX renames.
+package state
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/collectors/model"
+)
+
+// DefaultDir is where the store lives unless --state says otherwise.
+const DefaultDir = "/var/lib/diskwatch"
+
+// FileName is the store's file inside its directory.
+const FileName = "history.db"
+
+// formatVersion is stored in the meta bucket; another value is treated as
+// a store this version cannot read (moved aside like a corrupt one).
+const formatVersion = "1"
+
+var (
+	bktMeta  = []byte("meta")
+	bktRaw   = []byte("raw")
+	bktDaily = []byte("daily")
+	bktAcks  = []byte("acks")
+	keyVer   = []byte("version")
+	keyComp  = []byte("compacted")
+)
+
+// ErrReadOnly is returned by writes to a store opened read-only (its file
+// system is read-only): readings are skipped, rules still read history.
+var ErrReadOnly = errors.New("history store is read-only")
+
+// Options tune a store. Zero values take the defaults.
+type Options struct {
+	// RawRetention keeps every raw reading this long (default 7 days).
+	RawRetention time.Duration
+	// DailyRetention keeps one point per day this long (default 400 days).
+	DailyRetention time.Duration
+	// MaxRawPoints bounds one series' raw points (default 4032: 7 days
+	// at one reading every 2.5 minutes).
+	MaxRawPoints int
+	// LockTimeout is how long Open waits for another diskwatch holding
+	// the store (default 5 s).
+	LockTimeout time.Duration
+	// Log receives the line saying a corrupt store was moved aside.
+	Log zerolog.Logger
+	// Now names the moved-aside file; defaults to time.Now.
+	Now func() time.Time
+}
+
+func (o *Options) defaults() {
+	if o.RawRetention <= 0 {
+		o.RawRetention = 7 * rules.Day
+	}
+	if o.DailyRetention <= 0 {
+		o.DailyRetention = 400 * rules.Day
+	}
+	if o.MaxRawPoints <= 0 {
+		o.MaxRawPoints = 4032
+	}
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = 5 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Store is the on-disk history store. Safe for concurrent use within one
+// process; one process at a time holds the file (a file lock).
+type Store struct {
+	db       *bolt.DB
+	path     string
+	opt      Options
+	readOnly bool
+	// MovedAside is the path a corrupt store was moved to by Open, if any.
+	MovedAside string
+}
+
+// Open opens (or creates) the store in dir. A store that is corrupt or of
+// an unknown format is renamed to history.db.corrupt-TIMESTAMP with an
+// error log line saying so, and a fresh one is started. On a read-only
+// file system an existing store is opened read-only (history still feeds
+// the rules; Append returns ErrReadOnly).
+func Open(ctx context.Context, dir string, o Options) (*Store, error) {
+	o.defaults()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if dir == "" {
+		dir = DefaultDir
+	}
+	path := filepath.Join(dir, FileName)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		if isReadOnly(err) && exists(path) {
+			return openReadOnly(path, o)
+		}
+		return nil, fmt.Errorf("history store %s: create directory: %w", dir, err)
+	}
+	s, err := open(path, o)
+	if err == nil {
+		return s, nil
+	}
+	var ce *corruptError
+	switch {
+	case errors.As(err, &ce):
+	case isReadOnly(err) && exists(path):
+		return openReadOnly(path, o)
+	default:
+		return nil, err
+	}
+	aside := fmt.Sprintf("%s.corrupt-%s", path, o.Now().UTC().Format("20060102T150405Z"))
+	if rerr := os.Rename(path, aside); rerr != nil {
+		return nil, fmt.Errorf("history store %s is corrupt (%v) and could not be moved aside: %w", path, ce.err, rerr)
+	}
+	o.Log.Error().Str("store", path).Str("moved_to", aside).Err(ce.err).
+		Msg("history store is corrupt: moved aside, starting a fresh one (trend rules restart from no history)")
+	s, err = open(path, o)
+	if err != nil {
+		return nil, err
+	}
+	s.MovedAside = aside
+	return s, nil
+}
+
+// corruptError marks a store that cannot be used as it is.
+type corruptError struct{ err error }
+
+func (e *corruptError) Error() string { return "corrupt: " + e.err.Error() }
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+func isReadOnly(err error) bool {
+	return errors.Is(err, syscall.EROFS) || errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EACCES)
+}
+
+func open(path string, o Options) (s *Store, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &corruptError{fmt.Errorf("%v", r)}
+		}
+	}()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout})
+	if err != nil {
+		switch {
+		case errors.Is(err, berrors.ErrTimeout):
+			return nil, fmt.Errorf("history store %s: held by another process (waited %s): %w", path, o.LockTimeout, err)
+		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch),
+			errors.Is(err, berrors.ErrInvalidMapping):
+			return nil, &corruptError{err}
+		}
+		if isReadOnly(err) || errors.Is(err, syscall.ENOSPC) {
+			return nil, fmt.Errorf("history store %s: %w", path, err)
+		}
+		// Anything else bbolt says about the file's content.
+		if st, serr := os.Stat(path); serr == nil && st.Mode().IsRegular() {
+			return nil, &corruptError{err}
+		}
+		return nil, fmt.Errorf("history store %s: %w", path, err)
+	}
+	os.Chmod(path, 0o600)
+	s = &Store{db: db, path: path, opt: o}
+	if err := s.verify(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openReadOnly(path string, o Options) (s *Store, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("history store %s (read-only): corrupt: %v", path, r)
+		}
+	}()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout, ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("history store %s (read-only file system): %w", path, err)
+	}
+	s = &Store{db: db, path: path, opt: o, readOnly: true}
+	if err := s.verify(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("history store %s (read-only): %w", path, err)
+	}
+	return s, nil
+}
+
+// verify checks the page structure and the format version, and creates
+// the top-level buckets of a new store.
+func (s *Store) verify() error {
+	err := s.db.View(func(tx *bolt.Tx) error {
+		for e := range tx.Check() {
+			return &corruptError{e}
+		}
+		if m := tx.Bucket(bktMeta); m != nil {
+			if v := m.Get(keyVer); string(v) != formatVersion {
+				return &corruptError{fmt.Errorf("format version %q, this diskwatch reads %q", model.Clean(string(v)), formatVersion)}
+			}
+		}
+		return nil
+	})
+	if err != nil || s.readOnly {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		m, err := tx.CreateBucketIfNotExists(bktMeta)
+		if err != nil {
+			return err
+		}
+		if m.Get(keyVer) == nil {
+			if err := m.Put(keyVer, []byte(formatVersion)); err != nil {
+				return err
+			}
+		}
+		for _, b := range [][]byte{bktRaw, bktDaily, bktAcks} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Path is the store's file.
+func (s *Store) Path() string { return s.path }
+
+// ReadOnly reports whether the store was opened read-only.
+func (s *Store) ReadOnly() bool { return s.readOnly }
+
+// Close closes the store.
+func (s *Store) Close() error { return s.db.Close() }
+
+func timeKey(t time.Time) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(t.UnixNano())^(1<<63))
+	return b[:]
+}
+
+func keyTime(k []byte) time.Time {
+	return time.Unix(0, int64(binary.BigEndian.Uint64(k)^(1<<63))).UTC()
+}
+
+func f64(v float64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], math.Float64bits(v))
+	return b[:]
+}
+
+func point(v []byte) (rules.Point, bool) {
+	if len(v) != 16 {
+		return rules.Point{}, false
+	}
+	return rules.Point{Time: keyTime(v[:8]), Value: math.Float64frombits(binary.BigEndian.Uint64(v[8:]))}, true
+}
+
+func pointBytes(p rules.Point) []byte { return append(timeKey(p.Time), f64(p.Value)...) }
+
+// guard turns a bbolt panic (a page it cannot make sense of) into an error.
+func guard(path string, err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("history store %s: corrupt page (%v); it will be moved aside at the next start", path, r)
+	}
+}
+
+// Append stores samples taken at t in one atomic, durable commit. It also
+// folds and drops old points at most once an hour (of t). A full disk or a
+// read-only store returns an error: the readings of this cycle are lost,
+// nothing else.
+func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample) (err error) {
+	if s.readOnly {
+		return fmt.Errorf("%w (%s): %d readings not saved", ErrReadOnly, s.path, len(samples))
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	defer guard(s.path, &err)
+	tk := timeKey(t)
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bktRaw)
+		var sb *bolt.Bucket
+		var sname string
+		for _, smp := range samples {
+			if sb == nil || smp.Subject != sname {
+				b, err := raw.CreateBucketIfNotExists([]byte(smp.Subject))
+				if err != nil {
+					return fmt.Errorf("subject %q: %w", model.Clean(smp.Subject), err)
+				}
+				sb, sname = b, smp.Subject
+			}
+			mb, err := sb.CreateBucketIfNotExists([]byte(smp.Metric))
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", model.Clean(smp.Subject), model.Clean(smp.Metric), err)
+			}
+			if err := mb.Put(tk, f64(smp.Value)); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bktMeta)
+		last := meta.Get(keyComp)
+		if last == nil || t.Sub(keyTime(last)) >= time.Hour || t.Before(keyTime(last)) {
+			if err := s.compact(tx, t); err != nil {
+				return fmt.Errorf("compact: %w", err)
+			}
+			return meta.Put(keyComp, tk)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("history store %s: append %d readings: %w", s.path, len(samples), err)
+	}
+	return nil
+}
+
+// Compact folds and drops old points now (Append does it hourly).
+func (s *Store) Compact(ctx context.Context, now time.Time) (err error) {
+	if s.readOnly {
+		return ErrReadOnly
+	}
+	defer guard(s.path, &err)
+	return s.db.Update(func(tx *bolt.Tx) error { return s.compact(tx, now) })
+}
+
+// compact moves raw points older than RawRetention (or beyond
+// MaxRawPoints) into daily points, drops daily points older than
+// DailyRetention, and removes empty series.
+func (s *Store) compact(tx *bolt.Tx, now time.Time) error {
+	rawCut := timeKey(now.Add(-s.opt.RawRetention))
+	dailyCut := timeKey(now.Add(-s.opt.DailyRetention))
+	raw, daily := tx.Bucket(bktRaw), tx.Bucket(bktDaily)
+	var emptySubjects [][]byte
+	err := raw.ForEachBucket(func(subj []byte) error {
+		sb := raw.Bucket(subj)
+		var emptyMetrics [][]byte
+		err := sb.ForEachBucket(func(metric []byte) error {
+			mb := sb.Bucket(metric)
+			n := mb.Stats().KeyN
+			excess := n - s.opt.MaxRawPoints
+			c := mb.Cursor()
+			var fold []rules.Point
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				if excess <= 0 && string(k) >= string(rawCut) {
+					break
+				}
+				if len(v) == 8 {
+					fold = append(fold, rules.Point{Time: keyTime(k), Value: math.Float64frombits(binary.BigEndian.Uint64(v))})
+				}
+				excess--
+			}
+			if len(fold) > 0 {
+				db, err := daily.CreateBucketIfNotExists(append([]byte(nil), subj...))
+				if err != nil {
+					return err
+				}
+				dm, err := db.CreateBucketIfNotExists(append([]byte(nil), metric...))
+				if err != nil {
+					return err
+				}
+				for _, p := range fold {
+					day := timeKey(p.Time.UTC().Truncate(rules.Day))
+					if old, ok := point(dm.Get(day)); ok && old.Time.After(p.Time) {
+						continue
+					}
+					if err := dm.Put(day, pointBytes(p)); err != nil {
+						return err
+					}
+					if err := mb.Delete(timeKey(p.Time)); err != nil {
+						return err
+					}
+				}
+			}
+			if k, _ := mb.Cursor().First(); k == nil {
+				emptyMetrics = append(emptyMetrics, append([]byte(nil), metric...))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, m := range emptyMetrics {
+			if err := sb.DeleteBucket(m); err != nil {
+				return err
+			}
+		}
+		if k, _ := sb.Cursor().First(); k == nil {
+			emptySubjects = append(emptySubjects, append([]byte(nil), subj...))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, subj := range emptySubjects {
+		if err := raw.DeleteBucket(subj); err != nil {
+			return err
+		}
+	}
+	// Drop old daily points.
+	var emptyDaily [][]byte
+	err = daily.ForEachBucket(func(subj []byte) error {
+		sb := daily.Bucket(subj)
+		var empty [][]byte
+		err := sb.ForEachBucket(func(metric []byte) error {
+			mb := sb.Bucket(metric)
+			c := mb.Cursor()
+			for k, _ := c.First(); k != nil && string(k) < string(dailyCut); k, _ = c.First() {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+			}
+			if k, _ := mb.Cursor().First(); k == nil {
+				empty = append(empty, append([]byte(nil), metric...))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, m := range empty {
+			if err := sb.DeleteBucket(m); err != nil {
+				return err
+			}
+		}
+		if k, _ := sb.Cursor().First(); k == nil {
+			emptyDaily = append(emptyDaily, append([]byte(nil), subj...))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, subj := range emptyDaily {
+		if err := daily.DeleteBucket(subj); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Series returns the points of (subject, metric) at or after since, oldest
+// first: daily points for the past beyond the raw retention, then raw ones.
+func (s *Store) Series(subject, metric string, since time.Time) (ps []rules.Point, err error) {
+	defer guard(s.path, &err)
+	sk := timeKey(since)
+	err = s.db.View(func(tx *bolt.Tx) error {
+		if mb := nested(tx.Bucket(bktDaily), subject, metric); mb != nil {
+			c := mb.Cursor()
+			// The daily key is the day start; the day's point may be later
+			// than since even when the day starts before it.
+			for k, v := c.Seek(timeKey(since.UTC().Truncate(rules.Day))); k != nil; k, v = c.Next() {
+				if p, ok := point(v); ok && !p.Time.Before(since) {
+					ps = append(ps, p)
+				}
+			}
+		}
+		if mb := nested(tx.Bucket(bktRaw), subject, metric); mb != nil {
+			c := mb.Cursor()
+			for k, v := c.Seek(sk); k != nil; k, v = c.Next() {
+				if len(v) == 8 {
+					ps = append(ps, rules.Point{Time: keyTime(k), Value: math.Float64frombits(binary.BigEndian.Uint64(v))})
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("history store %s: read %s %s: %w", s.path, model.Clean(subject), model.Clean(metric), err)
+	}
+	if !sort.SliceIsSorted(ps, func(i, j int) bool { return ps[i].Time.Before(ps[j].Time) }) {
+		sort.SliceStable(ps, func(i, j int) bool { return ps[i].Time.Before(ps[j].Time) })
+	}
+	return ps, nil
+}
+
+func nested(b *bolt.Bucket, names ...string) *bolt.Bucket {
+	for _, n := range names {
+		if b == nil {
+			return nil
+		}
+		b = b.Bucket([]byte(n))
+	}
+	return b
+}
+
+// Ack stores an acknowledged baseline: from now on only growth beyond v
+// alerts.
+func (s *Store) Ack(ctx context.Context, subject, metric string, t time.Time, v float64) (err error) {
+	if s.readOnly {
+		return ErrReadOnly
+	}
+	defer guard(s.path, &err)
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		sb, err := tx.Bucket(bktAcks).CreateBucketIfNotExists([]byte(subject))
+		if err != nil {
+			return err
+		}
+		return sb.Put([]byte(metric), pointBytes(rules.Point{Time: t, Value: v}))
+	})
+	if err != nil {
+		return fmt.Errorf("history store %s: ack %s %s: %w", s.path, model.Clean(subject), model.Clean(metric), err)
+	}
+	return nil
+}
+
+// Baseline returns the acknowledged baseline of (subject, metric).
+func (s *Store) Baseline(subject, metric string) (p rules.Point, ok bool) {
+	defer func() {
+		if recover() != nil {
+			p, ok = rules.Point{}, false
+		}
+	}()
+	s.db.View(func(tx *bolt.Tx) error {
+		if sb := nested(tx.Bucket(bktAcks), subject); sb != nil {
+			p, ok = point(sb.Get([]byte(metric)))
+		}
+		return nil
+	})
+	return p, ok
+}
+
+// Latest returns the newest stored value of every metric of subject.
+func (s *Store) Latest(subject string) (m map[string]rules.Point, err error) {
+	defer guard(s.path, &err)
+	m = map[string]rules.Point{}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		if sb := nested(tx.Bucket(bktDaily), subject); sb != nil {
+			sb.ForEachBucket(func(metric []byte) error {
+				if _, v := sb.Bucket(metric).Cursor().Last(); v != nil {
+					if p, ok := point(v); ok {
+						m[string(metric)] = p
+					}
+				}
+				return nil
+			})
+		}
+		if sb := nested(tx.Bucket(bktRaw), subject); sb != nil {
+			sb.ForEachBucket(func(metric []byte) error {
+				if k, v := sb.Bucket(metric).Cursor().Last(); k != nil && len(v) == 8 {
+					m[string(metric)] = rules.Point{Time: keyTime(k), Value: math.Float64frombits(binary.BigEndian.Uint64(v))}
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+	return m, err
+}
+
+// Subjects lists the subjects with stored readings.
+func (s *Store) Subjects() (out []string, err error) {
+	defer guard(s.path, &err)
+	seen := map[string]bool{}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bktRaw, bktDaily} {
+			tx.Bucket(b).ForEachBucket(func(k []byte) error {
+				if !seen[string(k)] {
+					seen[string(k)] = true
+					out = append(out, string(k))
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/alerts/state"
+	"github.com/diskwatch/diskwatch/collectors"
+	"github.com/diskwatch/diskwatch/collectors/model"
+)
+
+// ackable are the counters an acknowledgement applies to when no
+// attribute is named: the error counts the history rules alert on.
+var ackable = []string{"smart_attr_5_raw", "smart_attr_187_raw", "smart_attr_188_raw", "smart_attr_197_raw", "smart_attr_198_raw",
+	"smart_attr_199_raw", "nvme_media_errors", "scsi_grown_defects", "scsi_read_uncorrected", "scsi_write_uncorrected", "scsi_verify_uncorrected"}
+
+func runAck(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("ack", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: diskwatch ack [flags] DEVICE [ATTRIBUTE]\n\nDEVICE is /dev/sdX, a serial number, or a stored identity (wwn:..., serial:...).\nATTRIBUTE is a SMART attribute number (5, 197, ...) or a metric name (nvme_media_errors); default: every error counter.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	var c common
+	c.register(fs, e)
+	stateDir := fs.String("state", e.getenv("DISKWATCH_STATE"), "history store `DIR` (default "+state.DefaultDir+"; env DISKWATCH_STATE)")
+	if code, ok := parse(fs, args, e); !ok {
+		return code
+	}
+	if fs.NArg() < 1 || fs.NArg() > 2 {
+		fs.Usage()
+		return exitUnknown
+	}
+	device := fs.Arg(0)
+	var metrics []string
+	if fs.NArg() == 2 {
+		a := fs.Arg(1)
+		if n, err := strconv.Atoi(a); err == nil {
+			a = fmt.Sprintf("smart_attr_%d_raw", n)
+		}
+		metrics = []string{a}
+	}
+	log := c.logger(e)
+	st, err := state.Open(ctx, *stateDir, state.Options{Log: log})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "diskwatch ack: %v\n", err)
+		return exitUnknown
+	}
+	defer st.Close()
+	now := e.now()
+
+	// Find the disk: a fresh reading first, else the store's newest.
+	subject, display := "", ""
+	values := map[string]float64{}
+	rs := rules.Default()
+	if cfg, err := c.loadConfig(rs); err == nil {
+		cctx, cancel := context.WithTimeout(ctx, c.timeout)
+		snap := collectors.Run(cctx, now, sources(c.fs(), cfg))
+		cancel()
+		for i := range snap.Disks {
+			d := &snap.Disks[i]
+			if matchesDevice(d, device) {
+				subject, display = d.Device.ID(), d.Device.Display()
+				for _, s := range d.Samples() {
+					values[s.Metric] = s.Value
+				}
+				break
+			}
+		}
+	}
+	if subject == "" {
+		latest, err := st.Latest(device)
+		if err != nil || len(latest) == 0 {
+			fmt.Fprintf(e.stderr, "diskwatch ack: no disk %q found now, and no history stored under that identity\n", model.Clean(device))
+			return exitUnknown
+		}
+		subject, display = device, model.Clean(device)
+		for m, p := range latest {
+			values[m] = p.Value
+		}
+	}
+	if metrics == nil {
+		metrics = ackable
+	}
+	n := 0
+	for _, m := range metrics {
+		v, ok := values[m]
+		if !ok {
+			continue
+		}
+		if err := st.Ack(ctx, subject, m, now, v); err != nil {
+			fmt.Fprintf(e.stderr, "diskwatch ack: %v\n", err)
+			return exitUnknown
+		}
+		fmt.Fprintf(e.stdout, "%s: acknowledged %s = %s; only growth beyond it alerts\n", display, m, strconv.FormatFloat(v, 'f', -1, 64))
+		n++
+	}
+	if n == 0 {
+		fmt.Fprintf(e.stderr, "diskwatch ack: %s reports none of %s\n", display, strings.Join(metrics, ", "))
+		return exitUnknown
+	}
+	return exitOK
+}
+
+func matchesDevice(d *model.Disk, dev string) bool {
+	return dev == d.Device.Path || "/dev/"+dev == d.Device.Path || dev == d.Device.Name || dev == d.Device.Serial || dev == d.Device.ID()
+}

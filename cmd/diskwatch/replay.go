@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/diskwatch/diskwatch/alerts/config"
+	"github.com/diskwatch/diskwatch/alerts/replay"
+	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/alerts/state"
+	"github.com/diskwatch/diskwatch/collectors/backblaze"
+)
+
+func runReplay(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: diskwatch replay [flags] DATA\n\nDATA is Backblaze drive-stats data: a .csv, a .csv.gz, or a directory of daily files (read in name = date order).\n\nflags:")
+		fs.PrintDefaults()
+	}
+	cfgPath := fs.String("config", e.getenv("DISKWATCH_CONFIG"), "configuration `FILE` whose rule settings apply (default: built-in defaults)")
+	alertsOut := fs.String("alerts-out", "", "write one JSON line per drive ever alerted to `FILE`")
+	format := fs.String("format", "text", "summary `format`: text or json")
+	stateDir := fs.String("state", "", "also write the replayed history into the history store in `DIR` (dated as in the data)")
+	progress := fs.String("progress", "auto", "progress bar: auto (on a terminal), on, off")
+	if code, ok := parse(fs, args, e); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitUnknown
+	}
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(e.stderr, "diskwatch replay: --format must be text or json, not %q\n", *format)
+		return exitUnknown
+	}
+	rs := rules.Default()
+	settings := &rules.Settings{}
+	if *cfgPath != "" {
+		cfg, err := config.Load(*cfgPath, true, rs)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "diskwatch replay: %v\n", err)
+			return exitUnknown
+		}
+		settings = &cfg.Settings
+	}
+	src, err := backblaze.Open(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(e.stderr, "diskwatch replay: %v\n", err)
+		return exitUnknown
+	}
+	defer src.Close()
+	opts := replay.Options{Rules: rs, Settings: settings, Thresholds: func() bool { return src.Thresholds }}
+	bad := 0
+	opts.BadRow = func(err error) {
+		bad++
+		if bad <= 10 {
+			fmt.Fprintf(e.stderr, "diskwatch replay: skipped a row: %v\n", err)
+		} else if bad == 11 {
+			fmt.Fprintln(e.stderr, "diskwatch replay: more rows skipped; the count is in the summary")
+		}
+	}
+	if *alertsOut != "" {
+		f, err := os.OpenFile(*alertsOut, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "diskwatch replay: %v\n", err)
+			return exitUnknown
+		}
+		defer f.Close()
+		opts.AlertsOut = f
+	}
+	if *stateDir != "" {
+		log := (&common{logLevel: "info"}).logger(e)
+		st, err := state.Open(ctx, *stateDir, state.Options{Log: log})
+		if err != nil {
+			fmt.Fprintf(e.stderr, "diskwatch replay: %v\n", err)
+			return exitUnknown
+		}
+		defer st.Close()
+		opts.Extra = st
+	}
+	showBar := *progress == "on"
+	if *progress == "auto" {
+		if f, ok := e.stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+			showBar = true
+		}
+	}
+	if showBar {
+		bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetDescription("replay"),
+			progressbar.OptionShowCount(), progressbar.OptionSetItsString("drive-days"), progressbar.OptionShowIts(),
+			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+		opts.Progress = func(rows int64) { bar.Set64(rows) }
+		defer bar.Finish()
+	}
+	sum, err := replay.Run(ctx, src, opts, e.now)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "diskwatch replay: %v\n", err)
+		return exitUnknown
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(sum)
+	} else {
+		sum.WriteText(e.stdout)
+	}
+	return exitOK
+}
