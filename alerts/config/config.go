@@ -31,6 +31,9 @@ func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
 // Config is the whole configuration.
 type Config struct {
 	Collectors Collectors `yaml:"collectors"`
+	// Daemon and Notify configure `diskwatch daemon` (daemon.go).
+	Daemon Daemon `yaml:"daemon"`
+	Notify Notify `yaml:"notify"`
 	// Settings are the rule adjustments (enabled, parameters, per device).
 	Settings rules.Settings `yaml:"-"`
 

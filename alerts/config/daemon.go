@@ -1,0 +1,169 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Daemon configures `diskwatch daemon`.
+type Daemon struct {
+	// Interval is the scheduler's tick: how often due collectors run
+	// (default 60s).
+	Interval time.Duration `yaml:"interval"`
+	// Collectors sets each collector's own interval (name -> duration);
+	// others run every Interval.
+	Collectors map[string]time.Duration `yaml:"collector_intervals"`
+	// Jitter spreads collector runs by up to this fraction of their
+	// interval (default 0.1).
+	Jitter *float64 `yaml:"jitter"`
+	// Concurrency bounds how many collectors run at once (default 2).
+	Concurrency int `yaml:"concurrency"`
+	// StateDir holds the alert state, notification queue and snapshot
+	// (default /var/lib/diskwatch; --state overrides).
+	StateDir string `yaml:"state_dir"`
+	// MetricsListen is the Prometheus /metrics address ("" or "off"
+	// disables; default 127.0.0.1:9847).
+	MetricsListen *string `yaml:"metrics_listen"`
+	// SelfAlertAfter: a collector failing this many rounds in a row raises
+	// a self-alert (default 3).
+	SelfAlertAfter int `yaml:"self_alert_after"`
+	// FlushTimeout bounds delivery of pending notifications on stop
+	// (default 15s).
+	FlushTimeout time.Duration `yaml:"flush_timeout"`
+	Heartbeat    Heartbeat     `yaml:"heartbeat"`
+}
+
+// Heartbeat proves to an outside monitor that the daemon is alive.
+type Heartbeat struct {
+	// URL is fetched (GET) after each healthy round, at most every
+	// Interval.
+	URL string `yaml:"url"`
+	// Command is run instead (argv, never a shell).
+	Command  []string      `yaml:"command"`
+	Interval time.Duration `yaml:"interval"`
+}
+
+// Notify configures the alert lifecycle and the sinks.
+type Notify struct {
+	// Renotify is how often a still-firing alert is sent again (default
+	// 24h; "0s" never... use -1s to disable).
+	Renotify time.Duration `yaml:"renotify"`
+	// ResolveAfter is how many clean rounds resolve an alert (default 2).
+	ResolveAfter int `yaml:"resolve_after"`
+	// FlapWindow and FlapChanges define flapping (default 1h, 4).
+	FlapWindow  time.Duration `yaml:"flap_window"`
+	FlapChanges int           `yaml:"flap_changes"`
+	// MinSeverity is the least severity that notifies (WARNING default;
+	// UNKNOWN also alerts on collectors that cannot read).
+	MinSeverity string `yaml:"min_severity"`
+	// Host overrides the host name in messages.
+	Host string `yaml:"host"`
+
+	Email        []EmailSink        `yaml:"email"`
+	Webhook      []WebhookSink      `yaml:"webhook"`
+	Exec         []ExecSink         `yaml:"exec"`
+	Alertmanager []AlertmanagerSink `yaml:"alertmanager"`
+	Syslog       *SyslogSink        `yaml:"syslog"`
+}
+
+// EmailSink is one SMTP destination.
+type EmailSink struct {
+	Host string `yaml:"host"`
+	Port int    `yaml:"port"`
+	// TLS: starttls (default), opportunistic, tls, none.
+	TLS                string   `yaml:"tls"`
+	InsecureSkipVerify bool     `yaml:"insecure_skip_verify"`
+	Username           string   `yaml:"username"`
+	Password           string   `yaml:"password"`
+	PasswordFile       string   `yaml:"password_file"`
+	From               string   `yaml:"from"`
+	To                 []string `yaml:"to"`
+}
+
+// WebhookSink is one JSON POST destination.
+type WebhookSink struct {
+	URL     string            `yaml:"url"`
+	Headers map[string]string `yaml:"headers"`
+}
+
+// ExecSink is one program run per event.
+type ExecSink struct {
+	Argv    []string      `yaml:"argv"`
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// AlertmanagerSink is one Alertmanager.
+type AlertmanagerSink struct {
+	URL         string            `yaml:"url"`
+	BearerToken string            `yaml:"bearer_token"`
+	TTL         time.Duration     `yaml:"ttl"`
+	Labels      map[string]string `yaml:"labels"`
+}
+
+// SyslogSink writes to the journal or syslog.
+type SyslogSink struct {
+	Enabled *bool  `yaml:"enabled"`
+	Tag     string `yaml:"tag"`
+}
+
+// validateDaemon checks the daemon and notify sections.
+func (c *Config) validateDaemon(file string) []error {
+	var errs []error
+	bad := func(msg string, a ...any) { errs = append(errs, &Error{File: file, Msg: fmt.Sprintf(msg, a...)}) }
+	d := c.Daemon
+	if d.Interval < 0 || (d.Interval > 0 && d.Interval < time.Second) {
+		bad("daemon: interval must be at least 1s, not %s", d.Interval)
+	}
+	for n, iv := range d.Collectors {
+		if iv < time.Second {
+			bad("daemon: collector_intervals: %s must be at least 1s, not %s", n, iv)
+		}
+	}
+	if d.Jitter != nil && (*d.Jitter < 0 || *d.Jitter > 0.5) {
+		bad("daemon: jitter must be between 0 and 0.5, not %g", *d.Jitter)
+	}
+	if d.Concurrency < 0 {
+		bad("daemon: concurrency must be positive")
+	}
+	if len(d.Heartbeat.Command) > 0 && d.Heartbeat.URL != "" {
+		bad("daemon: heartbeat: set url or command, not both")
+	}
+	n := c.Notify
+	if n.MinSeverity != "" {
+		switch strings.ToUpper(n.MinSeverity) {
+		case "WARNING", "CRITICAL", "UNKNOWN":
+		default:
+			bad("notify: min_severity must be WARNING, CRITICAL or UNKNOWN, not %q", n.MinSeverity)
+		}
+	}
+	for i, e := range n.Email {
+		if e.Host == "" || e.From == "" || len(e.To) == 0 {
+			bad("notify: email[%d]: host, from and to are required", i)
+		}
+		switch e.TLS {
+		case "", "starttls", "opportunistic", "tls", "none":
+		default:
+			bad("notify: email[%d]: tls must be starttls, opportunistic, tls or none, not %q", i, e.TLS)
+		}
+		if e.Password != "" && e.PasswordFile != "" {
+			bad("notify: email[%d]: set password or password_file, not both", i)
+		}
+	}
+	for i, w := range n.Webhook {
+		if !strings.HasPrefix(w.URL, "http://") && !strings.HasPrefix(w.URL, "https://") {
+			bad("notify: webhook[%d]: url must start with http:// or https://", i)
+		}
+	}
+	for i, x := range n.Exec {
+		if len(x.Argv) == 0 || x.Argv[0] == "" {
+			bad("notify: exec[%d]: argv must name a program (a list: [/path/prog, arg, ...]; no shell)", i)
+		}
+	}
+	for i, a := range n.Alertmanager {
+		if !strings.HasPrefix(a.URL, "http://") && !strings.HasPrefix(a.URL, "https://") {
+			bad("notify: alertmanager[%d]: url must start with http:// or https://", i)
+		}
+	}
+	return errs
+}
