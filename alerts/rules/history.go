@@ -74,13 +74,54 @@ func diskFinding(d *model.Disk, sev Severity, msg, remedy string) Finding {
 	return Finding{Severity: sev, Subject: d.Device.Display(), SubjectID: d.Device.ID(), Message: msg, Remedy: remedy, Match: diskMatch(d)}
 }
 
-// diskValues indexes a disk's current readings by metric.
-func diskValues(d *model.Disk) map[string]float64 {
-	m := map[string]float64{}
-	for _, s := range d.Samples() {
-		m[s.Metric] = s.Value
+// metricValue reads one metric of a disk's current readings, by the names
+// model.Disk.Samples uses, without building every sample.
+func metricValue(d *model.Disk, metric string) (float64, bool) {
+	if rest, ok := strings.CutPrefix(metric, "smart_attr_"); ok {
+		num, kind, _ := strings.Cut(rest, "_")
+		id, err := strconv.Atoi(num)
+		if err != nil {
+			return 0, false
+		}
+		a := d.Attr(id)
+		if a == nil {
+			return 0, false
+		}
+		if kind == "value" {
+			return float64(a.Value), true
+		}
+		return float64(a.Raw), true
 	}
-	return m
+	if n := d.NVMe; n != nil {
+		switch metric {
+		case "nvme_media_errors":
+			return float64(n.MediaErrors), true
+		case "nvme_percentage_used":
+			return float64(n.PercentageUsed), true
+		case "nvme_available_spare":
+			return float64(n.AvailableSpare), true
+		}
+	}
+	if c := d.SCSI; c != nil {
+		var p *int64
+		switch metric {
+		case "scsi_grown_defects":
+			p = c.GrownDefects
+		case "scsi_read_uncorrected":
+			p = c.ReadUncorrected
+		case "scsi_write_uncorrected":
+			p = c.WriteUncorrected
+		case "scsi_verify_uncorrected":
+			p = c.VerifyUncorrected
+		}
+		if p != nil {
+			return float64(*p), true
+		}
+	}
+	if metric == "temperature_c" && d.TemperatureC != nil {
+		return *d.TemperatureC, true
+	}
+	return 0, false
 }
 
 // series reads (subject, metric) since from, with the current reading
@@ -118,7 +159,7 @@ func counterGrowth(in *Input, id, metric string, cur float64, window time.Durati
 	from := in.Now.Add(-window)
 	ps := series(in, id, metric, from.Add(-window), cur, true)
 	g := growth{cur: cur}
-	w := Window(ps, from)
+	w := WithBase(ps, from)
 	if b, ok := baseline(in, id, metric); ok {
 		g.acked = &b
 		if !b.Time.Before(from) {
@@ -146,11 +187,10 @@ func growthRule(name, what string, metrics []string, evidence, remedy string) *R
 				if d.Skipped != "" {
 					continue
 				}
-				vals := diskValues(d)
 				m := diskMatch(d)
 				window := time.Duration(p.Get("window_days", m) * float64(Day))
 				for _, metric := range metrics {
-					cur, ok := vals[metric]
+					cur, ok := metricValue(d, metric)
 					if !ok {
 						continue
 					}
@@ -203,11 +243,10 @@ var trendWear = &Rule{
 				continue
 			}
 			m := diskMatch(d)
-			vals := diskValues(d)
 			window := time.Duration(p.Get("window_days", m) * float64(Day))
 			minSpan := time.Duration(p.Get("min_span_days", m) * float64(Day))
 			for _, wm := range wearMetrics {
-				cur, ok := vals[wm.metric]
+				cur, ok := metricValue(d, wm.metric)
 				if !ok || (wm.metric != "nvme_percentage_used" && d.Device.RotationRate > 0) {
 					continue
 				}
@@ -237,7 +276,7 @@ var trendWear = &Rule{
 				out = append(out, f)
 				break
 			}
-			if cur, ok := vals["nvme_available_spare"]; ok {
+			if cur, ok := metricValue(d, "nvme_available_spare"); ok {
 				ps := series(in, d.Device.ID(), "nvme_available_spare", in.Now.Add(-window), cur, true)
 				hi := cur
 				for _, pt := range ps {
@@ -318,7 +357,6 @@ var riskScore = &Rule{
 			}
 			m := diskMatch(d)
 			window := time.Duration(p.Get("window_days", m) * float64(Day))
-			vals := diskValues(d)
 			id := d.Device.ID()
 			var sigs []signal
 			for _, c := range []struct {
@@ -335,7 +373,7 @@ var riskScore = &Rule{
 				{"scsi_grown_defects", "SCSI grown defects", 1, evSCSIDefects},
 				{"scsi_read_uncorrected", "SCSI read uncorrected errors", 2, evPinheiroScan},
 			} {
-				cur, ok := vals[c.metric]
+				cur, ok := metricValue(d, c.metric)
 				if !ok || cur <= 0 {
 					continue
 				}

@@ -28,6 +28,17 @@ func Window(ps []Point, from time.Time) []Point {
 	return ps[i:]
 }
 
+// WithBase is Window plus the last point before from, when there is one:
+// the base a step into the window is measured from, so growth observed at
+// the window's first reading counts as growth within the window.
+func WithBase(ps []Point, from time.Time) []Point {
+	w := Window(ps, from)
+	if n := len(ps) - len(w); n > 0 {
+		return ps[n-1:]
+	}
+	return w
+}
+
 // Last returns the newest point.
 func Last(ps []Point) (Point, bool) {
 	if len(ps) == 0 {
@@ -68,9 +79,9 @@ func Increase(ps []Point) float64 {
 }
 
 // IncreaseWithin is the growth of a counter within the window ending at
-// now.
+// now (see WithBase).
 func IncreaseWithin(ps []Point, now time.Time, window time.Duration) float64 {
-	return Increase(Window(ps, now.Add(-window)))
+	return Increase(WithBase(ps, now.Add(-window)))
 }
 
 // RatePerDay is the counter's growth per day over the window ending at now,
@@ -78,7 +89,7 @@ func IncreaseWithin(ps []Point, now time.Time, window time.Duration) float64 {
 // when that span is shorter than minSpan (a rate over a few hours says
 // little).
 func RatePerDay(ps []Point, now time.Time, window, minSpan time.Duration) (rate float64, ok bool) {
-	w := Window(ps, now.Add(-window))
+	w := WithBase(ps, now.Add(-window))
 	if len(w) < 2 {
 		return 0, false
 	}
@@ -112,22 +123,9 @@ func NewNonZero(ps []Point, now time.Time, window time.Duration) bool {
 // any recent growth of at least min accelerates.
 func Accelerating(ps []Point, now time.Time, window time.Duration, factor, min float64) bool {
 	recentFrom, prevFrom := now.Add(-window), now.Add(-2*window)
-	var prev, recent []Point
-	for i, p := range ps {
-		if p.Time.Before(prevFrom) {
-			continue
-		}
-		if !p.Time.Before(recentFrom) {
-			recent = ps[i:]
-			if i > 0 && !ps[i-1].Time.Before(prevFrom) {
-				// The step from the previous window's last point into
-				// this one is recent growth.
-				recent = ps[i-1:]
-			}
-			break
-		}
-		prev = append(prev, p)
-	}
+	recent := WithBase(ps, recentFrom)
+	older := ps[:len(ps)-len(Window(ps, recentFrom))]
+	prev := WithBase(older, prevFrom)
 	r := Increase(recent)
 	return r >= min && r > factor*Increase(prev)
 }

@@ -1,0 +1,287 @@
+package backblaze
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/diskwatch/diskwatch/collectors/model"
+)
+
+const sample = "testdata/2013-04-16-sample.csv"
+
+// naive reads the sample with strings.Split, independently of the parser,
+// as the oracle: serial -> column -> value.
+func naive(t *testing.T, data string) (hdr []string, rows []map[string]string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(data), "\n")
+	hdr = strings.Split(strings.TrimSpace(lines[0]), ",")
+	for _, l := range lines[1:] {
+		f := strings.Split(strings.TrimSpace(l), ",")
+		m := map[string]string{}
+		for i, h := range hdr {
+			m[h] = f[i]
+		}
+		rows = append(rows, m)
+	}
+	return hdr, rows
+}
+
+func readAll(t *testing.T, p *Parser) []Record {
+	t.Helper()
+	var out []Record
+	for {
+		var r Record
+		err := p.Next(&r)
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+}
+
+func TestParseSample(t *testing.T) {
+	data, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, want := naive(t, string(data))
+	p, err := NewParser(sample, bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readAll(t, p)
+	if len(got) != len(want) || len(got) < 10 {
+		t.Fatalf("%d records, want %d", len(got), len(want))
+	}
+	failures := 0
+	for i, r := range got {
+		w := want[i]
+		if r.Disk.Device.Serial != w["serial_number"] || r.Disk.Device.Model != w["model"] || r.Date.Format("2006-01-02") != w["date"] {
+			t.Errorf("row %d: identity %q %q %s, want %q %q %s", i, r.Disk.Device.Serial, r.Disk.Device.Model, r.Date, w["serial_number"], w["model"], w["date"])
+		}
+		if r.Failure != (w["failure"] == "1") {
+			t.Errorf("row %d: failure %v, want %s", i, r.Failure, w["failure"])
+		}
+		if r.Failure {
+			failures++
+		}
+		for k, v := range w {
+			id, kind, ok := attrCol(k)
+			if !ok {
+				continue
+			}
+			a := r.Disk.Attr(id)
+			if v == "" {
+				if a != nil && kind == "raw" && a.Raw != 0 {
+					t.Errorf("row %d: attribute %d has raw %d for an empty cell", i, id, a.Raw)
+				}
+				continue
+			}
+			if a == nil {
+				t.Errorf("row %d: attribute %d missing (cell %q)", i, id, v)
+				continue
+			}
+			n, _ := strconv.ParseInt(v, 10, 64)
+			if kind == "raw" && a.Raw != n || kind == "normalized" && int64(a.Value) != n {
+				t.Errorf("row %d: attribute %d %s = %d/%d, want %d", i, id, kind, a.Raw, a.Value, n)
+			}
+		}
+		if w["smart_194_raw"] != "" {
+			c, _ := strconv.ParseFloat(w["smart_194_raw"], 64)
+			if r.Disk.TemperatureC == nil || *r.Disk.TemperatureC != c {
+				t.Errorf("row %d: temperature %v, want %v", i, r.Disk.TemperatureC, c)
+			}
+		}
+	}
+	if failures == 0 {
+		t.Error("no failure rows read; the sample has some")
+	}
+}
+
+func attrCol(h string) (int, string, bool) {
+	rest, ok := strings.CutPrefix(h, "smart_")
+	if !ok {
+		return 0, "", false
+	}
+	n, kind, _ := strings.Cut(rest, "_")
+	id, err := strconv.Atoi(n)
+	return id, kind, err == nil
+}
+
+func TestSubsetAndBadRows(t *testing.T) {
+	in := "date,serial_number,model,failure,smart_5_raw,smart_197_raw,smart_5_normalized,smart_5_thresh\n" +
+		"2013-04-10,S1,M,0,8,,100,36\n" +
+		"2013-04-10,S2,M,0,x,,100,36\n" + // bad number
+		"2013-04-10,S3,M,0\n" + // short row
+		"2013-04-31,S4,M,0,1,,100,36\n" + // no such day
+		"2013-04-10,\"S5\",\"M, Inc\",1,1.0,2,99,36\r\n" + // quoted, CRLF, float raw
+		"\n"
+	p, err := NewParser("x.csv", strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.HasThresholds() {
+		t.Error("thresh column not seen")
+	}
+	var serials []string
+	var bad []string
+	for {
+		var r Record
+		err := p.Next(&r)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			bad = append(bad, err.Error())
+			continue
+		}
+		serials = append(serials, r.Disk.Device.Serial)
+		if r.Disk.Device.Serial == "S5" {
+			want := []model.ATAAttribute{{ID: 5, Raw: 1, Value: 99, Worst: 99, Thresh: 36}, {ID: 197, Raw: 2}}
+			if d := cmp.Diff(want, r.Disk.ATAAttributes); d != "" {
+				t.Errorf("S5 attributes (-want +got):\n%s", d)
+			}
+			if !r.Failure || r.Disk.Device.Model != "M, Inc" {
+				t.Errorf("S5: failure %v model %q", r.Failure, r.Disk.Device.Model)
+			}
+		}
+	}
+	if d := cmp.Diff([]string{"S1", "S5"}, serials); d != "" {
+		t.Errorf("good rows (-want +got):\n%s", d)
+	}
+	if len(bad) != 3 {
+		t.Fatalf("bad rows %q, want 3", bad)
+	}
+	for i, frag := range []string{"x.csv:3: smart_5", "x.csv:4: 4 fields, header has 8", "x.csv:5: date"} {
+		if !strings.Contains(bad[i], frag) {
+			t.Errorf("error %q does not say %q", bad[i], frag)
+		}
+	}
+}
+
+func TestNotBackblaze(t *testing.T) {
+	for _, in := range []string{"", "a,b,c\n1,2,3\n"} {
+		if _, err := NewParser("f", strings.NewReader(in)); err == nil {
+			t.Errorf("%q: no error", in)
+		}
+	}
+}
+
+func TestOpenDirAndGzip(t *testing.T) {
+	data, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// Two days, one plain and one gzip, named out of creation order.
+	os.WriteFile(filepath.Join(dir, "2013-04-17.csv"), data, 0o644)
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	w.Write(data)
+	w.Close()
+	os.WriteFile(filepath.Join(dir, "2013-04-16.csv.gz"), gz.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(dir, "README.txt"), []byte("not data"), 0o644)
+	src, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{filepath.Join(dir, "2013-04-16.csv.gz"), filepath.Join(dir, "2013-04-17.csv")}, src.Files()); d != "" {
+		t.Errorf("files (-want +got):\n%s", d)
+	}
+	n := 0
+	var r Record
+	for {
+		err := src.Next(context.Background(), &r)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	_, rows := naive(t, string(data))
+	if n != 2*len(rows) {
+		t.Errorf("read %d rows, want %d", n, 2*len(rows))
+	}
+	// A broken gzip file is a fatal error, not a bad row.
+	os.WriteFile(filepath.Join(dir, "2013-04-18.csv.gz"), gz.Bytes()[:len(gz.Bytes())/2], 0o644)
+	src, _ = Open(dir)
+	var last error
+	for {
+		last = src.Next(context.Background(), &r)
+		if last != nil && !isRow(last) {
+			break
+		}
+	}
+	if last == io.EOF {
+		t.Error("truncated gzip read to EOF without an error")
+	}
+	if _, err := Open(filepath.Join(dir, "missing")); err == nil {
+		t.Error("missing path: no error")
+	}
+}
+
+func isRow(err error) bool { var re *RowError; return errors.As(err, &re) }
+
+func FuzzParser(f *testing.F) {
+	data, err := os.ReadFile(sample)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	f.Add([]byte("date,serial_number,smart_5_raw\n2013-01-01,A,1\n2013-01-02,A,\"2\"\n"))
+	f.Add([]byte("date,serial_number,failure,smart_194_raw,smart_9_raw\n2013-01-01,A,1,-5,99999999999999999999\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		p, err := NewParser("fuzz", bytes.NewReader(in))
+		if err != nil {
+			return
+		}
+		for i := 0; i < 10000; i++ {
+			var r Record
+			err := p.Next(&r)
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				if p.broken {
+					return
+				}
+				continue
+			}
+			if r.Disk.Device.Serial == "" || r.Date.IsZero() {
+				t.Fatalf("record without serial or date: %+v", r)
+			}
+		}
+	})
+}
+
+func BenchmarkParse(b *testing.B) {
+	data, err := os.ReadFile(sample)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, rows := naive(&testing.T{}, string(data))
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		p, _ := NewParser("b", bytes.NewReader(data))
+		var r Record
+		for p.Next(&r) == nil {
+		}
+	}
+	b.ReportMetric(float64(len(rows)*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
