@@ -8,5 +8,6 @@ func Default() *Set {
 	all = append(all, SMARTRules()...)
 	all = append(all, UPSRules()...)
 	all = append(all, HistoryRules()...)
+	all = append(all, KernelLogRules()...)
 	return NewSet(all...)
 }

@@ -90,4 +90,12 @@ type KernelEvent struct {
 	Device string `json:"device"`
 	Disk   string `json:"disk,omitempty"`
 	Line   string `json:"line"`
+	// Priority is the line's syslog level (0 emerg .. 7 debug).
+	Priority int `json:"priority"`
+	// Controller and Port name a disk behind a RAID controller when the
+	// line is a controller event ("twa0", port 1; "megaraid0", disk 5).
+	Controller string `json:"controller,omitempty"`
+	Port       *int   `json:"port,omitempty"`
+	// Sector is the failing sector when the line gives one.
+	Sector *int64 `json:"sector,omitempty"`
 }

@@ -1,0 +1,85 @@
+package kmsg
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// stateFile is the name of the position file under the state directory.
+const stateFile = "kmsg-position.json"
+
+// state is the remembered position in the kernel log.
+type state struct {
+	// BootID is /proc/sys/kernel/random/boot_id when the position was
+	// saved: sequence numbers restart at each boot.
+	BootID string `json:"boot_id"`
+	// Seq is the last sequence number handled.
+	Seq uint64 `json:"seq"`
+}
+
+// loadState reads the position; (nil, nil) when there is none yet.
+func loadState(dir string) (*state, error) {
+	p := filepath.Join(dir, stateFile)
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kernel log position %s: %w", p, err)
+	}
+	var s state
+	if err := json.Unmarshal(b, &s); err != nil {
+		// A damaged file must not make diskwatch re-alert on the whole
+		// log: treat it as a first start (tail from the end).
+		return nil, fmt.Errorf("kernel log position %s: unreadable, starting from the end of the log: %w", p, err)
+	}
+	return &s, nil
+}
+
+// saveState writes the position atomically: a temporary file in the same
+// directory, fsync, rename, fsync of the directory; mode 0600.
+func saveState(dir string, s *state) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("kernel log position: create %s: %w", dir, err)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, stateFile+".tmp*")
+	if err != nil {
+		return fmt.Errorf("kernel log position: %w", err)
+	}
+	tmp := f.Name()
+	fail := func(step string, err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("kernel log position: %s %s: %w", step, tmp, err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		return fail("chmod", err)
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		return fail("write", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail("fsync", err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("kernel log position: close %s: %w", tmp, err)
+	}
+	final := filepath.Join(dir, stateFile)
+	if err := os.Rename(tmp, final); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("kernel log position: rename to %s: %w", final, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
