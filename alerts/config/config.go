@@ -46,6 +46,8 @@ type Collectors struct {
 	MDRaid Toggle `yaml:"mdraid"`
 	// Smartctl lists devices read through smartctl.
 	Smartctl Smartctl `yaml:"smartctl"`
+	// Smart is the native SMART collector.
+	Smart Smart `yaml:"smart"`
 }
 
 // Toggle is a collector's on/off switch (default on).
@@ -147,6 +149,9 @@ func Parse(name string, data []byte, rs *rules.Set) (*Config, error) {
 	}
 	c.Settings.Devices = devs
 	if err := c.Collectors.Smartctl.validate(name); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Collectors.Smart.validate(name); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {

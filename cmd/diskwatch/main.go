@@ -57,6 +57,7 @@ func commands() []command {
 		{"ack", "ack DEVICE [ATTRIBUTE]: accept a disk's current error counts; from now on only growth alerts", runAck},
 		{"config", "config check FILE | config default", runConfig},
 		{"smart", "SMART record of each disk (or of smartctl -j captures): smart [DEVICE...] | smart --smartctl-json FILE...", runSmart},
+		{"selftest", "start a SMART self-test by hand: selftest DEVICE short|long", runSelfTest},
 		{"version", "print the version", func(_ context.Context, e *env, _ []string) int {
 			fmt.Fprintln(e.stdout, "diskwatch", version)
 			return exitOK

@@ -7,6 +7,7 @@ import (
 	"github.com/diskwatch/diskwatch/collectors"
 	"github.com/diskwatch/diskwatch/collectors/hostroot"
 	"github.com/diskwatch/diskwatch/collectors/mdraid"
+	"github.com/diskwatch/diskwatch/collectors/smart"
 	"github.com/diskwatch/diskwatch/collectors/smartctl"
 )
 
@@ -19,6 +20,9 @@ func sources(fs hostroot.FS, cfg *config.Config) []collectors.Named {
 	}
 	if sc := cfg.Collectors.Smartctl; sc.On() {
 		out = append(out, smartctlSource(fs, sc))
+	}
+	if sm := cfg.Collectors.Smart; sm.On() {
+		out = append(out, smartSource(fs, sm))
 	}
 	return out
 }
@@ -36,4 +40,19 @@ func smartctlSource(fs hostroot.FS, sc config.Smartctl) collectors.Named {
 	}
 	// Four devices at a time, each bounded by its own timeout.
 	return collectors.Named{Name: "smartctl", Collector: smartctl.New(fs, devs, b), Timeout: per*time.Duration((len(devs)+3)/4) + 5*time.Second}
+}
+
+// smartSource builds the native SMART collector. The smartctl fallback is
+// used on the live host only: under --root it would read the host's disks.
+func smartSource(fs hostroot.FS, sm config.Smart) collectors.Named {
+	c := smart.New(fs)
+	c.Devices = sm.Devices
+	c.Timeout = sm.Timeout
+	if p, err := smart.ParseStandby(sm.Standby); err == nil {
+		c.Standby = p
+	}
+	if !sm.Fallback() || !fs.IsHost() {
+		c.Fallback = nil
+	}
+	return collectors.Named{Name: "smart", Collector: c, Timeout: 2 * time.Minute}
 }

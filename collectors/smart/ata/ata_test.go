@@ -357,10 +357,10 @@ func TestParseSelfTestLog(t *testing.T) {
 		t.Fatalf("%d entries", len(log.Entries))
 	}
 	e0, e1 := log.Entries[0], log.Entries[1]
-	if e0.Type != "long" || e0.Status != "Aborted by host" || !e0.Passed || e0.LifetimeHour != 310 {
+	if e0.Type != "long" || e0.Status != "Aborted by host" || e0.Passed || e0.Failed || e0.LifetimeHour != 310 {
 		t.Errorf("most recent: %+v", e0)
 	}
-	if e1.Type != "short" || e1.Passed || e1.FailingLBA == nil || *e1.FailingLBA != 0x12d687 || e1.Status != "Completed: read failure" {
+	if e1.Type != "short" || e1.Passed || !e1.Failed || e1.FailingLBA == nil || *e1.FailingLBA != 0x12d687 || e1.Status != "Completed: read failure" {
 		t.Errorf("failed: %+v", e1)
 	}
 	if log.Entries[3].LifetimeHour != 100 {

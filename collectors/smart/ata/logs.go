@@ -111,7 +111,8 @@ func ParseSelfTestLog(b []byte) (*model.SelfTestLog, error) {
 		entry := model.SelfTestEntry{
 			Type:         selfTestType(e[0]),
 			Status:       SelfTestStatusString(st),
-			Passed:       !SelfTestFailed(st),
+			Passed:       st == 0,
+			Failed:       SelfTestFailed(st),
 			LifetimeHour: int64(binary.LittleEndian.Uint16(e[2:])),
 		}
 		if SelfTestFailed(st) {

@@ -342,7 +342,8 @@ func ParseSelfTestLog(b []byte) (*model.SelfTestLog, error) {
 		entry := model.SelfTestEntry{
 			Type:         typ,
 			Status:       selfTestResult(res),
-			Passed:       !SelfTestFailed(res),
+			Passed:       res == 0,
+			Failed:       SelfTestFailed(res),
 			LifetimeHour: int64(binary.LittleEndian.Uint64(e[4:]) & math.MaxInt64),
 		}
 		if SelfTestFailed(res) && e[2]&0x02 != 0 { // FLBA valid

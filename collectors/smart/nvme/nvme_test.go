@@ -159,7 +159,7 @@ func TestParseSelfTestLog(t *testing.T) {
 	if !log.Running || log.RemainingPercent != 60 || len(log.Entries) != 2 {
 		t.Fatalf("%+v", log)
 	}
-	if e0 := log.Entries[0]; e0.Type != "short" || e0.Passed || e0.FailingLBA == nil || *e0.FailingLBA != 99 || e0.LifetimeHour != 1234 {
+	if e0 := log.Entries[0]; e0.Type != "short" || e0.Passed || !e0.Failed || e0.FailingLBA == nil || *e0.FailingLBA != 99 || e0.LifetimeHour != 1234 {
 		t.Errorf("%+v", e0)
 	}
 	if e1 := log.Entries[1]; e1.Type != "long" || !e1.Passed || e1.Status != "Completed without error" {

@@ -274,7 +274,7 @@ func SelfTests(l *LogPage) *model.SelfTestLog {
 		case 0:
 			typ = "default"
 		}
-		e := model.SelfTestEntry{Type: typ, Status: selfTestResult(res), Passed: !SelfTestFailed(res), LifetimeHour: int64(hours)}
+		e := model.SelfTestEntry{Type: typ, Status: selfTestResult(res), Passed: res == 0, Failed: SelfTestFailed(res), LifetimeHour: int64(hours)}
 		if lba := binary.BigEndian.Uint64(v[4:]); SelfTestFailed(res) && lba != ^uint64(0) {
 			l := int64(lba & (1<<63 - 1))
 			e.FailingLBA = &l

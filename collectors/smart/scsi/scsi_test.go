@@ -171,7 +171,7 @@ func TestSelfTests(t *testing.T) {
 		t.Fatalf("%+v", log)
 	}
 	e0, e1 := log.Entries[0], log.Entries[1]
-	if e0.Type != "long" || e0.Passed || e0.FailingLBA == nil || *e0.FailingLBA != 0x1234 || e0.LifetimeHour != 2000 {
+	if e0.Type != "long" || e0.Passed || !e0.Failed || e0.FailingLBA == nil || *e0.FailingLBA != 0x1234 || e0.LifetimeHour != 2000 {
 		t.Errorf("%+v", e0)
 	}
 	if e1.Type != "short" || !e1.Passed || e1.FailingLBA != nil {
