@@ -50,7 +50,10 @@ func (t *Tracker) Load(path string) error {
 
 // WriteFileAtomic replaces path with data (mode 0600) so that a crash
 // leaves either the old or the new content, never a mix.
-func WriteFileAtomic(path string, data []byte) error {
+func WriteFileAtomic(path string, data []byte) error { return WriteFileAtomicMode(path, data, 0o600) }
+
+// WriteFileAtomicMode is WriteFileAtomic with the file mode perm.
+func WriteFileAtomicMode(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -62,7 +65,7 @@ func WriteFileAtomic(path string, data []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %s: %w", path, step, err)
 	}
-	if err := f.Chmod(0o600); err != nil {
+	if err := f.Chmod(perm); err != nil {
 		return fail("chmod", err)
 	}
 	if _, err := f.Write(data); err != nil {

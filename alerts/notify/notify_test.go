@@ -215,7 +215,9 @@ func TestCorruptQueueEntry(t *testing.T) {
 
 type notifierFunc func(context.Context, ...notify.Message) (bool, error)
 
-func (f notifierFunc) Notify(ctx context.Context, m ...notify.Message) (bool, error) { return f(ctx, m...) }
+func (f notifierFunc) Notify(ctx context.Context, m ...notify.Message) (bool, error) {
+	return f(ctx, m...)
+}
 
 func TestSubjectIsOneSafeLine(t *testing.T) {
 	m := msg(lifecycle.Resolved)
