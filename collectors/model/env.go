@@ -23,6 +23,24 @@ type UPS struct {
 	SelfTestFailed bool `json:"self_test_failed,omitempty"`
 	// Vars holds every raw variable read.
 	Vars map[string]string `json:"vars,omitempty"`
+
+	// Error says why the UPS could not be read (Reachable false). It never
+	// holds a password.
+	Error string `json:"error,omitempty"`
+	// Alarm is the UPS's own alarm text (NUT ups.alarm), if any.
+	Alarm string `json:"alarm,omitempty"`
+	// ChargeLowPercent and RuntimeLowSeconds are the UPS's own low-battery
+	// thresholds (NUT battery.charge.low / battery.runtime.low, apcupsd
+	// MBATTCHG / MINTIMEL).
+	ChargeLowPercent  *float64 `json:"battery_charge_low_percent,omitempty"`
+	RuntimeLowSeconds *float64 `json:"battery_runtime_low_seconds,omitempty"`
+	BatteryVoltage    *float64 `json:"battery_voltage,omitempty"`
+	OutputVoltage     *float64 `json:"output_voltage,omitempty"`
+	// TemperatureC is the UPS's internal or battery temperature.
+	TemperatureC *float64 `json:"temperature_c,omitempty"`
+	// OnBatterySeconds is how long the UPS has been on battery by its own
+	// count (apcupsd TONBATT), when it says.
+	OnBatterySeconds *float64 `json:"on_battery_seconds,omitempty"`
 }
 
 // HasStatus reports whether the UPS status includes flag.
@@ -42,7 +60,9 @@ func (u *UPS) Samples() []Sample {
 		m string
 		v *float64
 	}{{"ups_battery_charge_percent", u.ChargePercent}, {"ups_battery_runtime_seconds", u.RuntimeSeconds},
-		{"ups_load_percent", u.LoadPercent}, {"ups_input_voltage", u.InputVoltage}} {
+		{"ups_load_percent", u.LoadPercent}, {"ups_input_voltage", u.InputVoltage},
+		{"ups_battery_voltage", u.BatteryVoltage}, {"ups_output_voltage", u.OutputVoltage},
+		{"ups_temperature_celsius", u.TemperatureC}} {
 		if p.v != nil {
 			s = append(s, Sample{u.Name, p.m, *p.v})
 		}
@@ -51,7 +71,21 @@ func (u *UPS) Samples() []Sample {
 	if u.HasStatus("OB") {
 		ob = 1
 	}
-	return append(s, Sample{u.Name, "ups_on_battery", ob})
+	s = append(s, Sample{u.Name, "ups_on_battery", ob})
+	for _, f := range []struct{ flag, metric string }{
+		{"LB", "ups_low_battery"}, {"RB", "ups_replace_battery"}, {"OVER", "ups_overload"}, {"FSD", "ups_forced_shutdown"},
+	} {
+		v := 0.0
+		if u.HasStatus(f.flag) {
+			v = 1
+		}
+		s = append(s, Sample{u.Name, f.metric, v})
+	}
+	reach := 0.0
+	if u.Reachable {
+		reach = 1
+	}
+	return append(s, Sample{u.Name, "ups_reachable", reach})
 }
 
 // Sensor is one environmental reading (hwmon, drive temperature, external
@@ -71,6 +105,12 @@ type Sensor struct {
 	Alarm bool `json:"alarm,omitempty"`
 	// Disk ties a drive temperature sensor to its disk identity.
 	Disk string `json:"disk,omitempty"`
+	// Device is the kernel name of the disk a drive sensor belongs to
+	// ("sda", "nvme0"), when known.
+	Device string `json:"device,omitempty"`
+	// Chip is the hwmon chip name ("coretemp", "nct6779", "drivetemp") or
+	// the probe's source ("command", "file").
+	Chip string `json:"chip,omitempty"`
 }
 
 // Samples returns the sensor's reading.

@@ -1,0 +1,153 @@
+package ups_test
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/diskwatch/diskwatch/collectors/model"
+	"github.com/diskwatch/diskwatch/collectors/ups"
+	"github.com/diskwatch/diskwatch/collectors/ups/nut"
+	"github.com/diskwatch/diskwatch/collectors/ups/upstest"
+)
+
+func TestParseURL(t *testing.T) {
+	for _, tc := range []struct {
+		in, host, name, user, pass string
+		tls                        nut.TLSMode
+		err                        string
+	}{
+		{in: "nut://localhost/myups", host: "localhost:3493", name: "myups"},
+		{in: "nut://mon:p%40ss@10.0.0.5:13493/ups1?tls=require", host: "10.0.0.5:13493", name: "ups1", user: "mon", pass: "p@ss", tls: nut.TLSRequire},
+		{in: "nut://[::1]", host: "[::1]:3493"},
+		{in: "apcupsd://nas", host: "nas:3551"},
+		{in: "apcupsd://nas:3552", host: "nas:3552"},
+		{in: "http://x/y", err: "scheme"},
+		{in: "nut:///ups", err: "no host"},
+		{in: "nut://h:99999/u", err: "bad port"},
+		{in: "apcupsd://u:secretpw@h", err: "no user name"},
+		{in: "apcupsd://h/name", err: "one UPS"},
+		{in: "nut://h/u?tls=maybe", err: "tls must be"},
+		{in: "nut://h/u?color=red", err: "unknown option"},
+		{in: "nut://u:secretpw@h:bad/x", err: "URL"},
+	} {
+		got, err := ups.ParseURL(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: err %v, want %q", tc.in, err, tc.err)
+			}
+			if err != nil && strings.Contains(err.Error(), "secretpw") {
+				t.Errorf("%s: password in error: %v", tc.in, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		if got.Host != tc.host || got.UPS != tc.name || got.User != tc.user || got.Password != tc.pass || got.TLS != tc.tls {
+			t.Errorf("%s: %+v", tc.in, got)
+		}
+		if tc.pass != "" && strings.Contains(got.String(), tc.pass) {
+			t.Errorf("%s: String shows the password: %s", tc.in, got)
+		}
+	}
+}
+
+func dev(status string, charge, runtime int) string {
+	return "device.mfr: Dummy\ndevice.model: Test UPS\nups.status: " + status + "\nbattery.charge: " + itoa(charge) +
+		"\nbattery.runtime: " + itoa(runtime) + "\nups.load: 25\ninput.voltage: 230.0\nups.test.result: Done and passed\n"
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func collect(t *testing.T, urls ...string) ([]model.UPS, error) {
+	t.Helper()
+	var ts []ups.Target
+	for _, u := range urls {
+		tg, err := ups.ParseURL(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, tg)
+	}
+	var snap model.Snapshot
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := ups.New(ts, 2*time.Second).Collect(ctx, &snap)
+	return snap.UPS, err
+}
+
+// TestRealUpsd reads a real upsd (NUT 2.8, dummy-ups driver) serving two
+// UPSes, by name and as a whole, and survives upsd going away and coming
+// back.
+func TestRealUpsd(t *testing.T) {
+	n := upstest.StartNUT(t, map[string]string{"alpha": dev("OL", 100, 1800), "beta": dev("OB DISCHRG", 64, 900)},
+		"[mon]\n\tpassword = s3cret\n\tupsmon secondary\n")
+	base := "nut://" + n.Addr
+	// dummy-ups (2.8.0) replaces device.mfr/model with its own "Dummy
+	// Manufacturer" / "Dummy UPS". It needs a moment after upsd starts to publish its data.
+	var us []model.UPS
+	var err error
+	for i := 0; i < 50; i++ {
+		us, err = collect(t, base)
+		// upsd says "WAIT" until the driver has published its data.
+		if err == nil && len(us) == 2 && us[0].Reachable && us[1].Reachable && !us[0].HasStatus("WAIT") && !us[1].HasStatus("WAIT") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil || len(us) != 2 {
+		t.Fatalf("all UPSes: %v %+v", err, us)
+	}
+	byName := map[string]model.UPS{}
+	for _, u := range us {
+		byName[u.Name] = u
+	}
+	a, b := byName["alpha@"+n.Addr], byName["beta@"+n.Addr]
+	if !a.HasStatus("OL") || *a.ChargePercent != 100 || !b.HasStatus("OB") || *b.RuntimeSeconds != 900 || a.Model != "Dummy Manufacturer Dummy UPS" {
+		t.Fatalf("alpha %+v beta %+v", a, b)
+	}
+	// One UPS by name, with a login.
+	us, err = collect(t, "nut://mon:s3cret@"+n.Addr+"/beta")
+	if err != nil || len(us) != 1 || !us[0].HasStatus("OB") || us[0].Name != "beta@"+n.Addr {
+		t.Fatalf("by name: %v %+v", err, us)
+	}
+	// An unknown UPS: an error and an unreachable entry.
+	us, err = collect(t, base+"/gamma")
+	if err == nil || len(us) != 1 || us[0].Reachable || !strings.Contains(us[0].Error, "UNKNOWN-UPS") {
+		t.Fatalf("unknown ups: %v %+v", err, us)
+	}
+	// upsd goes away: communication lost, no hang.
+	n.StopUpsd()
+	start := time.Now()
+	us, err = collect(t, base+"/alpha")
+	if err == nil || len(us) != 1 || us[0].Reachable || time.Since(start) > 5*time.Second {
+		t.Fatalf("upsd down: %v %+v after %v", err, us, time.Since(start))
+	}
+	// and comes back.
+	n.StartUpsd(t)
+	for i := 0; i < 50; i++ {
+		us, err = collect(t, base+"/alpha")
+		if err == nil && len(us) == 1 && us[0].Reachable && !us[0].HasStatus("WAIT") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil || !us[0].Reachable || !us[0].HasStatus("OL") {
+		t.Fatalf("upsd back: %v %+v", err, us)
+	}
+}
+
+func TestNoTargetsIsAbsent(t *testing.T) {
+	var snap model.Snapshot
+	err := ups.New(nil, 0).Collect(context.Background(), &snap)
+	if err == nil || !strings.Contains(err.Error(), "absent") {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestMain(m *testing.M) { os.Exit(m.Run()) }

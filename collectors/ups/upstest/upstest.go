@@ -1,0 +1,194 @@
+// Package upstest runs real UPS servers for tests: NUT's upsd with the
+// dummy-ups driver on 127.0.0.1 (Debian packages nut-server and
+// nut-client), with a private configuration directory. When the programs
+// are missing a test is skipped, or fails when the CI environment variable
+// is set.
+package upstest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/diskwatch/diskwatch/collectors/execx"
+)
+
+// NUT program locations (Debian).
+const (
+	DummyUPS = "/lib/nut/dummy-ups"
+	Upsd     = "/lib/nut/upsd"
+)
+
+// Require skips (or, under CI, fails) the test when a program is missing.
+func Require(t testing.TB, progs ...string) {
+	t.Helper()
+	for _, p := range progs {
+		if _, err := os.Stat(p); err != nil {
+			msg := fmt.Sprintf("%s not found: install the Debian packages nut-server nut-client (make setup)", p)
+			if os.Getenv("CI") != "" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+	}
+}
+
+// FreePort returns a TCP port free on 127.0.0.1 right now.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// NUT is a running upsd with one dummy-ups driver per UPS.
+type NUT struct {
+	Dir  string
+	Port int
+	// Addr is 127.0.0.1:Port.
+	Addr  string
+	env   []string
+	procs []*execx.Process
+	upsd  *execx.Process
+	user  string
+}
+
+// StartNUT starts dummy-ups drivers for upses (name -> .dev content) and
+// upsd listening on a free port. users is the upsd.users text ("" for
+// none). Everything is stopped at the end of the test.
+func StartNUT(t testing.TB, upses map[string]string, users string) *NUT {
+	t.Helper()
+	Require(t, DummyUPS, Upsd)
+	dir := t.TempDir()
+	n := &NUT{Dir: dir, Port: FreePort(t)}
+	n.Addr = fmt.Sprintf("127.0.0.1:%d", n.Port)
+	etc, state := filepath.Join(dir, "etc"), filepath.Join(dir, "state")
+	for _, d := range []string{etc, state} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.user = u.Username
+	var names []string
+	for name := range upses {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var conf strings.Builder
+	for _, name := range names {
+		fmt.Fprintf(&conf, "[%s]\n\tdriver = dummy-ups\n\tport = %s.dev\n\tpollinterval = 1\n\tdesc = \"test UPS %s\"\n", name, name, name)
+		n.SetDev(t, name, upses[name])
+	}
+	write(t, filepath.Join(etc, "ups.conf"), conf.String())
+	write(t, filepath.Join(etc, "upsd.conf"), fmt.Sprintf("LISTEN 127.0.0.1 %d\nMAXAGE 5\n", n.Port))
+	write(t, filepath.Join(etc, "nut.conf"), "MODE=standalone\n")
+	write(t, filepath.Join(etc, "upsd.users"), users)
+	n.env = append(os.Environ(), "NUT_CONFPATH="+etc, "NUT_STATEPATH="+state, "NUT_ALTPIDPATH="+state)
+	t.Cleanup(n.Stop)
+	for _, name := range names {
+		p, err := execx.Cmd{Name: DummyUPS, Args: []string{"-a", name, "-u", n.user, "-F"}, Env: n.env, Timeout: -1}.Start(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.procs = append(n.procs, p)
+	}
+	// Wait for each driver's socket before starting upsd.
+	deadline := time.Now().Add(10 * time.Second)
+	for _, name := range names {
+		for {
+			m, _ := filepath.Glob(filepath.Join(state, "dummy-ups-"+name))
+			if len(m) > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("dummy-ups %s did not create its socket in %s", name, state)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	n.StartUpsd(t)
+	return n
+}
+
+// StartUpsd (re)starts upsd and waits until it accepts connections.
+func (n *NUT) StartUpsd(t testing.TB) {
+	t.Helper()
+	p, err := execx.Cmd{Name: Upsd, Args: []string{"-u", n.user, "-F"}, Env: n.env, Timeout: -1}.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.upsd = p
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", n.Addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case <-p.Done():
+			t.Fatalf("upsd exited: %v", p.Wait())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("upsd does not listen on %s: %v", n.Addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// StopUpsd kills upsd only (the drivers keep running).
+func (n *NUT) StopUpsd() {
+	if n.upsd != nil {
+		n.upsd.Kill()
+		n.upsd = nil
+	}
+}
+
+// SetDev atomically replaces a UPS's .dev file; dummy-ups re-reads it when
+// its mtime changes.
+func (n *NUT) SetDev(t testing.TB, name, content string) {
+	t.Helper()
+	p := filepath.Join(n.Dir, "etc", name+".dev")
+	tmp := p + ".tmp"
+	write(t, tmp, content)
+	// A distinct mtime even within the same second.
+	mt := time.Now()
+	if st, err := os.Stat(p); err == nil && !mt.After(st.ModTime()) {
+		mt = st.ModTime().Add(time.Second)
+	}
+	os.Chtimes(tmp, mt, mt)
+	if err := os.Rename(tmp, p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Stop kills upsd and every driver and waits for them.
+func (n *NUT) Stop() {
+	n.StopUpsd()
+	for _, p := range n.procs {
+		p.Kill()
+	}
+	n.procs = nil
+}
+
+func write(t testing.TB, p, s string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
