@@ -56,6 +56,10 @@ func commands() []command {
 		{"replay", "run the rules over Backblaze drive-stats history and measure lead time and false alarms", runReplay},
 		{"ack", "ack DEVICE [ATTRIBUTE]: accept a disk's current error counts; from now on only growth alerts", runAck},
 		{"config", "config check FILE | config default", runConfig},
+		{"daemon", "watch continuously: alerts (log, email, webhook, exec, Alertmanager, syslog), Prometheus /metrics, snapshot for Zabbix", runDaemon},
+		{"metrics", "print the Prometheus metrics once (node_exporter textfile collector)", runMetrics},
+		{"zabbix", "zabbix discovery KIND | zabbix get KEY: Zabbix agent items (UserParameter)", runZabbix},
+		{"report", "write a self-contained HTML health report with trend charts (--html FILE)", runReport},
 		{"smart", "SMART record of each disk (or of smartctl -j captures): smart [DEVICE...] | smart --smartctl-json FILE...", runSmart},
 		{"selftest", "start a SMART self-test by hand: selftest DEVICE short|long", runSelfTest},
 		{"version", "print the version", func(_ context.Context, e *env, _ []string) int {

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/diskwatch/diskwatch/alerts/engine"
+	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/alerts/state"
+	"github.com/diskwatch/diskwatch/exporters/prom"
+	"github.com/diskwatch/diskwatch/exporters/snapshot"
+	"github.com/diskwatch/diskwatch/exporters/zabbix"
+)
+
+// docFlags are the flags of the commands that read the daemon's snapshot.
+type docFlags struct {
+	common
+	stateDir string
+	direct   bool
+	maxAge   time.Duration
+}
+
+func (f *docFlags) register(fs *flag.FlagSet, e *env) {
+	f.common.register(fs, e)
+	fs.StringVar(&f.stateDir, "state", e.getenv("DISKWATCH_STATE"), "the daemon's state `DIR`, where it publishes snapshot.json (default "+state.DefaultDir+"; env DISKWATCH_STATE)")
+	fs.BoolVar(&f.direct, "direct", false, "read the devices now even when the daemon's snapshot is fresh")
+	fs.DurationVar(&f.maxAge, "max-age", 0, "use the daemon's snapshot only if younger than `D` (default: 3 daemon intervals, at least 3m)")
+}
+
+// loadDoc returns the daemon's snapshot when it is fresh (no device is
+// touched), else collects once directly. from says which.
+func (f *docFlags) loadDoc(ctx context.Context, e *env) (doc *snapshot.Doc, from string, err error) {
+	dir := f.stateDir
+	if dir == "" {
+		dir = state.DefaultDir
+	}
+	now := e.now()
+	if !f.direct {
+		d, rerr := snapshot.Read(filepath.Join(dir, snapshot.FileName))
+		if rerr == nil {
+			maxAge := f.maxAge
+			if maxAge <= 0 {
+				maxAge = 3 * time.Minute
+				if d.Daemon != nil && 3*d.Daemon.Interval > maxAge {
+					maxAge = 3 * d.Daemon.Interval
+				}
+			}
+			if now.Sub(d.Written) <= maxAge {
+				return d, "daemon", nil
+			}
+		} else if !errors.Is(rerr, os.ErrNotExist) {
+			log := f.logger(e)
+			log.Warn().Err(rerr).Msg("daemon snapshot unusable; reading devices directly")
+		}
+	}
+	rs := rules.Default()
+	cfg, err := f.loadConfig(rs)
+	if err != nil {
+		return nil, "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	eng := &engine.Engine{Sources: sources(f.fs(), cfg), Rules: rs, Settings: &cfg.Settings, Now: e.now, Log: f.logger(e)}
+	res := eng.Cycle(ctx)
+	host, _ := os.Hostname()
+	res.Snapshot.Host = host
+	return &snapshot.Doc{Written: res.Snapshot.Time, Host: host, Status: res.Status, Snapshot: res.Snapshot, Findings: res.Findings}, "direct", nil
+}
+
+func runMetrics(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("metrics", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: diskwatch metrics [flags]\n\nPrints the Prometheus metrics once (text format), from the daemon's snapshot when it\nis fresh, else read now. For node_exporter's textfile collector:\n  diskwatch metrics > /var/lib/node_exporter/diskwatch.prom.tmp && mv ... diskwatch.prom\n\nflags:")
+		fs.PrintDefaults()
+	}
+	var f docFlags
+	f.register(fs, e)
+	if code, ok := parse(fs, args, e); !ok {
+		return code
+	}
+	doc, _, err := f.loadDoc(ctx, e)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "diskwatch metrics: %v\n", err)
+		return exitUnknown
+	}
+	if err := prom.WriteText(e.stdout, doc); err != nil {
+		fmt.Fprintf(e.stderr, "diskwatch metrics: %v\n", err)
+		return exitUnknown
+	}
+	return exitOK
+}
+
+func runZabbix(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("zabbix", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `usage: diskwatch zabbix discovery disks|arrays|ups|sensors|attributes
+       diskwatch zabbix get KEY            (KEY as in Zabbix: smart.attr[DISK,5,raw])
+       diskwatch zabbix get NAME [ARG...]  (the same, arguments apart)
+
+Items: %s.
+DISK is the identity from discovery ({#DISKID}: wwn:..., serial:MODEL_SN), a serial or a
+kernel name. Values come from the daemon's snapshot when it is fresh (no disk is touched),
+else the devices are read now. Exit status 1 and a message on stderr when an item is
+not supported.
+
+flags:
+`, strings.Join(zabbix.Items(), ", "))
+		fs.PrintDefaults()
+	}
+	var f docFlags
+	f.register(fs, e)
+	if code, ok := parse(fs, args, e); !ok {
+		return code
+	}
+	rest := fs.Args()
+	if len(rest) < 2 {
+		fs.Usage()
+		return exitUnknown
+	}
+	var name string
+	var kargs []string
+	var kind string
+	switch rest[0] {
+	case "discovery":
+		if len(rest) != 2 {
+			fs.Usage()
+			return exitUnknown
+		}
+		kind = rest[1]
+		valid := false
+		for _, k := range zabbix.Kinds {
+			valid = valid || k == kind
+		}
+		if !valid {
+			fmt.Fprintf(e.stderr, "diskwatch zabbix: unknown discovery %q (one of %s)\n", oneLine(kind), strings.Join(zabbix.Kinds, ", "))
+			return 1
+		}
+	case "get":
+		var err error
+		if len(rest) == 2 {
+			name, kargs, err = zabbix.ParseKey(rest[1])
+		} else {
+			name, kargs, err = zabbix.ParseKey(rest[1])
+			if err == nil && kargs != nil {
+				err = errors.New("give the key either as NAME[ARGS] or as NAME ARG...")
+			}
+			if err == nil {
+				kargs = trimEmpty(rest[2:])
+				for _, a := range kargs {
+					if err = zabbix.ValidateArg(a); err != nil {
+						break
+					}
+				}
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "diskwatch zabbix: %s\n", oneLine(err.Error()))
+			return 1
+		}
+	default:
+		fs.Usage()
+		return exitUnknown
+	}
+	doc, _, err := f.loadDoc(ctx, e)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "diskwatch zabbix: %s\n", oneLine(err.Error()))
+		return 1
+	}
+	if kind != "" {
+		b, err := zabbix.Discovery(doc, kind)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "diskwatch zabbix: %s\n", oneLine(err.Error()))
+			return 1
+		}
+		fmt.Fprintf(e.stdout, "%s\n", b)
+		return exitOK
+	}
+	v, err := zabbix.Get(doc, name, kargs, e.now())
+	if err != nil {
+		fmt.Fprintf(e.stderr, "diskwatch zabbix: %s\n", oneLine(err.Error()))
+		return 1
+	}
+	fmt.Fprintln(e.stdout, v)
+	return exitOK
+}
+
+// trimEmpty drops trailing empty arguments (unused optional ones that a
+// UserParameter passes as "").
+func trimEmpty(a []string) []string {
+	for len(a) > 0 && a[len(a)-1] == "" {
+		a = a[:len(a)-1]
+	}
+	return a
+}
