@@ -306,7 +306,7 @@ func Get(doc *snapshot.Doc, name string, args []string, now time.Time) (string, 
 			return "", fmt.Errorf("UPS %s does not report %s: %w", args[0], name, ErrNotFound)
 		}
 		return num(*p), nil
-	case "sensor":
+	case "diskwatch.sensor", "sensor":
 		if err := need(name, args, 1, "[SENSOR]"); err != nil {
 			return "", err
 		}
@@ -325,7 +325,7 @@ func Items() []string {
 	n := []string{"diskwatch.status", "diskwatch.findings", "diskwatch.problems", "diskwatch.age", "diskwatch.alerts", "diskwatch.collector",
 		"smart.health", "smart.temp", "smart.attr", "smart.nvme", "smart.poweron", "disk.status",
 		"md.state", "md.degraded", "md.sync", "md.disks", "md.mismatch",
-		"ups.status", "ups.charge", "ups.runtime", "ups.load", "ups.reachable", "sensor"}
+		"ups.status", "ups.charge", "ups.runtime", "ups.load", "ups.reachable", "diskwatch.sensor"}
 	sort.Strings(n)
 	return n
 }
