@@ -151,6 +151,7 @@ func fill(d *model.Disk, doc *document) {
 		}
 		if s.ExitStatus != nil {
 			d.Smartctl = DecodeExit(*s.ExitStatus)
+			noteCommandFailed(d)
 		}
 	}
 	if pm := powerMode(doc.PowerMode); pm != "" && d.PowerMode == "" {
@@ -288,6 +289,22 @@ func fill(d *model.Disk, doc *document) {
 		}
 	}
 	d.SelfTest = selfTests(doc)
+}
+
+// commandFailedNote is the record's error for exit status bit 2.
+const commandFailedNote = "smartctl: some SMART or other command to the disk failed (exit status bit 2): the record may be incomplete"
+
+// noteCommandFailed notes exit status bit 2 in Errors, once.
+func noteCommandFailed(d *model.Disk) {
+	if d.Smartctl == nil || d.Smartctl.Status&ExitCommandFailed == 0 {
+		return
+	}
+	for _, e := range d.Errors {
+		if e == commandFailedNote {
+			return
+		}
+	}
+	d.Errors = append(d.Errors, commandFailedNote)
 }
 
 func uncorrected(c *scsiCounters) *int64 {

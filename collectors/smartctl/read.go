@@ -137,9 +137,7 @@ func (b Backend) Read(ctx context.Context, dev, devType string) (model.Disk, err
 	case nerr != nil:
 		return d, fmt.Errorf("smartctl %s: %w", what, nerr)
 	}
-	if code&ExitCommandFailed != 0 {
-		d.Errors = append(d.Errors, "smartctl: some SMART or other ATA/SCSI command to the disk failed (exit status bit 2)")
-	}
+	noteCommandFailed(&d)
 	return d, nil
 }
 
