@@ -48,6 +48,10 @@ type Collectors struct {
 	Smartctl Smartctl `yaml:"smartctl"`
 	// Smart is the native SMART collector.
 	Smart Smart `yaml:"smart"`
+	// KMsg is the kernel log watcher (/dev/kmsg).
+	KMsg Toggle `yaml:"kmsg"`
+	// HWRaid reads the disks behind 3ware and MegaRAID controllers.
+	HWRaid Toggle `yaml:"hwraid"`
 }
 
 // Toggle is a collector's on/off switch (default on).

@@ -24,6 +24,12 @@ func sources(fs hostroot.FS, cfg *config.Config) []collectors.Named {
 	if sm := cfg.Collectors.Smart; sm.On() {
 		out = append(out, smartSource(fs, sm))
 	}
+	if cfg.Collectors.KMsg.On() {
+		out = append(out, kmsgSource(fs, cfg))
+	}
+	if cfg.Collectors.HWRaid.On() {
+		out = append(out, hwraidSource(fs, cfg))
+	}
 	return out
 }
 

@@ -2,6 +2,7 @@ package raidctl
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -115,3 +116,5 @@ func FuzzParseProcDevices(f *testing.F) {
 		}
 	})
 }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }

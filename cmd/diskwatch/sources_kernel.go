@@ -1,0 +1,59 @@
+package main
+
+import (
+	"sync"
+	"time"
+
+	"github.com/diskwatch/diskwatch/alerts/config"
+	"github.com/diskwatch/diskwatch/alerts/state"
+	"github.com/diskwatch/diskwatch/collectors"
+	"github.com/diskwatch/diskwatch/collectors/hostroot"
+	"github.com/diskwatch/diskwatch/collectors/kmsg"
+	"github.com/diskwatch/diskwatch/collectors/raidctl"
+	"github.com/diskwatch/diskwatch/collectors/smartctl"
+)
+
+// kmsgCollectors keeps one kernel-log collector per host root and state
+// directory for the life of the process, so a daemon reads /dev/kmsg from
+// one open descriptor and sees bursts that span cycles.
+var (
+	kmsgMu         sync.Mutex
+	kmsgCollectors = map[[2]string]*kmsg.Collector{}
+)
+
+// kmsgSource builds (or reuses) the kernel-log collector. On the live host
+// its position is kept under the daemon's state directory
+// (daemon.state_dir, default /var/lib/diskwatch); under --root nothing is
+// kept and the whole fixture log is read.
+func kmsgSource(fs hostroot.FS, cfg *config.Config) collectors.Named {
+	dir := ""
+	if fs.IsHost() {
+		dir = cfg.Daemon.StateDir
+		if dir == "" {
+			dir = state.DefaultDir
+		}
+	}
+	kmsgMu.Lock()
+	defer kmsgMu.Unlock()
+	key := [2]string{fs.Root(), dir}
+	c := kmsgCollectors[key]
+	if c == nil {
+		c = kmsg.New(fs, kmsg.Options{StateDir: dir, Now: time.Now})
+		kmsgCollectors[key] = c
+	}
+	return collectors.Named{Name: "kmsg", Collector: c, Timeout: 20 * time.Second}
+}
+
+// hwraidSource builds the collector of disks behind 3ware and MegaRAID
+// controllers: MFI pass-through natively, smartctl (-d 3ware,N /
+// megaraid,N) as the fallback, both on the live host only.
+func hwraidSource(fs hostroot.FS, cfg *config.Config) collectors.Named {
+	var sc raidctl.SmartctlReader
+	if fs.IsHost() {
+		b := smartctl.Backend{Program: cfg.Collectors.Smartctl.Program, Timeout: cfg.Collectors.Smartctl.Timeout, NoCheck: cfg.Collectors.Smartctl.NoCheck}
+		sc = b
+	}
+	c := raidctl.New(fs, &raidctl.HostNative{FS: fs}, sc)
+	c.SmartctlProgram = cfg.Collectors.Smartctl.Program
+	return collectors.Named{Name: "hwraid", Collector: c, Timeout: 2 * time.Minute}
+}
