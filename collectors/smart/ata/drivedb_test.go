@@ -12,6 +12,8 @@ import (
 // file is read in place, never copied into the repository.
 var systemDriveDBs = []string{"/var/lib/smartmontools/drivedb/drivedb.h", "/usr/share/smartmontools/drivedb.h"}
 
+func readFile(p string) ([]byte, error) { return os.ReadFile(p) }
+
 func loadSystemDriveDB(t testing.TB) (*DriveDB, string) {
 	t.Helper()
 	for _, p := range systemDriveDBs {
