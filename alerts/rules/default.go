@@ -7,6 +7,7 @@ func Default() *Set {
 	all = append(all, MDRules()...)
 	all = append(all, SMARTRules()...)
 	all = append(all, UPSRules()...)
+	all = append(all, SensorRules()...)
 	all = append(all, HistoryRules()...)
 	all = append(all, KernelLogRules()...)
 	return NewSet(all...)
