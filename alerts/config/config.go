@@ -34,6 +34,9 @@ type Config struct {
 	// Daemon and Notify configure `diskwatch daemon` (daemon.go).
 	Daemon Daemon `yaml:"daemon"`
 	Notify Notify `yaml:"notify"`
+	// UPS lists UPS URLs and Sensors external probes (power.go).
+	UPS     []UPSURL     `yaml:"ups"`
+	Sensors []SensorSpec `yaml:"sensors"`
 	// Settings are the rule adjustments (enabled, parameters, per device).
 	Settings rules.Settings `yaml:"-"`
 
@@ -52,6 +55,8 @@ type Collectors struct {
 	KMsg Toggle `yaml:"kmsg"`
 	// HWRaid reads the disks behind 3ware and MegaRAID controllers.
 	HWRaid Toggle `yaml:"hwraid"`
+	// Hwmon reads /sys/class/hwmon sensors.
+	Hwmon Toggle `yaml:"hwmon"`
 }
 
 // Toggle is a collector's on/off switch (default on).
@@ -156,6 +161,9 @@ func Parse(name string, data []byte, rs *rules.Set) (*Config, error) {
 		errs = append(errs, err)
 	}
 	if err := c.Collectors.Smart.validate(name); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.validatePower(name); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
