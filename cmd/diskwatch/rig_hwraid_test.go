@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/cmd/diskwatch/internal/rig"
+	"github.com/diskwatch/diskwatch/collectors/model"
+	"github.com/diskwatch/diskwatch/collectors/raidctl"
+)
+
+// hwraidDoc is the part of `check --format json` TestRigHWRaid reads.
+type hwraidDoc struct {
+	Status   string               `json:"status"`
+	Findings []rules.Finding      `json:"findings"`
+	Disks    []model.Disk         `json:"disks"`
+	Sources  []model.SourceStatus `json:"sources"`
+}
+
+func (d *hwraidDoc) source(name string) *model.SourceStatus {
+	for i := range d.Sources {
+		if d.Sources[i].Name == name {
+			return &d.Sources[i]
+		}
+	}
+	return nil
+}
+
+// TestRigHWRaid boots a Debian kernel in QEMU with an emulated MegaRAID
+// SAS 1078 (megasas, disk MEGA0) and a MegaRAID SAS 2108 (megasas-gen2,
+// disk MEGA1) driven by the real megaraid_sas driver, plus an AHCI disk
+// whose sector 100000 fails writes (blkdebug). In the guest:
+//   - diskwatch lists the physical disks behind both controllers through
+//     MFI (PD GET LIST), reads their INQUIRY (serials MEGA0, MEGA1) and
+//     reports them with SMART unavailable, the run not failing;
+//   - smartctl --scan-open's real output gives the same disks as targets
+//     of the smartctl fallback;
+//   - the kernel-log watcher tails from the end on its first run, then
+//     sees the write errors provoked after it as a burst on that disk, and
+//     does not report them again on the next run.
+func TestRigHWRaid(t *testing.T) {
+	rigRequire(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	bin := filepath.Join(t.TempDir(), "diskwatch")
+	if err := rig.BuildStatic(ctx, "github.com/diskwatch/diskwatch/cmd/diskwatch", bin); err != nil {
+		t.Fatal(err)
+	}
+	cache, err := filepath.Abs("../../testdata/rig/work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, err := rig.Boot(ctx, rig.Config{
+		CacheDir: cache,
+		Files:    map[string]string{"/usr/bin/diskwatch": bin},
+		Disks: []rig.Disk{
+			{ID: "MEGA0", Bus: rig.MegaSAS}, {ID: "MEGA1", Bus: rig.MegaSAS2},
+			{ID: "kerr", Bus: rig.AHCI, Inject: []rig.Inject{{Sector: 100000}}},
+		},
+		Log: t.Logf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	defer func() {
+		if t.Failed() {
+			c := strings.Split(strings.TrimRight(vm.ConsoleLog(), "\n"), "\n")
+			t.Logf("guest console (tail):\n%s", strings.Join(c[max(0, len(c)-40):], "\n"))
+		}
+	}()
+	var dev map[string]string
+	for i := 0; ; i++ {
+		if dev, err = vm.BlockBySerial(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if dev["kerr"] != "" || i == 90 {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	kerr := dev["kerr"]
+	if kerr == "" {
+		t.Fatalf("disks by serial: %v", dev)
+	}
+	// Both megaraid_sas hosts must be up before the first check.
+	if _, err := vm.MustExec(ctx, time.Minute, `for i in $(seq 60); do [ $(grep -l megaraid_sas /sys/class/scsi_host/host*/proc_name | wc -l) -ge 2 ] && exit 0; sleep 1; done; exit 1`); err != nil {
+		t.Fatal(err)
+	}
+
+	check := func(name string) *hwraidDoc {
+		t.Helper()
+		start := time.Now()
+		r, err := vm.Exec(ctx, 3*time.Minute, "diskwatch check --format json 2>/tmp/check.err; rc=$?; cat /tmp/check.err >&2; exit $rc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := string(r.Output)
+		i := strings.Index(out, "{")
+		var doc hwraidDoc
+		if i < 0 || json.Unmarshal([]byte(out[i:strings.LastIndex(out, "}")+1]), &doc) != nil {
+			t.Fatalf("%s: check exit %d, output:\n%s", name, r.Exit, out)
+		}
+		t.Logf("%s: check exit %d in %v (guest), status %s", name, r.Exit, time.Since(start).Round(time.Millisecond), doc.Status)
+		if r.Exit == exitUnknown {
+			t.Errorf("%s: check exited UNKNOWN:\n%s", name, out)
+		}
+		return &doc
+	}
+
+	doc := check("first run")
+	// MFI: the physical disks behind each controller, by serial.
+	byName := map[string]model.Disk{}
+	for _, d := range doc.Disks {
+		if strings.HasPrefix(d.Device.Name, "megaraid") {
+			byName[d.Device.Name] = d
+		}
+	}
+	want := map[string]string{"megaraid0 disk 0": "MEGA0", "megaraid1 disk 0": "MEGA1"}
+	for name, serial := range want {
+		d, ok := byName[name]
+		if !ok {
+			t.Errorf("no record %q; megaraid records: %+v", name, byName)
+			continue
+		}
+		if d.Device.Serial != serial || d.Device.Via != "megaraid,0" || d.Device.Protocol != "scsi" ||
+			!strings.HasPrefix(d.Device.Model, "QEMU") || d.SMARTAvailable || d.Device.Path == "" {
+			t.Errorf("%s: %+v", name, d.Device)
+		}
+		t.Logf("%s: %s, serial %s, via %s, capacity %d, SMART available %v", name, d.Device.Model, d.Device.Serial, d.Device.Via, d.Device.Capacity, d.SMARTAvailable)
+	}
+	if len(byName) != 2 {
+		t.Errorf("megaraid records: %v", byName)
+	}
+	if s := doc.source("hwraid"); s == nil || s.State != model.SourceOK {
+		t.Errorf("hwraid source: %+v", s)
+	}
+	for _, f := range doc.Findings {
+		if f.Rule == "collector.failed" && strings.Contains(f.Subject, "hwraid") {
+			t.Errorf("hwraid failed: %+v", f)
+		}
+		if strings.HasPrefix(f.Rule, "kernel.") {
+			t.Errorf("first run reported old kernel lines: %+v", f)
+		}
+	}
+	for name := range want {
+		found := false
+		for _, f := range doc.Findings {
+			if strings.HasPrefix(f.Subject, name) && strings.Contains(strings.ToLower(f.Message), "smart") {
+				found = true
+				t.Logf("%s: %s %s: %s", name, f.Severity, f.Rule, f.Message)
+			}
+		}
+		if !found {
+			t.Errorf("%s: no finding says SMART is unavailable; findings: %+v", name, doc.Findings)
+		}
+	}
+
+	// The real smartctl lists the same disks, for the fallback.
+	scan, err := vm.MustExec(ctx, time.Minute, "smartctl --scan-open")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := raidctl.ParseScan(scan)
+	n := 0
+	for _, host := range []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9} {
+		n += len(raidctl.MegaRAIDTargets(entries, host))
+	}
+	if n != 2 {
+		t.Errorf("smartctl --scan-open gives %d MegaRAID targets:\n%s", n, scan)
+	}
+
+	// Kernel log: write errors after the first run are seen once.
+	if _, err := vm.Exec(ctx, 2*time.Minute, "for i in 1 2 3; do dd if=/dev/zero of=/dev/"+kerr+" bs=4096 seek=12500 count=1 oflag=direct conv=fsync 2>&1; done; sync; exit 0"); err != nil {
+		t.Fatal(err)
+	}
+	doc = check("after write errors")
+	var burst *rules.Finding
+	for i, f := range doc.Findings {
+		if f.Rule == "kernel.error_burst" && strings.HasPrefix(f.Subject, kerr) {
+			burst = &doc.Findings[i]
+		}
+	}
+	if burst == nil || burst.Severity != rules.Warning || len(burst.Evidence) == 0 {
+		t.Fatalf("no kernel.error_burst on %s: %+v", kerr, doc.Findings)
+	}
+	t.Logf("kernel.error_burst on %s: %s; first evidence line: %s", burst.Subject, burst.Message, burst.Evidence[0])
+	doc = check("third run")
+	for _, f := range doc.Findings {
+		if strings.HasPrefix(f.Rule, "kernel.") {
+			t.Errorf("third run re-reported kernel lines: %+v", f)
+		}
+	}
+}
