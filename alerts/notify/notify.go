@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -235,30 +236,49 @@ func (d *Dispatcher) Send(ctx context.Context, msgs []Message) int {
 	if len(msgs) == 0 {
 		return 0
 	}
+	// Sinks are independent: a slow or failing one does not delay the
+	// others.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	queued := 0
 	for _, s := range d.Sinks {
-		var err error
-		retry := false
-		for n := 1; n <= d.Attempts; n++ {
-			retry, err = d.attempt(ctx, s, msgs)
-			if err == nil || !retry || n == d.Attempts || ctx.Err() != nil {
-				break
-			}
-			if d.Sleep(ctx, d.Backoff(n)) != nil {
-				break
-			}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := d.sendOne(ctx, s, msgs)
+			mu.Lock()
+			queued += n
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return queued
+}
+
+// sendOne delivers msgs to one sink with retries, queueing on a temporary
+// failure.
+func (d *Dispatcher) sendOne(ctx context.Context, s Sink, msgs []Message) int {
+	var err error
+	retry := false
+	for n := 1; n <= d.Attempts; n++ {
+		retry, err = d.attempt(ctx, s, msgs)
+		if err == nil || !retry || n == d.Attempts || ctx.Err() != nil {
+			break
 		}
-		switch {
-		case err == nil:
-			d.Log.Debug().Str("sink", s.Name).Int("messages", len(msgs)).Msg("notified")
-		case !retry:
-			d.Log.Error().Str("sink", s.Name).Err(err).Int("messages", len(msgs)).Msg("notification rejected permanently; dropped")
-		default:
-			d.Log.Warn().Str("sink", s.Name).Err(err).Int("messages", len(msgs)).Msg("notification not delivered; queued for retry")
-			queued += d.enqueue(s.Name, msgs, d.Attempts)
+		if d.Sleep(ctx, d.Backoff(n)) != nil {
+			break
 		}
 	}
-	return queued
+	switch {
+	case err == nil:
+		d.Log.Debug().Str("sink", s.Name).Int("messages", len(msgs)).Msg("notified")
+	case !retry:
+		d.Log.Error().Str("sink", s.Name).Err(err).Int("messages", len(msgs)).Msg("notification rejected permanently; dropped")
+	default:
+		d.Log.Warn().Str("sink", s.Name).Err(err).Int("messages", len(msgs)).Msg("notification not delivered; queued for retry")
+		return d.enqueue(s.Name, msgs, d.Attempts)
+	}
+	return 0
 }
 
 func (d *Dispatcher) enqueue(sink string, msgs []Message, attempts int) int {

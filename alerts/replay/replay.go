@@ -12,6 +12,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/diskwatch/diskwatch/alerts/engine"
@@ -188,7 +189,14 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 			return nil, fmt.Errorf("replay: history: %w", err)
 		}
 		if o.Extra != nil {
-			dayBatch = append(dayBatch, samples...)
+			for _, smp := range samples {
+				// A normalized value of 0 is not a SMART value (they run
+				// 1..253): it is a cell the data left empty. Not stored.
+				if smp.Value == 0 && strings.HasSuffix(smp.Metric, "_value") && strings.HasPrefix(smp.Metric, "smart_attr_") {
+					continue
+				}
+				dayBatch = append(dayBatch, smp)
+			}
 		}
 		snap.Time = rec.Date
 		snap.Disks[0] = *d

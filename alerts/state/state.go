@@ -9,9 +9,11 @@
 // atomic: a process killed in the middle of a write leaves the previous
 // commit intact, and fsync-on-commit makes a returned Append durable.
 //
-// Layout: bucket "raw" / subject / metric / time -> value; bucket "daily" /
-// subject / metric / day -> (time, value) of the day's last reading; bucket
-// "acks" / subject / metric -> (time, value). Raw points older than
+// Layout: bucket "raw" / subject / (metric NUL time) -> value; bucket
+// "daily" / subject / (metric NUL day) -> (time, value) of the day's last
+// reading; bucket "acks" / subject / metric -> (time, value). One bucket
+// per subject keeps its pages full (a bucket per series would cost a page
+// each). Raw points older than
 // RawRetention are folded into one daily point per day; daily points older
 // than DailyRetention are dropped; each series keeps at most MaxRawPoints
 // raw points. Subjects are model.Sample subjects (DeviceInfo.ID(): WWN or
@@ -19,6 +21,7 @@
 package state
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -46,7 +49,7 @@ const FileName = "history.db"
 
 // formatVersion is stored in the meta bucket; another value is treated as
 // a store this version cannot read (moved aside like a corrupt one).
-const formatVersion = "1"
+const formatVersion = "2"
 
 var (
 	bktMeta  = []byte("meta")
@@ -73,6 +76,13 @@ type Options struct {
 	// LockTimeout is how long Open waits for another diskwatch holding
 	// the store (default 5 s).
 	LockTimeout time.Duration
+	// CompactEvery is how often (in the readings' own time) Append folds
+	// and drops old points (default 1 hour).
+	CompactEvery time.Duration
+	// Bulk is for imports (replay --state): no fsync per commit, one at
+	// Close. A crash during an import can lose the imported readings (the
+	// store stays consistent); never set it for live readings.
+	Bulk bool
 	// Log receives the line saying a corrupt store was moved aside.
 	Log zerolog.Logger
 	// Now names the moved-aside file; defaults to time.Now.
@@ -88,6 +98,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxRawPoints <= 0 {
 		o.MaxRawPoints = 4032
+	}
+	if o.CompactEvery <= 0 {
+		o.CompactEvery = time.Hour
 	}
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = 5 * time.Second
@@ -190,6 +203,7 @@ func open(path string, o Options) (s *Store, err error) {
 		return nil, fmt.Errorf("history store %s: %w", path, err)
 	}
 	os.Chmod(path, 0o600)
+	db.NoSync = o.Bulk
 	s = &Store{db: db, path: path, opt: o}
 	if err := s.verify(); err != nil {
 		db.Close()
@@ -258,8 +272,16 @@ func (s *Store) Path() string { return s.path }
 // ReadOnly reports whether the store was opened read-only.
 func (s *Store) ReadOnly() bool { return s.readOnly }
 
-// Close closes the store.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the store (after an fsync, for a Bulk store).
+func (s *Store) Close() error {
+	if s.opt.Bulk && !s.readOnly {
+		if err := s.db.Sync(); err != nil {
+			s.db.Close()
+			return fmt.Errorf("history store %s: sync: %w", s.path, err)
+		}
+	}
+	return s.db.Close()
+}
 
 func timeKey(t time.Time) []byte {
 	var b [8]byte
@@ -293,10 +315,26 @@ func guard(path string, err *error) {
 	}
 }
 
+// seriesKey is metric NUL time.
+func seriesKey(metric string, t time.Time) []byte {
+	k := make([]byte, 0, len(metric)+9)
+	k = append(k, metric...)
+	k = append(k, 0)
+	return append(k, timeKey(t)...)
+}
+
+// splitKey returns the metric and time parts of a series key.
+func splitKey(k []byte) (metric []byte, tk []byte, ok bool) {
+	if len(k) < 9 || k[len(k)-9] != 0 {
+		return nil, nil, false
+	}
+	return k[:len(k)-9], k[len(k)-8:], true
+}
+
 // Append stores samples taken at t in one atomic, durable commit. It also
-// folds and drops old points at most once an hour (of t). A full disk or a
-// read-only store returns an error: the readings of this cycle are lost,
-// nothing else.
+// folds and drops old points (at most once per CompactEvery of t). A full
+// disk or a read-only store returns an error: the readings of this cycle
+// are lost, nothing else.
 func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample) (err error) {
 	if s.readOnly {
 		return fmt.Errorf("%w (%s): %d readings not saved", ErrReadOnly, s.path, len(samples))
@@ -305,34 +343,34 @@ func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample)
 		return err
 	}
 	defer guard(s.path, &err)
-	tk := timeKey(t)
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		raw := tx.Bucket(bktRaw)
 		var sb *bolt.Bucket
 		var sname string
 		for _, smp := range samples {
 			if sb == nil || smp.Subject != sname {
+				if smp.Subject == "" {
+					return errors.New("sample without a subject")
+				}
 				b, err := raw.CreateBucketIfNotExists([]byte(smp.Subject))
 				if err != nil {
 					return fmt.Errorf("subject %q: %w", model.Clean(smp.Subject), err)
 				}
+				// Keys grow in time within each metric: keep pages full.
+				b.FillPercent = 0.9
 				sb, sname = b, smp.Subject
 			}
-			mb, err := sb.CreateBucketIfNotExists([]byte(smp.Metric))
-			if err != nil {
+			if err := sb.Put(seriesKey(smp.Metric, t), f64(smp.Value)); err != nil {
 				return fmt.Errorf("%s %s: %w", model.Clean(smp.Subject), model.Clean(smp.Metric), err)
-			}
-			if err := mb.Put(tk, f64(smp.Value)); err != nil {
-				return err
 			}
 		}
 		meta := tx.Bucket(bktMeta)
 		last := meta.Get(keyComp)
-		if last == nil || t.Sub(keyTime(last)) >= time.Hour || t.Before(keyTime(last)) {
+		if last == nil || t.Sub(keyTime(last)) >= s.opt.CompactEvery || t.Before(keyTime(last)) {
 			if err := s.compact(tx, t); err != nil {
 				return fmt.Errorf("compact: %w", err)
 			}
-			return meta.Put(keyComp, tk)
+			return meta.Put(keyComp, timeKey(t))
 		}
 		return nil
 	})
@@ -342,7 +380,7 @@ func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample)
 	return nil
 }
 
-// Compact folds and drops old points now (Append does it hourly).
+// Compact folds and drops old points now (Append does it regularly).
 func (s *Store) Compact(ctx context.Context, now time.Time) (err error) {
 	if s.readOnly {
 		return ErrReadOnly
@@ -353,115 +391,87 @@ func (s *Store) Compact(ctx context.Context, now time.Time) (err error) {
 
 // compact moves raw points older than RawRetention (or beyond
 // MaxRawPoints) into daily points, drops daily points older than
-// DailyRetention, and removes empty series.
+// DailyRetention, and removes emptied subjects.
 func (s *Store) compact(tx *bolt.Tx, now time.Time) error {
-	rawCut := timeKey(now.Add(-s.opt.RawRetention))
-	dailyCut := timeKey(now.Add(-s.opt.DailyRetention))
+	rawCut := string(timeKey(now.Add(-s.opt.RawRetention)))
+	dailyCut := string(timeKey(now.Add(-s.opt.DailyRetention)))
 	raw, daily := tx.Bucket(bktRaw), tx.Bucket(bktDaily)
-	var emptySubjects [][]byte
-	err := raw.ForEachBucket(func(subj []byte) error {
+	var subjects [][]byte
+	raw.ForEachBucket(func(k []byte) error { subjects = append(subjects, append([]byte(nil), k...)); return nil })
+	for _, subj := range subjects {
 		sb := raw.Bucket(subj)
-		var emptyMetrics [][]byte
-		err := sb.ForEachBucket(func(metric []byte) error {
-			mb := sb.Bucket(metric)
-			n := mb.Stats().KeyN
-			excess := n - s.opt.MaxRawPoints
-			c := mb.Cursor()
-			var fold []rules.Point
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				if excess <= 0 && string(k) >= string(rawCut) {
-					break
-				}
-				if len(v) == 8 {
-					fold = append(fold, rules.Point{Time: keyTime(k), Value: math.Float64frombits(binary.BigEndian.Uint64(v))})
-				}
-				excess--
-			}
-			if len(fold) > 0 {
-				db, err := daily.CreateBucketIfNotExists(append([]byte(nil), subj...))
-				if err != nil {
-					return err
-				}
-				dm, err := db.CreateBucketIfNotExists(append([]byte(nil), metric...))
-				if err != nil {
-					return err
-				}
-				for _, p := range fold {
-					day := timeKey(p.Time.UTC().Truncate(rules.Day))
-					if old, ok := point(dm.Get(day)); ok && old.Time.After(p.Time) {
-						continue
-					}
-					if err := dm.Put(day, pointBytes(p)); err != nil {
-						return err
-					}
-					if err := mb.Delete(timeKey(p.Time)); err != nil {
-						return err
-					}
-				}
-			}
-			if k, _ := mb.Cursor().First(); k == nil {
-				emptyMetrics = append(emptyMetrics, append([]byte(nil), metric...))
+		counts := map[string]int{}
+		sb.ForEach(func(k, _ []byte) error {
+			if m, _, ok := splitKey(k); ok {
+				counts[string(m)]++
 			}
 			return nil
 		})
-		if err != nil {
-			return err
+		type fold struct {
+			key []byte
+			m   string
+			p   rules.Point
 		}
-		for _, m := range emptyMetrics {
-			if err := sb.DeleteBucket(m); err != nil {
+		var folds []fold
+		seen := map[string]int{}
+		c := sb.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			m, tk, ok := splitKey(k)
+			if !ok || len(v) != 8 {
+				folds = append(folds, fold{key: append([]byte(nil), k...)}) // not ours: drop
+				continue
+			}
+			seen[string(m)]++
+			if seen[string(m)] <= counts[string(m)]-s.opt.MaxRawPoints || string(tk) < rawCut {
+				folds = append(folds, fold{append([]byte(nil), k...), string(m),
+					rules.Point{Time: keyTime(tk), Value: math.Float64frombits(binary.BigEndian.Uint64(v))}})
+			}
+		}
+		if len(folds) > 0 {
+			db, err := daily.CreateBucketIfNotExists(subj)
+			if err != nil {
 				return err
+			}
+			for _, f := range folds {
+				if f.m != "" {
+					dk := seriesKey(f.m, f.p.Time.UTC().Truncate(rules.Day))
+					if old, ok := point(db.Get(dk)); !ok || !old.Time.After(f.p.Time) {
+						if err := db.Put(dk, pointBytes(f.p)); err != nil {
+							return err
+						}
+					}
+				}
+				if err := sb.Delete(f.key); err != nil {
+					return err
+				}
 			}
 		}
 		if k, _ := sb.Cursor().First(); k == nil {
-			emptySubjects = append(emptySubjects, append([]byte(nil), subj...))
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, subj := range emptySubjects {
-		if err := raw.DeleteBucket(subj); err != nil {
-			return err
+			if err := raw.DeleteBucket(subj); err != nil {
+				return err
+			}
 		}
 	}
-	// Drop old daily points.
-	var emptyDaily [][]byte
-	err = daily.ForEachBucket(func(subj []byte) error {
+	subjects = subjects[:0]
+	daily.ForEachBucket(func(k []byte) error { subjects = append(subjects, append([]byte(nil), k...)); return nil })
+	for _, subj := range subjects {
 		sb := daily.Bucket(subj)
-		var empty [][]byte
-		err := sb.ForEachBucket(func(metric []byte) error {
-			mb := sb.Bucket(metric)
-			c := mb.Cursor()
-			for k, _ := c.First(); k != nil && string(k) < string(dailyCut); k, _ = c.First() {
-				if err := c.Delete(); err != nil {
-					return err
-				}
-			}
-			if k, _ := mb.Cursor().First(); k == nil {
-				empty = append(empty, append([]byte(nil), metric...))
+		var drop [][]byte
+		sb.ForEach(func(k, _ []byte) error {
+			if _, tk, ok := splitKey(k); !ok || string(tk) < dailyCut {
+				drop = append(drop, append([]byte(nil), k...))
 			}
 			return nil
 		})
-		if err != nil {
-			return err
-		}
-		for _, m := range empty {
-			if err := sb.DeleteBucket(m); err != nil {
+		for _, k := range drop {
+			if err := sb.Delete(k); err != nil {
 				return err
 			}
 		}
 		if k, _ := sb.Cursor().First(); k == nil {
-			emptyDaily = append(emptyDaily, append([]byte(nil), subj...))
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, subj := range emptyDaily {
-		if err := daily.DeleteBucket(subj); err != nil {
-			return err
+			if err := daily.DeleteBucket(subj); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -471,23 +481,23 @@ func (s *Store) compact(tx *bolt.Tx, now time.Time) error {
 // first: daily points for the past beyond the raw retention, then raw ones.
 func (s *Store) Series(subject, metric string, since time.Time) (ps []rules.Point, err error) {
 	defer guard(s.path, &err)
-	sk := timeKey(since)
+	prefix := append([]byte(metric), 0)
 	err = s.db.View(func(tx *bolt.Tx) error {
-		if mb := nested(tx.Bucket(bktDaily), subject, metric); mb != nil {
-			c := mb.Cursor()
+		if sb := nested(tx.Bucket(bktDaily), subject); sb != nil {
+			c := sb.Cursor()
 			// The daily key is the day start; the day's point may be later
 			// than since even when the day starts before it.
-			for k, v := c.Seek(timeKey(since.UTC().Truncate(rules.Day))); k != nil; k, v = c.Next() {
+			for k, v := c.Seek(seriesKey(metric, since.UTC().Truncate(rules.Day))); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, v = c.Next() {
 				if p, ok := point(v); ok && !p.Time.Before(since) {
 					ps = append(ps, p)
 				}
 			}
 		}
-		if mb := nested(tx.Bucket(bktRaw), subject, metric); mb != nil {
-			c := mb.Cursor()
-			for k, v := c.Seek(sk); k != nil; k, v = c.Next() {
+		if sb := nested(tx.Bucket(bktRaw), subject); sb != nil {
+			c := sb.Cursor()
+			for k, v := c.Seek(seriesKey(metric, since)); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, v = c.Next() {
 				if len(v) == 8 {
-					ps = append(ps, rules.Point{Time: keyTime(k), Value: math.Float64frombits(binary.BigEndian.Uint64(v))})
+					ps = append(ps, rules.Point{Time: keyTime(k[len(prefix):]), Value: math.Float64frombits(binary.BigEndian.Uint64(v))})
 				}
 			}
 		}
@@ -553,20 +563,27 @@ func (s *Store) Latest(subject string) (m map[string]rules.Point, err error) {
 	defer guard(s.path, &err)
 	m = map[string]rules.Point{}
 	err = s.db.View(func(tx *bolt.Tx) error {
-		if sb := nested(tx.Bucket(bktDaily), subject); sb != nil {
-			sb.ForEachBucket(func(metric []byte) error {
-				if _, v := sb.Bucket(metric).Cursor().Last(); v != nil {
-					if p, ok := point(v); ok {
-						m[string(metric)] = p
-					}
+		for _, top := range [][]byte{bktDaily, bktRaw} {
+			sb := nested(tx.Bucket(top), subject)
+			if sb == nil {
+				continue
+			}
+			sb.ForEach(func(k, v []byte) error {
+				mt, tk, ok := splitKey(k)
+				if !ok {
+					return nil
 				}
-				return nil
-			})
-		}
-		if sb := nested(tx.Bucket(bktRaw), subject); sb != nil {
-			sb.ForEachBucket(func(metric []byte) error {
-				if k, v := sb.Bucket(metric).Cursor().Last(); k != nil && len(v) == 8 {
-					m[string(metric)] = rules.Point{Time: keyTime(k), Value: math.Float64frombits(binary.BigEndian.Uint64(v))}
+				var p rules.Point
+				switch {
+				case len(v) == 8:
+					p = rules.Point{Time: keyTime(tk), Value: math.Float64frombits(binary.BigEndian.Uint64(v))}
+				case len(v) == 16:
+					p, _ = point(v)
+				default:
+					return nil
+				}
+				if old, ok := m[string(mt)]; !ok || !p.Time.Before(old.Time) {
+					m[string(mt)] = p
 				}
 				return nil
 			})

@@ -7,9 +7,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/diskwatch/diskwatch/alerts/engine"
 	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/alerts/state"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
@@ -19,6 +23,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	c.register(fs, e)
 	format := fs.String("format", "text", "output `format`: text, json or nagios")
 	showOK := fs.Bool("all", false, "text: also list OK (informational) findings")
+	stateDir := fs.String("state", e.getenv("DISKWATCH_STATE"), "history store `DIR`: readings are appended so trend rules work from cron (default "+state.DefaultDir+"; \"off\" to not keep history; env DISKWATCH_STATE)")
 	if code, ok := parse(fs, args, e); !ok {
 		return code
 	}
@@ -39,6 +44,15 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	eng := &engine.Engine{Sources: sources(c.fs(), cfg), Rules: rs, Settings: &cfg.Settings, Now: e.now, Log: log}
+	if *stateDir == "" && c.root != "" && c.root != "/" {
+		// A --root run reads a fixture tree, not this host: its readings
+		// are not this host's history unless --state says where to put them.
+		*stateDir = "off"
+	}
+	if st := openHistory(ctx, *stateDir, log); st != nil {
+		defer st.Close()
+		eng.Store, eng.History = st, st
+	}
 	res := eng.Cycle(ctx)
 	switch *format {
 	case "json":
@@ -199,4 +213,31 @@ func safeLine(s string) string { return model.Clean(oneLine(s)) }
 // oneLine keeps an output line a single line.
 func oneLine(s string) string {
 	return strings.NewReplacer("\n", " ", "\r", " ").Replace(s)
+}
+
+// openHistory opens the history store for a one-shot command. A store that
+// cannot be opened costs the trend rules, never the check: the reason is
+// logged (at info level for the default directory, which a non-root user
+// cannot create, at warn level for one given explicitly).
+func openHistory(ctx context.Context, dir string, log zerolog.Logger) *state.Store {
+	if dir == "off" || dir == "none" {
+		return nil
+	}
+	explicit := dir != ""
+	if !explicit {
+		dir = state.DefaultDir
+	}
+	st, err := state.Open(ctx, dir, state.Options{Log: log, LockTimeout: 2 * time.Second})
+	if err != nil {
+		ev := log.Info()
+		if explicit {
+			ev = log.Warn()
+		}
+		ev.Err(err).Msg("history store unavailable: readings not kept, trend rules see no history this run")
+		return nil
+	}
+	if st.ReadOnly() {
+		log.Warn().Str("store", st.Path()).Msg("history store is on a read-only file system: readings of this run are not kept")
+	}
+	return st
 }

@@ -77,12 +77,16 @@ func runReplay(ctx context.Context, e *env, args []string) int {
 	}
 	if *stateDir != "" {
 		log := (&common{logLevel: "info"}).logger(e)
-		st, err := state.Open(ctx, *stateDir, state.Options{Log: log})
+		st, err := state.Open(ctx, *stateDir, state.Options{Log: log, Bulk: true, CompactEvery: 7 * rules.Day})
 		if err != nil {
 			fmt.Fprintf(e.stderr, "diskwatch replay: %v\n", err)
 			return exitUnknown
 		}
-		defer st.Close()
+		defer func() {
+			if err := st.Close(); err != nil {
+				fmt.Fprintf(e.stderr, "diskwatch replay: %v\n", err)
+			}
+		}()
 		opts.Extra = st
 	}
 	showBar := *progress == "on"
