@@ -617,3 +617,63 @@ func TestSystemdUnitVerify(t *testing.T) {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }
+
+// sd_notify (READY, WATCHDOG, STOPPING) on a socket the test owns as
+// systemd would; a collector failing every round raises the self-alert
+// after daemon.self_alert_after rounds; the heartbeat URL is fetched.
+func TestDaemonSdNotifySelfAlertHeartbeat(t *testing.T) {
+	diskwatchBin(t)
+	dir := t.TempDir()
+	// /proc/mdstat is a directory: the md collector fails every round.
+	root := filepath.Join(dir, "root")
+	os.MkdirAll(filepath.Join(root, "proc", "mdstat"), 0o755)
+	sock := filepath.Join(dir, "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var mu sync.Mutex
+	var notes []string
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, _, err := conn.ReadFromUnix(buf)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			notes = append(notes, string(buf[:n]))
+			mu.Unlock()
+		}
+	}()
+	var beats atomic.Int32
+	hb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { beats.Add(1) }))
+	defer hb.Close()
+	cfg := strings.Replace(baseConfig, "daemon:\n", fmt.Sprintf("daemon:\n  self_alert_after: 3\n  heartbeat: {url: %s/ping, interval: 1s}\n", hb.URL), 1)
+	cfgPath := filepath.Join(dir, "diskwatch.yaml")
+	os.WriteFile(cfgPath, []byte(cfg), 0o600)
+	d := startDaemon(t, []string{"NOTIFY_SOCKET=" + sock, "WATCHDOG_USEC=2000000"},
+		"--root", root, "--config", cfgPath, "--state", filepath.Join(dir, "state"), "--no-history", "--metrics-listen", "off", "--rounds", "4")
+	if code := d.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, d.log.String())
+	}
+	log := d.log.String()
+	if n := strings.Count(log, `"event":"firing","rule":"daemon.collector_failing","subject":"collector mdraid"`); n != 1 {
+		t.Errorf("self-alert fired %d times, want 1:\n%s", n, log)
+	}
+	if !strings.Contains(log, "collector mdraid failed 3 runs in a row") {
+		t.Errorf("self-alert message missing:\n%s", log)
+	}
+	mu.Lock()
+	all := strings.Join(notes, "\n")
+	mu.Unlock()
+	for _, want := range []string{"READY=1", "WATCHDOG=1", "STOPPING=1"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("sd_notify never sent %s; got %q", want, all)
+		}
+	}
+	if beats.Load() == 0 {
+		t.Errorf("heartbeat URL never fetched")
+	}
+}
