@@ -12,7 +12,7 @@ import (
 // error logs. They read the normalized record, whatever its source (native
 // reads, the smartctl backend, a smartctl capture).
 func SMARTRules() []*Rule {
-	return []*Rule{smartHealth, smartAttribute, smartPending, nvmeCritical, nvmeWear, nvmeSpare,
+	return []*Rule{smartHealth, smartAttribute, smartPending, nvmeCritical, smartWear, nvmeSpare,
 		smartTemperature, smartSelfTest, smartErrorLog, scsiCounters, smartNotRead}
 }
 
@@ -228,19 +228,28 @@ var nvmeCritical = &Rule{
 	},
 }
 
-var nvmeWear = &Rule{
-	Name:    "smart.nvme_wear",
-	Summary: "NVMe percentage used (endurance consumed) at or above warn (default 80 %, WARNING) or crit (default 95 %, CRITICAL)",
-	Params:  map[string]float64{"warn": 80, "crit": 95},
+var smartWear = &Rule{
+	Name: "smart.wear",
+	Summary: "SSD endurance used (NVMe percentage used, ATA device statistics percentage used) at or above warn " +
+		"(default 80 %, WARNING) or crit (default 95 %, CRITICAL)",
+	Params: map[string]float64{"warn": 80, "crit": 95},
 	Eval: func(in *Input, p Params) []Finding {
 		var out []Finding
 		for i := range in.Snapshot.Disks {
 			d := &in.Snapshot.Disks[i]
-			if !readable(d) || d.NVMe == nil {
+			if !readable(d) {
+				continue
+			}
+			var used float64
+			switch {
+			case d.EnduranceUsedPercent != nil:
+				used = float64(*d.EnduranceUsedPercent)
+			case d.NVMe != nil:
+				used = float64(d.NVMe.PercentageUsed)
+			default:
 				continue
 			}
 			m := smartMatch(d)
-			used := float64(d.NVMe.PercentageUsed)
 			var f Finding
 			switch {
 			case used >= p.Get("crit", m):
@@ -248,7 +257,7 @@ var nvmeWear = &Rule{
 					"replace the drive soon; worn-out flash turns read-only or loses data")
 			case used >= p.Get("warn", m):
 				f = smartFinding(d, Warning, fmt.Sprintf("has used %.0f%% of its rated write endurance", used),
-					"plan its replacement; check what writes so much (data_units_written grows with it)")
+					"plan its replacement; check what writes so much (the amount written grows with it)")
 			default:
 				continue
 			}

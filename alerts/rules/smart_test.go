@@ -168,16 +168,26 @@ func TestNVMeWearAndSpare(t *testing.T) {
 	if d.NVMe.PercentageUsed != 73 {
 		t.Fatalf("capture: %d%% used", d.NVMe.PercentageUsed)
 	}
-	if f := find(evalSMART(nil, d), "smart.nvme_wear"); f != nil {
+	if f := find(evalSMART(nil, d), "smart.wear"); f != nil {
 		t.Errorf("73%%: %+v", f)
 	}
-	st := &Settings{Devices: []DeviceSettings{{Model: "INTEL SSDPE2KX010T8", Params: map[string]map[string]float64{"smart.nvme_wear": {"warn": 70}}}}}
-	if f := find(evalSMART(st, d), "smart.nvme_wear"); f == nil || f.Severity != Warning || !strings.Contains(f.Message, "73%") {
+	st := &Settings{Devices: []DeviceSettings{{Model: "INTEL SSDPE2KX010T8", Params: map[string]map[string]float64{"smart.wear": {"warn": 70}}}}}
+	if f := find(evalSMART(st, d), "smart.wear"); f == nil || f.Severity != Warning || !strings.Contains(f.Message, "73%") {
 		t.Errorf("per-device warn 70: %+v", f)
 	}
-	d.NVMe.PercentageUsed = 96
-	if f := find(evalSMART(nil, d), "smart.nvme_wear"); f == nil || f.Severity != Critical {
+	used := 96
+	d.EnduranceUsedPercent = &used
+	if f := find(evalSMART(nil, d), "smart.wear"); f == nil || f.Severity != Critical {
 		t.Errorf("96%%: %+v", f)
+	}
+	// An ATA SSD (Samsung 860 EVO, device statistics: 19 %% used).
+	d = capture(t, "scrutiny/smart-ata-full.json")
+	if d.EnduranceUsedPercent == nil || *d.EnduranceUsedPercent != 19 {
+		t.Fatalf("ATA endurance used: %v", d.EnduranceUsedPercent)
+	}
+	st = &Settings{Global: map[string]map[string]float64{"smart.wear": {"warn": 15}}}
+	if f := find(evalSMART(st, d), "smart.wear"); f == nil || f.Severity != Warning || !strings.Contains(f.Message, "19%") {
+		t.Errorf("ATA 19%% with warn 15: %+v", f)
 	}
 
 	// Spare below threshold without the warning bit: reported; both 0

@@ -248,6 +248,9 @@ func writeDiskText(w io.Writer, d *model.Disk) {
 	if d.ErrorLogCount != nil {
 		kv("error log", fmt.Sprintf("%d entries", *d.ErrorLogCount))
 	}
+	if d.EnduranceUsedPercent != nil {
+		kv("endurance used", fmt.Sprintf("%d%%", *d.EnduranceUsedPercent))
+	}
 	if s := d.Smartctl; s != nil {
 		v := fmt.Sprint(s.Status)
 		if len(s.Flags) > 0 {

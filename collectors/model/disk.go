@@ -104,6 +104,10 @@ type Disk struct {
 	ErrorLogCount *int64 `json:"error_log_count,omitempty"`
 	// Errors are per-step read problems ("SMART READ DATA: EIO").
 	Errors []string `json:"errors,omitempty"`
+	// EnduranceUsedPercent is the share of rated write endurance used (SSD
+	// wear; may pass 100): NVMe percentage used, ATA device statistics
+	// "Percentage Used Endurance Indicator"; nil when not reported.
+	EnduranceUsedPercent *int `json:"endurance_used_percent,omitempty"`
 	// Smartctl is smartctl's exit status, decoded, on records that came
 	// from smartctl (the backend or a capture); nil otherwise.
 	Smartctl *SmartctlExit `json:"smartctl,omitempty"`

@@ -162,6 +162,24 @@ type document struct {
 		} `json:"table"`
 	} `json:"nvme_self_test_log"`
 
+	// endurance_used is smartctl 7.4's summary; older versions have the
+	// ATA device statistics page 7 only (-x) or the NVMe log.
+	EnduranceUsed *struct {
+		CurrentPercent *num `json:"current_percent"`
+	} `json:"endurance_used"`
+	ATADeviceStatistics *struct {
+		Pages []struct {
+			Number int `json:"number"`
+			Table  []struct {
+				Offset int  `json:"offset"`
+				Value  *num `json:"value"`
+				Flags  struct {
+					Valid bool `json:"valid"`
+				} `json:"flags"`
+			} `json:"table"`
+		} `json:"pages"`
+	} `json:"ata_device_statistics"`
+
 	SCSIGrownDefectList *num `json:"scsi_grown_defect_list"`
 	SCSIErrorCounterLog *struct {
 		Read   *scsiCounters `json:"read"`

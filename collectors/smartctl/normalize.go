@@ -289,6 +289,40 @@ func fill(d *model.Disk, doc *document) {
 		}
 	}
 	d.SelfTest = selfTests(doc)
+	d.EnduranceUsedPercent = enduranceUsed(doc)
+}
+
+// enduranceUsed is the SSD wear percentage: smartctl 7.4's endurance_used,
+// else ATA device statistics page 7 (Solid State Device Statistics)
+// offset 8 (Percentage Used Endurance Indicator, ACS-4), else NVMe's
+// percentage used.
+func enduranceUsed(doc *document) *int {
+	v := func(n *num) *int {
+		if n == nil || !n.set {
+			return nil
+		}
+		x := n.Int()
+		return &x
+	}
+	if e := doc.EnduranceUsed; e != nil && e.CurrentPercent != nil {
+		return v(e.CurrentPercent)
+	}
+	if s := doc.ATADeviceStatistics; s != nil {
+		for _, p := range s.Pages {
+			if p.Number != 7 {
+				continue
+			}
+			for _, t := range p.Table {
+				if t.Offset == 8 && t.Flags.Valid {
+					return v(t.Value)
+				}
+			}
+		}
+	}
+	if n := doc.NVMeSMARTHealth; n != nil && n.PercentageUsed.set {
+		return v(&n.PercentageUsed)
+	}
+	return nil
 }
 
 // commandFailedNote is the record's error for exit status bit 2.

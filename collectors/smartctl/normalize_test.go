@@ -263,6 +263,27 @@ func compare(c *checker, d model.Disk, g map[string]any) {
 		c.t.Errorf("%s: nvme section without an NVMe health log", c.file)
 	}
 
+	// SSD wear: NVMe percentage used, or ATA device statistics page 7.
+	if pages, ok := at(g, "ata_device_statistics", "pages"); ok {
+		for _, pg := range pages.([]any) {
+			if n, _ := number(pg, "number"); n.String() == "7" {
+				if d.EnduranceUsedPercent == nil {
+					c.t.Errorf("%s: endurance_used_percent is null", c.file)
+				} else {
+					c.num("endurance_used_percent", *d.EnduranceUsedPercent, pg, "table", 0, "value")
+				}
+			}
+		}
+	} else if _, ok := at(g, "nvme_smart_health_information_log", "percentage_used"); ok {
+		if d.EnduranceUsedPercent == nil {
+			c.t.Errorf("%s: endurance_used_percent is null", c.file)
+		} else {
+			c.num("endurance_used_percent", *d.EnduranceUsedPercent, g, "nvme_smart_health_information_log", "percentage_used")
+		}
+	} else if d.EnduranceUsedPercent != nil {
+		c.t.Errorf("%s: endurance_used_percent %d without a source", c.file, *d.EnduranceUsedPercent)
+	}
+
 	if _, ok := at(g, "scsi_grown_defect_list"); ok {
 		if d.SCSI == nil {
 			c.t.Errorf("%s: no scsi section", c.file)
