@@ -97,7 +97,7 @@ func isTemperatureAttr(a *model.ATAAttribute) bool {
 
 var smartAttribute = &Rule{
 	Name: "smart.attribute",
-	Summary: "an ATA SMART attribute is at or below its threshold now (CRITICAL) or was in the past (WARNING); " +
+	Summary: "(findings smart.attribute.ID) an ATA SMART attribute is at or below its threshold now (CRITICAL) or was in the past (WARNING); " +
 		"temperature attributes (190, 194) only WARNING now and info in the past; threshold 0 never fails",
 	Eval: func(in *Input, _ Params) []Finding {
 		var out []Finding
@@ -132,6 +132,8 @@ var smartAttribute = &Rule{
 					f = smartFinding(d, Warning, desc+": was at or below threshold in the past",
 						"watch this disk; run a long self-test ("+smartctlCmd(d, "-t long")+") and replace it if the attribute keeps falling")
 				}
+				// One alert per attribute: a second attribute failing is news.
+				f.Rule = fmt.Sprintf("smart.attribute.%d", a.ID)
 				f.Values = map[string]float64{"id": float64(a.ID), "value": float64(a.Value), "worst": float64(a.Worst), "thresh": float64(a.Thresh), "raw": float64(a.Raw)}
 				out = append(out, f)
 			}
@@ -354,7 +356,7 @@ func diskTemperature(d *model.Disk) (float64, bool) {
 
 var smartSelfTest = &Rule{
 	Name:    "smart.self_test",
-	Summary: "the most recent self-test of a kind (short, long, ...) failed (CRITICAL); aborted tests do not count",
+	Summary: "(findings smart.self_test.TYPE) the most recent self-test of a kind (short, long, ...) failed (CRITICAL); aborted tests do not count",
 	Eval: func(in *Input, _ Params) []Finding {
 		var out []Finding
 		for i := range in.Snapshot.Disks {
@@ -381,12 +383,27 @@ var smartSelfTest = &Rule{
 				f := smartFinding(d, Critical, msg,
 					"back up its data; the drive found sectors it cannot read. Run the test again ("+smartctlCmd(d, "-t "+testArg(e.Type))+
 						") and replace the disk if it fails again")
+				f.Rule = "smart.self_test." + testWordSafe(e.Type)
 				f.Values = map[string]float64{"lifetime_hours": float64(e.LifetimeHour)}
 				out = append(out, f)
 			}
 		}
 		return out
 	},
+}
+
+// testWordSafe keeps a test type usable inside a rule name.
+func testWordSafe(typ string) string {
+	b := []byte(strings.ToLower(typ))
+	for i, c := range b {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 {
+		return "unknown"
+	}
+	return string(b)
 }
 
 func testArg(typ string) string {

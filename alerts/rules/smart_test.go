@@ -57,7 +57,7 @@ func TestSMARTFailingDisk(t *testing.T) {
 	// Hitachi behind a USB JMicron bridge: SMART FAILED, attribute 5 failing
 	// now, 8 pending sectors, the most recent long self-test failed.
 	fs := evalSMART(nil, capture(t, "scrutiny/smart-fail2.json"))
-	want := "smart.attribute:CRITICAL smart.error_log:OK smart.health:CRITICAL smart.pending_sectors:WARNING smart.self_test:CRITICAL"
+	want := "smart.attribute.5:CRITICAL smart.error_log:OK smart.health:CRITICAL smart.pending_sectors:WARNING smart.self_test.long:CRITICAL"
 	if got := summary(fs); got != want {
 		t.Fatalf("findings:\n got %s\nwant %s", got, want)
 	}
@@ -66,10 +66,10 @@ func TestSMARTFailingDisk(t *testing.T) {
 		!strings.Contains(h.Remedy, "smartctl -x -d usbjmicron /dev/sdc") || len(h.Evidence) != 1 || !strings.Contains(h.Evidence[0], "Reallocated_Sector_Ct") {
 		t.Errorf("health finding: %+v", h)
 	}
-	if a := find(fs, "smart.attribute"); !strings.Contains(a.Message, "attribute 5 Reallocated_Sector_Ct (pre-failure) value 1, worst 1, threshold 5, raw 1975: FAILING NOW") {
+	if a := find(fs, "smart.attribute.5"); !strings.Contains(a.Message, "attribute 5 Reallocated_Sector_Ct (pre-failure) value 1, worst 1, threshold 5, raw 1975: FAILING NOW") {
 		t.Errorf("attribute finding: %s", a.Message)
 	}
-	if s := find(fs, "smart.self_test"); !strings.Contains(s.Message, "most recent long self-test failed: Completed: read failure") ||
+	if s := find(fs, "smart.self_test.long"); !strings.Contains(s.Message, "most recent long self-test failed: Completed: read failure") ||
 		!strings.Contains(s.Message, "LBA 104870168") || !strings.Contains(s.Remedy, "smartctl -t long -d usbjmicron /dev/sdc") {
 		t.Errorf("self-test finding: %+v", s)
 	}
@@ -121,7 +121,7 @@ func TestSMARTPastFailureAndTemperatureAttributes(t *testing.T) {
 	fs := evalSMART(nil, d)
 	var got []string
 	for _, f := range fs {
-		if f.Rule == "smart.attribute" {
+		if strings.HasPrefix(f.Rule, "smart.attribute.") {
 			got = append(got, f.Severity.String()+" "+f.Message[:strings.Index(f.Message, " (")])
 		}
 	}
@@ -133,7 +133,7 @@ func TestSMARTPastFailureAndTemperatureAttributes(t *testing.T) {
 	// Threshold 0 never fails, whatever the value.
 	d = capture(t, "smartctl_exporter/ST3500418AS_12.json")
 	d.ATAAttributes = append(d.ATAAttributes, model.ATAAttribute{ID: 9, Name: "x", Value: 0, Worst: 0, Thresh: 0})
-	if f := find(evalSMART(nil, d), "smart.attribute"); f != nil {
+	if f := find(evalSMART(nil, d), "smart.attribute.9"); f != nil {
 		t.Errorf("threshold 0 failed: %+v", f)
 	}
 }
@@ -256,13 +256,13 @@ func TestSMARTSelfTestAbortedDoesNotHide(t *testing.T) {
 	// Entry 0 is an aborted short test; the failed one behind it is the
 	// most recent short test that completed.
 	d.SelfTest.Entries[1].Passed, d.SelfTest.Entries[1].Failed, d.SelfTest.Entries[1].Status = false, true, "Completed: read failure"
-	f := find(evalSMART(nil, d), "smart.self_test")
+	f := find(evalSMART(nil, d), "smart.self_test.short")
 	if f == nil || !strings.Contains(f.Message, "short self-test failed") || !strings.Contains(f.Remedy, "-t short -d sat+megaraid,1 /dev/sda") {
 		t.Errorf("self-test: %+v", f)
 	}
 	// A later passing test of the same kind clears it.
 	d.SelfTest.Entries[0].Passed = true
-	if f := find(evalSMART(nil, d), "smart.self_test"); f != nil {
+	if f := find(evalSMART(nil, d), "smart.self_test.short"); f != nil {
 		t.Errorf("cleared by a later pass: %+v", f)
 	}
 }
