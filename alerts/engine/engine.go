@@ -58,5 +58,37 @@ func (e *Engine) Cycle(ctx context.Context) *Result {
 		}
 	}
 	findings := e.Rules.Evaluate(&rules.Input{Snapshot: snap, Now: now, History: e.History}, e.Settings)
+	if e.Store != nil {
+		if err := e.Store.Append(ctx, now, AlertLevels(snap, findings)); err != nil {
+			e.Log.Warn().Err(err).Msg("history store: alert levels of this cycle not saved")
+		}
+	}
 	return &Result{Snapshot: snap, Findings: findings, Status: rules.Overall(findings)}
+}
+
+// AlertLevelMetric is the history metric holding, per subject and cycle,
+// the severity of its worst WARNING-or-worse finding (0 when none): the
+// report marks every rise on its charts.
+const AlertLevelMetric = "alert_level"
+
+// AlertLevels returns one alert_level sample per disk and array of the
+// snapshot (UNKNOWN findings count as 0: they are about collectors).
+func AlertLevels(snap *model.Snapshot, findings []rules.Finding) []model.Sample {
+	worst := map[string]rules.Severity{}
+	for _, f := range findings {
+		if f.Severity == rules.Warning || f.Severity == rules.Critical {
+			if f.Severity.Rank() > worst[f.SubjectID].Rank() {
+				worst[f.SubjectID] = f.Severity
+			}
+		}
+	}
+	var out []model.Sample
+	for _, d := range snap.Disks {
+		id := d.Device.ID()
+		out = append(out, model.Sample{Subject: id, Metric: AlertLevelMetric, Value: float64(worst[id])})
+	}
+	for _, a := range snap.Arrays {
+		out = append(out, model.Sample{Subject: a.Name, Metric: AlertLevelMetric, Value: float64(worst[a.Name])})
+	}
+	return out
 }

@@ -34,7 +34,8 @@ type Chart struct {
 	Threshold *float64
 	// Marks are alert moments drawn as vertical lines.
 	Marks []Mark
-	// From and To fix the time axis (zero: the data's own range).
+	// From and To fix the time axis (zero: the data's own range, which
+	// keeps an old fleet history or a short live one readable).
 	From, To time.Time
 }
 

@@ -118,7 +118,7 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 			if len(pts) == 0 {
 				continue
 			}
-			sec.Charts = append(sec.Charts, Chart{Title: m.title, Unit: m.unit, Points: pts, Marks: in.Alerts[id], From: in.Since, To: in.Now})
+			sec.Charts = append(sec.Charts, Chart{Title: m.title, Unit: m.unit, Points: pts, Marks: in.Alerts[id]})
 		}
 		r.Disks = append(r.Disks, sec)
 	}
@@ -139,7 +139,7 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 		sec.Details = []string{"level: " + a.Level, fmt.Sprintf("slots: %d/%d", a.DisksActive, a.DisksTotal), "members: " + strings.Join(members, ", ")}
 		if pts := series(a.Name, "md_disks_active"); len(pts) > 0 {
 			t := float64(a.DisksTotal)
-			sec.Charts = append(sec.Charts, Chart{Title: "Active members", Points: pts, Threshold: &t, Marks: in.Alerts[a.Name], From: in.Since, To: in.Now})
+			sec.Charts = append(sec.Charts, Chart{Title: "Active members", Points: pts, Threshold: &t, Marks: in.Alerts[a.Name]})
 		}
 		r.Arrays = append(r.Arrays, sec)
 	}
@@ -149,7 +149,7 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 		sec.Details = []string{"status: " + model.Clean(strings.Join(u.Status, " "))}
 		for _, m := range [][3]string{{"ups_battery_charge_percent", "Battery charge", "%"}, {"ups_battery_runtime_seconds", "Runtime", "s"}, {"ups_load_percent", "Load", "%"}} {
 			if pts := series(u.Name, m[0]); len(pts) > 0 {
-				sec.Charts = append(sec.Charts, Chart{Title: m[1], Unit: m[2], Points: pts, Marks: in.Alerts[u.Name], From: in.Since, To: in.Now})
+				sec.Charts = append(sec.Charts, Chart{Title: m[1], Unit: m[2], Points: pts, Marks: in.Alerts[u.Name]})
 			}
 		}
 		r.Env = append(r.Env, sec)
@@ -159,7 +159,7 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 		sec.Status = status(sec.Findings)
 		sec.Details = []string{fmt.Sprintf("now: %s %s", num(se.Value), se.Unit)}
 		if pts := series(se.ID, "sensor_"+se.Kind); len(pts) > 0 {
-			sec.Charts = append(sec.Charts, Chart{Title: model.Clean(firstNonEmpty(se.Label, se.ID)), Unit: se.Unit, Points: pts, Threshold: se.Crit, Marks: in.Alerts[se.ID], From: in.Since, To: in.Now})
+			sec.Charts = append(sec.Charts, Chart{Title: model.Clean(firstNonEmpty(se.Label, se.ID)), Unit: se.Unit, Points: pts, Threshold: se.Crit, Marks: in.Alerts[se.ID]})
 		}
 		r.Env = append(r.Env, sec)
 	}

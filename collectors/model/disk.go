@@ -23,12 +23,17 @@ type DeviceInfo struct {
 	RotationRate int    `json:"rotation_rate,omitempty"` // rpm; 0 = SSD/unknown
 	// Name is the human name used in output: "sda", "twa0 port 1".
 	Name string `json:"name,omitempty"`
+	// Identity, when set, is returned by ID() as it is: a disk rebuilt
+	// from stored history keeps the key it was stored under.
+	Identity string `json:"identity,omitempty"`
 }
 
 // ID is the disk's stable identity, surviving sdX renames and controller
 // moves: the WWN when known, else model+serial, else the path.
 func (d DeviceInfo) ID() string {
 	switch {
+	case d.Identity != "":
+		return d.Identity
 	case d.WWN != "":
 		return "wwn:" + strings.ToLower(strings.ReplaceAll(d.WWN, " ", ""))
 	case d.Serial != "":

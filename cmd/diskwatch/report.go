@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/diskwatch/diskwatch/alerts/engine"
+	"github.com/diskwatch/diskwatch/alerts/report"
+	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/alerts/state"
+	"github.com/diskwatch/diskwatch/collectors/model"
+)
+
+func runReport(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	var c common
+	c.register(fs, e)
+	htmlOut := fs.String("html", "", "write the HTML report to `FILE` (- for standard output)")
+	stateDir := fs.String("state", state.DefaultDir, "history store `DIR`")
+	since := fs.String("since", "90d", "history window: `DURATION` such as 90d, 2w, 36h")
+	noCollect := fs.Bool("no-collect", false, "report from the history store alone; do not read this host")
+	if code, ok := parse(fs, args, e); !ok {
+		return code
+	}
+	if *htmlOut == "" {
+		fmt.Fprintln(e.stderr, "diskwatch report: --html FILE is required")
+		return exitUnknown
+	}
+	window, err := parseWindow(*since)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "diskwatch report: --since: %v\n", err)
+		return exitUnknown
+	}
+	log := c.logger(e)
+	rs := rules.Default()
+	cfg, err := c.loadConfig(rs)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "diskwatch report: %v\n", err)
+		return exitUnknown
+	}
+	var hist *state.Store
+	if _, err := os.Stat(filepath.Join(*stateDir, state.FileName)); err == nil {
+		hist, err = state.Open(ctx, *stateDir, state.Options{Log: log, Now: e.now})
+		if err != nil {
+			fmt.Fprintf(e.stderr, "diskwatch report: %v\n", err)
+			return exitUnknown
+		}
+		defer hist.Close()
+	} else {
+		log.Warn().Str("dir", *stateDir).Msg("no history store there: the report shows current state without trends")
+	}
+	now := e.now()
+	snap := &model.Snapshot{Time: now}
+	if !*noCollect {
+		cctx, cancel := context.WithTimeout(ctx, c.timeout)
+		eng := &engine.Engine{Sources: sources(c.fs(), cfg), Rules: rs, Settings: &cfg.Settings, Now: e.now, Log: log}
+		snap = eng.Cycle(cctx).Snapshot
+		cancel()
+	}
+	in := report.Input{Now: now, Since: now.Add(-window), Snapshot: snap}
+	if h, err := os.Hostname(); err == nil && c.root == "" {
+		in.Host = h
+	}
+	if hist != nil {
+		in.History = hist
+		if err := addStoredSubjects(snap, hist); err != nil {
+			log.Warn().Err(err).Msg("history store: some subjects could not be read")
+		}
+		in.Alerts = alertMarks(hist, snap, in.Since)
+	}
+	var h rules.History
+	if hist != nil {
+		h = hist
+	}
+	in.Findings = rs.Evaluate(&rules.Input{Snapshot: snap, Now: now, History: h}, &cfg.Settings)
+	r, err := report.Build(ctx, in)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "diskwatch report: %v\n", err)
+		return exitUnknown
+	}
+	var w io.Writer = e.stdout
+	var f *os.File
+	if *htmlOut != "-" {
+		f, err = os.CreateTemp(filepath.Dir(*htmlOut), ".report-*.html")
+		if err != nil {
+			fmt.Fprintf(e.stderr, "diskwatch report: %v\n", err)
+			return exitUnknown
+		}
+		defer os.Remove(f.Name())
+		w = f
+	}
+	if err := report.Render(w, r); err != nil {
+		fmt.Fprintf(e.stderr, "diskwatch report: render: %v\n", err)
+		return exitUnknown
+	}
+	if f != nil {
+		if err := errors.Join(f.Chmod(0o644), f.Sync(), f.Close(), os.Rename(f.Name(), *htmlOut)); err != nil {
+			fmt.Fprintf(e.stderr, "diskwatch report: write %s: %v\n", *htmlOut, err)
+			return exitUnknown
+		}
+		fmt.Fprintf(e.stderr, "report written to %s: %d disks, %d arrays, %d UPS/sensors; overall %s\n",
+			*htmlOut, len(r.Disks), len(r.Arrays), len(r.Env), r.Status)
+	}
+	return exitOK
+}
+
+var windowRE = regexp.MustCompile(`^(\d+)([wdhm])$`)
+
+// parseWindow reads "90d", "2w", "36h", "30m" or a Go duration.
+func parseWindow(s string) (time.Duration, error) {
+	if m := windowRE.FindStringSubmatch(s); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		unit := map[string]time.Duration{"w": 7 * 24 * time.Hour, "d": 24 * time.Hour, "h": time.Hour, "m": time.Minute}[m[2]]
+		return time.Duration(n) * unit, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not a duration like 90d, 2w or 36h", s)
+	}
+	return d, nil
+}
+
+var attrMetricRE = regexp.MustCompile(`^smart_attr_(\d+)_(raw|value)$`)
+
+// addStoredSubjects adds to snap the disks known only from history (a fleet
+// replayed into the store, a disk since removed), rebuilt from their
+// latest stored readings so the same rules judge them.
+func addStoredSubjects(snap *model.Snapshot, hist *state.Store) error {
+	live := map[string]bool{}
+	for _, d := range snap.Disks {
+		live[d.Device.ID()] = true
+	}
+	subjects, err := hist.Subjects()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range subjects {
+		kind, rest, ok := strings.Cut(id, ":")
+		if !ok || live[id] || (kind != "wwn" && kind != "serial" && kind != "path") {
+			continue
+		}
+		latest, err := hist.Latest(id)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		snap.Disks = append(snap.Disks, diskFromLatest(kind, rest, latest))
+	}
+	snap.Sort()
+	return errors.Join(errs...)
+}
+
+// diskFromLatest rebuilds a SMART record from stored metrics. The identity
+// is kept as stored; the name shows it.
+func diskFromLatest(kind, rest string, latest map[string]rules.Point) model.Disk {
+	d := model.Disk{Device: model.DeviceInfo{Name: rest, Identity: kind + ":" + rest}}
+	switch kind {
+	case "wwn":
+		d.Device.WWN = rest
+	case "serial":
+		// The stored ID is "MODEL_SERIAL" with spaces folded.
+		d.Device.Name = strings.ReplaceAll(rest, "_", " ")
+	case "path":
+		d.Device.Path = rest
+	}
+	attrs := map[int]*model.ATAAttribute{}
+	for metric, p := range latest {
+		if m := attrMetricRE.FindStringSubmatch(metric); m != nil {
+			id, _ := strconv.Atoi(m[1])
+			a := attrs[id]
+			if a == nil {
+				a = &model.ATAAttribute{ID: id}
+				attrs[id] = a
+			}
+			if m[2] == "raw" {
+				a.Raw = int64(p.Value)
+				a.RawString = strconv.FormatInt(a.Raw, 10)
+			} else {
+				a.Value, a.Worst = int(p.Value), int(p.Value)
+			}
+			continue
+		}
+		v := p.Value
+		switch metric {
+		case "temperature_c":
+			d.TemperatureC = &v
+		case "power_on_hours":
+			n := int64(v)
+			d.PowerOnHours = &n
+		case "smart_passed":
+			b := v != 0
+			d.SMARTPassed = &b
+		}
+	}
+	ids := make([]int, 0, len(attrs))
+	for id := range attrs {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	for _, id := range ids {
+		d.ATAAttributes = append(d.ATAAttributes, *attrs[id])
+	}
+	d.SMARTAvailable = len(ids) > 0
+	if d.SMARTAvailable {
+		d.Device.Protocol = "ata"
+	}
+	return d
+}
+
+// alertMarks reads the alert_level series the engine stores after each
+// evaluation and marks every rise.
+func alertMarks(hist *state.Store, snap *model.Snapshot, since time.Time) map[string][]report.Mark {
+	out := map[string][]report.Mark{}
+	var subjects []string
+	for _, d := range snap.Disks {
+		subjects = append(subjects, d.Device.ID())
+	}
+	for _, a := range snap.Arrays {
+		subjects = append(subjects, a.Name)
+	}
+	for _, s := range subjects {
+		ps, err := hist.Series(s, engine.AlertLevelMetric, since)
+		if err != nil {
+			continue
+		}
+		prev := 0.0
+		for _, p := range ps {
+			if p.Value > prev {
+				sev := rules.Severity(int(p.Value))
+				out[s] = append(out[s], report.Mark{Time: p.Time, Severity: sev.String()})
+			}
+			prev = p.Value
+		}
+	}
+	return out
+}
