@@ -130,8 +130,14 @@ func (c *Collector) readController(ctx context.Context, ct Controller) ([]model.
 		if native {
 			d, rerr = c.Native.Read(ctx, ct, t)
 		}
-		if errors.Is(rerr, ErrUnsupported) && c.Smartctl != nil {
+		if rerr != nil && !errors.Is(rerr, ErrNoDrive) && c.Smartctl != nil {
+			// The native path failed or cannot do it: smartctl with the
+			// controller's -d type.
+			nd, nerr := d, rerr
 			d, rerr = c.smartctlRead(ctx, ct, t)
+			if rerr != nil && native && !errors.Is(nerr, ErrUnsupported) {
+				d, rerr = nd, nerr // smartctl did no better: keep the native result
+			}
 		}
 		switch {
 		case errors.Is(rerr, ErrNoDrive):

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/diskwatch/diskwatch/collectors/hostroot"
@@ -33,7 +34,7 @@ func hostsRoot(t testing.TB, hosts map[int][2]string) string {
 	return root
 }
 
-func itoa(n int) string { return string(rune('0'+n/10)) + string(rune('0'+n%10)) }
+func itoa(n int) string { return strconv.Itoa(n) }
 
 func TestDiscover(t *testing.T) {
 	// The hosts of the QEMU capture (ahci x2, megaraid_sas x2, virtio)

@@ -176,3 +176,49 @@ func FuzzParseScan(f *testing.F) {
 		}
 	})
 }
+
+// nativeStub is a Native whose answers a test sets: the collector's
+// choice between the native path and smartctl is what is tested.
+type nativeStub struct {
+	targets []Target
+	tErr    error
+	read    func(t Target) (model.Disk, error)
+}
+
+func (n nativeStub) Targets(context.Context, Controller) ([]Target, error) { return n.targets, n.tErr }
+func (n nativeStub) Read(_ context.Context, _ Controller, t Target) (model.Disk, error) {
+	return n.read(t)
+}
+
+func TestNativeThenFallback(t *testing.T) {
+	log := standIn(t, map[string][2]string{"3ware,2": {"WDC_WD20EFRX-68EUZN0_17.json", "0"}}, "")
+	root := threewareRoot(t)
+	os.RemoveAll(filepath.Join(root, "sys", "class", "scsi_host", "host3")) // the 3ware only
+	nat := nativeStub{targets: []Target{{N: 0}, {N: 1}, {N: 2}}, read: func(tg Target) (model.Disk, error) {
+		switch tg.N {
+		case 0:
+			return model.Disk{Device: model.DeviceInfo{Model: "NATIVE", Serial: "N0", Protocol: "ata"}, SMARTAvailable: true}, nil
+		case 1:
+			return model.Disk{}, fmt.Errorf("IDENTIFY: %w", ErrNoDrive)
+		}
+		return model.Disk{}, fmt.Errorf("ioctl: %w", os.ErrInvalid)
+	}}
+	c := New(hostroot.New(root), nat, smartctl.Backend{})
+	var s model.Snapshot
+	if err := c.Collect(context.Background(), &s); err != nil {
+		b, _ := os.ReadFile(log)
+		t.Fatalf("%v; smartctl calls:\n%s", err, b)
+	}
+	var got []string
+	for _, d := range s.Disks {
+		got = append(got, d.Device.Name+"|"+d.Device.Via+"|"+d.Device.Model)
+	}
+	want := "twa0 port 0|3ware,0|NATIVE\ntwa0 port 2|3ware,2|WDC WD20EFRX-68EUZN0"
+	if strings.Join(got, "\n") != want {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), want)
+	}
+	// smartctl ran for the port the native path failed on, only.
+	if b, _ := os.ReadFile(log); string(b) != "--json=c -a -n standby -d 3ware,2 -- /dev/twa0\n" {
+		t.Errorf("smartctl calls: %q", b)
+	}
+}

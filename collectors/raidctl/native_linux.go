@@ -18,8 +18,9 @@ import (
 )
 
 // HostNative is the native pass-through of the live host: MegaRAID
-// through MFI. It reads nothing under --root (ErrUnsupported) and leaves
-// 3ware to the smartctl fallback.
+// through MFI, 3ware 9000 (twa) and 6000-8000 (twe) through the firmware
+// ATA pass-through. It reads nothing under --root (ErrUnsupported) and
+// leaves 9750 (twl) controllers to the smartctl fallback.
 type HostNative struct {
 	FS hostroot.FS
 	// Timeout bounds each command (0: 10 s).
@@ -37,7 +38,13 @@ func (h *HostNative) timeout() time.Duration {
 // asks each for its INQUIRY to tell SATA disks (vendor "ATA", read through
 // SAT) from SAS/SCSI ones.
 func (h *HostNative) Targets(ctx context.Context, ct Controller) ([]Target, error) {
-	if !h.FS.IsHost() || ct.Family != FamilyMegaRAID || unsafe.Sizeof(uintptr(0)) != 8 {
+	if !h.FS.IsHost() || unsafe.Sizeof(uintptr(0)) != 8 {
+		return nil, ErrUnsupported
+	}
+	if ct.Family == Family3ware {
+		return h.threewareTargets(ctx, ct)
+	}
+	if ct.Family != FamilyMegaRAID {
 		return nil, ErrUnsupported
 	}
 	m, err := openMFI(h.FS, ct.Host)
@@ -71,7 +78,13 @@ func (h *HostNative) Targets(ctx context.Context, ct Controller) ([]Target, erro
 // log pages for a SAS/SCSI disk, ATA IDENTIFY and SMART through SAT for a
 // SATA disk, all through MFI pass-through frames.
 func (h *HostNative) Read(ctx context.Context, ct Controller, t Target) (model.Disk, error) {
-	if !h.FS.IsHost() || ct.Family != FamilyMegaRAID {
+	if !h.FS.IsHost() {
+		return model.Disk{}, ErrUnsupported
+	}
+	if ct.Family == Family3ware {
+		return h.threewareRead(ctx, ct, t)
+	}
+	if ct.Family != FamilyMegaRAID {
 		return model.Disk{}, ErrUnsupported
 	}
 	m, err := openMFI(h.FS, ct.Host)
