@@ -13,7 +13,7 @@ import (
 // reads, the smartctl backend, a smartctl capture).
 func SMARTRules() []*Rule {
 	return []*Rule{smartHealth, smartAttribute, smartPending, nvmeCritical, smartWear, nvmeSpare,
-		smartTemperature, smartSelfTest, smartErrorLog, scsiCounters, smartNotRead}
+		smartTemperature, smartSelfTest, smartErrorLog, scsiCounters, smartNotRead, smartDisabled}
 }
 
 func smartMatch(d *model.Disk) Match {
@@ -493,6 +493,23 @@ var smartNotRead = &Rule{
 				out = append(out, smartFinding(d, OK, "reports no SMART data (a RAID volume or virtual disk?): its health is not watched here",
 					"watch the physical disks behind it: smartctl --scan-open lists them (e.g. -d megaraid,N), add them under collectors.smartctl.devices"))
 			}
+		}
+		return out
+	},
+}
+
+var smartDisabled = &Rule{
+	Name:    "smart.disabled",
+	Summary: "SMART is available on the drive but disabled, so it cannot predict a failure (info, with the command that enables it)",
+	Eval: func(in *Input, _ Params) []Finding {
+		var out []Finding
+		for i := range in.Snapshot.Disks {
+			d := &in.Snapshot.Disks[i]
+			if !readable(d) || !d.SMARTAvailable || d.SMARTEnabled || d.Device.Protocol == "nvme" || d.NVMe != nil {
+				continue // NVMe health reporting cannot be switched off
+			}
+			out = append(out, smartFinding(d, OK, "SMART is supported but disabled: the drive will not warn before it fails",
+				"enable it: "+smartctlCmd(d, "-s on")))
 		}
 		return out
 	},

@@ -251,6 +251,17 @@ func TestSMARTNotRead(t *testing.T) {
 	}
 }
 
+func TestSMARTDisabled(t *testing.T) {
+	// A SAS disk whose informational exceptions (SMART) are switched off.
+	fs := evalSMART(nil, capture(t, "smartctl_exporter/SEAGATE_ST373453LC_27.json"))
+	if f := find(fs, "smart.disabled"); f == nil || f.Severity != OK || f.Remedy != "enable it: smartctl -s on /dev/sda" {
+		t.Errorf("findings: %+v", fs)
+	}
+	if f := find(evalSMART(nil, capture(t, "smartctl_exporter/HITACHI_H109060SESUN600G_10.json")), "smart.disabled"); f != nil {
+		t.Errorf("enabled disk: %+v", f)
+	}
+}
+
 func TestSMARTSelfTestAbortedDoesNotHide(t *testing.T) {
 	d := capture(t, "scrutiny/smart-megaraid1.json")
 	// Entry 0 is an aborted short test; the failed one behind it is the
