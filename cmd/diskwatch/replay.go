@@ -95,14 +95,17 @@ func runReplay(ctx context.Context, e *env, args []string) int {
 			showBar = true
 		}
 	}
+	var bar *progressbar.ProgressBar
 	if showBar {
-		bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetDescription("replay"),
+		bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetDescription("replay"),
 			progressbar.OptionShowCount(), progressbar.OptionSetItsString("drive-days"), progressbar.OptionShowIts(),
 			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
 		opts.Progress = func(rows int64) { bar.Set64(rows) }
-		defer bar.Finish()
 	}
 	sum, err := replay.Run(ctx, src, opts, e.now)
+	if bar != nil {
+		bar.Finish() // clears its line before the summary is printed
+	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "diskwatch replay: %v\n", err)
 		return exitUnknown
