@@ -197,15 +197,16 @@ func (r *Reader) ReadATA(ctx context.Context, t ATATransport, d *model.Disk) err
 			}
 		}
 	}
-	if id.GPLogging && id.LBA48 && d.TemperatureC == nil {
+	if id.GPLogging && id.LBA48 && (d.TemperatureC == nil || id.RotationRate == 1) {
 		r.deviceStatistics(ctx, t, d)
 	}
 	return nil
 }
 
-// deviceStatistics reads GP log 04h pages 1 and 5 for what the attributes
-// did not give (temperature, power-on hours, the drive's temperature
-// limit). Failures here are not reported: the log is optional.
+// deviceStatistics reads GP log 04h pages 1, 5 and 7 for what the
+// attributes did not give (temperature, power-on hours, the drive's
+// temperature limit) and for SSD wear (percentage used endurance
+// indicator). Failures here are not reported: the log is optional.
 func (r *Reader) deviceStatistics(ctx context.Context, t ATATransport, d *model.Disk) {
 	to := r.timeout()
 	dir, _, err := t.ATA(ctx, "READ LOG EXT directory", passthrough.ReadLogExtCommand(ata.LogDirectory, 0, 1), to)
@@ -221,7 +222,7 @@ func (r *Reader) deviceStatistics(ctx context.Context, t ATATransport, d *model.
 		return
 	}
 	for _, pg := range pages {
-		if pg != 1 && pg != 5 {
+		if pg != 1 && pg != 5 && pg != 7 {
 			continue
 		}
 		b, _, err := t.ATA(ctx, fmt.Sprintf("READ LOG EXT devstat %d", pg), passthrough.ReadLogExtCommand(ata.LogDeviceStatistics, uint16(pg), 1), to)
@@ -243,6 +244,9 @@ func (r *Reader) deviceStatistics(ctx context.Context, t ATATransport, d *model.
 				d.PowerOnHours = &v
 			case s.Page == 1 && s.Offset == 8 && d.PowerCycles == nil:
 				d.PowerCycles = &v
+			case s.Page == 7 && s.Offset == 8:
+				pct := int(v & 0xff)
+				d.EnduranceUsedPercent = &pct
 			}
 		}
 	}

@@ -63,6 +63,8 @@ func (r *Reader) ReadNVMe(ctx context.Context, t NVMeTransport, d *model.Disk) e
 		return nil
 	}
 	d.NVMe = h.Model()
+	used := h.PercentageUsed
+	d.EnduranceUsedPercent = &used
 	passed := h.CriticalWarning == 0
 	d.SMARTPassed = &passed
 	temp := d.NVMe.TemperatureC

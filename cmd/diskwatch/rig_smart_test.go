@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/diskwatch/diskwatch/cmd/diskwatch/internal/rig"
+	"github.com/diskwatch/diskwatch/collectors/model"
+)
+
+// smartRigCaptures is where TestRigSMARTNative writes, with
+// DISKWATCH_RIG_UPDATE=1, the raw command exchanges and smartctl -j -a
+// output of each emulated disk; collectors/smart replays them in its unit
+// tests.
+const smartRigCaptures = "../../collectors/smart/testdata/rig"
+
+// TestRigSMARTNative reads real kernel devices in QEMU with the native
+// SMART collector (no smartctl fallback): an AHCI disk (ATA through SAT),
+// an NVMe controller, virtio-scsi and LSI SCSI disks without SMART and a
+// MegaRAID logical drive. Each record must equal, field by field, the
+// normalized `smartctl -a -j` of the same device taken in the same guest.
+// NVMe critical warning bits set over QMP must come back, and a disk put to
+// standby with STANDBY IMMEDIATE through SG_IO must not be woken by
+// `diskwatch check`.
+func TestRigSMARTNative(t *testing.T) {
+	if os.Getenv("DISKWATCH_RIG") != "1" {
+		t.Skip("real-kernel QEMU test: run with DISKWATCH_RIG=1 (make test-rig)")
+	}
+	if m := rig.Missing(); len(m) > 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("rig programs missing: %s (.ci/setup installs them)", strings.Join(m, ", "))
+		}
+		t.Skipf("rig programs missing: %s (run .ci/setup)", strings.Join(m, ", "))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	tmp := t.TempDir()
+	bin, dump := filepath.Join(tmp, "diskwatch"), filepath.Join(tmp, "smartdump")
+	if err := rig.BuildStatic(ctx, "github.com/diskwatch/diskwatch/cmd/diskwatch", bin); err != nil {
+		t.Fatal(err)
+	}
+	if err := rig.BuildStatic(ctx, "github.com/diskwatch/diskwatch/cmd/diskwatch/internal/smartdump", dump); err != nil {
+		t.Fatal(err)
+	}
+	cache, err := filepath.Abs("../../testdata/rig/work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	disks := []rig.Disk{{ID: "na0", Bus: rig.AHCI}, {ID: "nn0", Bus: rig.NVMe, Props: []string{"smart_critical_warning=0"}},
+		{ID: "nv0", Bus: rig.VirtioSCSI}, {ID: "nl0", Bus: rig.LSI}, {ID: "nm0", Bus: rig.MegaSAS}}
+	vm, err := rig.Boot(ctx, rig.Config{CacheDir: cache, Files: map[string]string{"/usr/bin/diskwatch": bin, "/usr/bin/smartdump": dump}, Disks: disks, Log: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	defer func() {
+		if t.Failed() {
+			c := strings.Split(strings.TrimRight(vm.ConsoleLog(), "\n"), "\n")
+			t.Logf("guest console (tail):\n%s", strings.Join(c[max(0, len(c)-40):], "\n"))
+		}
+	}()
+	var dev map[string]string
+	for i := 0; ; i++ {
+		if dev, err = vm.BlockBySerial(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if (dev["na0"] != "" && dev["nn0"] != "" && dev["nv0"] != "" && dev["nl0"] != "") || i == 90 {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if dev["na0"] == "" || dev["nn0"] == "" || dev["nv0"] == "" || dev["nl0"] == "" {
+		t.Fatalf("disks by serial: %v", dev)
+	}
+	ahci, nvme := "/dev/"+dev["na0"], "/dev/"+regexp.MustCompile(`^nvme[0-9]+`).FindString(dev["nn0"])
+	if _, err := vm.MustExec(ctx, time.Minute, "mkdir -p /tmp/dw && printf 'collectors:\\n  mdraid: {enabled: false}\\n  smart: {smartctl_fallback: false}\\n' >/tmp/dw/native.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	read := func(stage string) map[string]model.Disk {
+		t.Helper()
+		start := time.Now()
+		r, err := vm.Exec(ctx, 2*time.Minute, "diskwatch smart --config /tmp/dw/native.yaml --format json 2>/tmp/dw/err; cat /tmp/dw/err >&2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := string(r.Output)
+		js := out[:strings.LastIndex(out, "]")+1]
+		var recs []model.Disk
+		if err := json.Unmarshal([]byte(js), &recs); err != nil {
+			t.Fatalf("%s: %v\n%s", stage, err, out)
+		}
+		m := map[string]model.Disk{}
+		for _, d := range recs {
+			m[d.Device.Path] = d
+		}
+		t.Logf("%s: %d native records in %v (guest, TCG); stderr: %s", stage, len(m), time.Since(start).Round(time.Millisecond), out[len(js):])
+		return m
+	}
+	recs := read("healthy")
+	paths := make([]string, 0, len(recs))
+	for p := range recs {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, want := range []string{ahci, nvme, "/dev/" + dev["nv0"], "/dev/" + dev["nl0"]} {
+		if _, ok := recs[want]; !ok {
+			t.Errorf("no native record for %s; have %v", want, paths)
+		}
+	}
+	update := os.Getenv("DISKWATCH_RIG_UPDATE") == "1"
+	bus := map[string]string{ahci: "ahci", nvme: "nvme", "/dev/" + dev["nv0"]: "virtio-scsi", "/dev/" + dev["nl0"]: "lsi"}
+	for _, p := range paths {
+		rec := recs[p]
+		f := "/tmp/dw/" + filepath.Base(p) + ".json"
+		r, err := vm.Exec(ctx, time.Minute, fmt.Sprintf("smartctl -j -a %s >%s; diskwatch smart --format json --smartctl-json %s", p, f, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var caps []model.Disk
+		if err := json.Unmarshal(r.Output, &caps); err != nil || len(caps) != 1 {
+			t.Errorf("%s: smartctl capture: %v\n%s", p, err, r.Output)
+			continue
+		}
+		want := caps[0]
+		// Fields only a smartctl record has: its exit status, and its
+		// messages; the native record names the kernel device.
+		want.Smartctl, rec.Smartctl = nil, nil
+		want.Device.Name, rec.Device.Name = "", ""
+		tolerateSmartctlGaps(&want, &rec)
+		if diff := cmp.Diff(want, rec); diff != "" {
+			t.Errorf("%s (%s): native record differs from smartctl -a -j (-smartctl +native):\n%s", p, bus[p], diff)
+		}
+		if update && bus[p] != "" {
+			raw, err := vm.MustExec(ctx, time.Minute, fmt.Sprintf("smartdump record %s %s; echo ==; cat %s", map[bool]string{true: "nvme", false: map[bool]string{true: "ata", false: "scsi"}[rec.Device.Protocol == "ata"]}[rec.Device.Protocol == "nvme"], p, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ex, sc, _ := strings.Cut(string(raw), "\n==\n")
+			os.MkdirAll(smartRigCaptures, 0o755)
+			os.WriteFile(filepath.Join(smartRigCaptures, bus[p]+".exchanges.json"), []byte(ex), 0o644)
+			os.WriteFile(filepath.Join(smartRigCaptures, bus[p]+".smartctl.json"), []byte(sc), 0o644)
+		}
+	}
+	// One full read per disk: native in-process (the daemon), diskwatch as
+	// a one-shot process, smartctl -a -j; same guest, same run.
+	for _, b := range []struct{ proto, dev string }{{"ata", ahci}, {"nvme", nvme}, {"scsi", "/dev/" + dev["nv0"]}} {
+		out, err := vm.MustExec(ctx, 5*time.Minute, "smartdump bench "+b.proto+" 10 "+b.dev)
+		if err != nil {
+			t.Errorf("bench %s: %v", b.dev, err)
+			continue
+		}
+		t.Logf("bench (mean of 10, guest under TCG): %s", strings.TrimSpace(string(out)))
+	}
+	a := recs[ahci]
+	if a.Device.Protocol != "ata" || a.Device.Serial != "na0" || a.SMARTPassed == nil || !*a.SMARTPassed || a.Attr(9) == nil {
+		t.Errorf("AHCI record: %+v", a)
+	}
+	n := recs[nvme]
+	if n.NVMe == nil || n.Device.Serial != "nn0" || n.NVMe.CriticalWarning != 0 || n.SMARTPassed == nil || !*n.SMARTPassed {
+		t.Errorf("NVMe record: %+v", n)
+	}
+	if v := recs["/dev/"+dev["nv0"]]; v.Device.Protocol != "scsi" || v.SMARTAvailable || v.SMARTPassed != nil {
+		t.Errorf("virtio-scsi record (a disk without SMART): %+v", v)
+	}
+
+	// A self-test started by hand shows up in the disk's own log.
+	if out, err := vm.MustExec(ctx, time.Minute, "diskwatch selftest "+ahci+" short"); err != nil {
+		t.Errorf("selftest: %v", err)
+	} else {
+		t.Logf("selftest: %s", strings.TrimSpace(string(out)))
+		time.Sleep(2 * time.Second)
+		st := read("after a short self-test")[ahci].SelfTest
+		if st == nil || (!st.Running && (len(st.Entries) == 0 || st.Entries[0].Type != "short")) {
+			t.Errorf("self-test log after selftest short: %+v", st)
+		}
+	}
+	if out, err := vm.Exec(ctx, time.Minute, "diskwatch selftest "+"/dev/"+dev["nv0"]+" short"); err == nil {
+		t.Logf("selftest on virtio-scsi (SEND DIAGNOSTIC): exit %d: %s", out.Exit, strings.TrimSpace(string(out.Output)))
+	}
+
+	// Critical warning bits 2 and 3 at run time over QMP.
+	if _, err := vm.QMP(ctx, "qom-set", map[string]any{"path": "/machine/peripheral/nn0", "property": "smart_critical_warning", "value": 0x0c}); err != nil {
+		t.Fatal(err)
+	}
+	n = read("critical warning 0x0c")[nvme]
+	if n.NVMe == nil || n.NVMe.CriticalWarning != 0x0c || n.SMARTPassed == nil || *n.SMARTPassed {
+		t.Errorf("NVMe after qom-set 0x0c: %+v passed %v", n.NVMe, n.SMARTPassed)
+	}
+
+	// Standby: STANDBY IMMEDIATE through SG_IO, then a full check; the
+	// disk must still report standby afterwards (it was not read).
+	out, err := vm.MustExec(ctx, time.Minute, "smartdump standby "+ahci+" && smartdump power "+ahci)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := strings.TrimSpace(string(out))
+	r, err := vm.Exec(ctx, 2*time.Minute, "diskwatch check --config /tmp/dw/native.yaml --format json 2>/dev/null; smartdump power "+ahci)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(r.Output)
+	i := strings.LastIndex(body, "}")
+	after := strings.TrimSpace(body[i+1:])
+	var doc struct {
+		Disks []model.Disk `json:"disks"`
+	}
+	if err := json.Unmarshal([]byte(body[:i+1]), &doc); err != nil {
+		t.Fatalf("check json: %v\n%s", err, body)
+	}
+	var got *model.Disk
+	for k := range doc.Disks {
+		if doc.Disks[k].Device.Path == ahci {
+			got = &doc.Disks[k]
+		}
+	}
+	t.Logf("after STANDBY IMMEDIATE: CHECK POWER MODE says %q; after diskwatch check: %q; record: %+v", before, after, got)
+	if got == nil {
+		t.Fatalf("check has no record of %s", ahci)
+	}
+	if got.PowerMode != before {
+		t.Errorf("record power_mode %q, CHECK POWER MODE said %q", got.PowerMode, before)
+	}
+	if before == "standby" {
+		if got.Skipped != "standby" || len(got.ATAAttributes) != 0 || after != "standby" {
+			t.Errorf("a disk in standby was read or woken: skipped %q, %d attributes, power mode after %q", got.Skipped, len(got.ATAAttributes), after)
+		}
+	} else {
+		t.Logf("QEMU's emulated disk reports %q after STANDBY IMMEDIATE: standby cannot be observed on this emulation", before)
+	}
+}
+
+// tolerateSmartctlGaps removes the differences between a native record and
+// the normalized `smartctl -a -j` of the same device that are gaps of
+// smartctl -a, not disagreements: the power mode (smartctl reports it only
+// with -n), the NVMe warning/critical temperatures (WCTEMP/CCTEMP, which
+// smartctl -a does not put in its JSON), smartctl's own messages, and the
+// temperature 0 that smartctl -a prints for a SCSI disk with no
+// temperature log page (the native record says "unknown"). Anything else
+// must be equal.
+func tolerateSmartctlGaps(want, native *model.Disk) {
+	if want.PowerMode == "" {
+		native.PowerMode = ""
+	}
+	if native.Device.Protocol == "nvme" {
+		if want.WarnTemperatureC == nil {
+			native.WarnTemperatureC = nil
+		}
+		if want.CritTemperatureC == nil {
+			native.CritTemperatureC = nil
+		}
+	}
+	want.Errors, native.Errors = nil, nil
+	if native.Device.Protocol == "scsi" && !native.SMARTAvailable && native.TemperatureC == nil && want.TemperatureC != nil && *want.TemperatureC == 0 {
+		want.TemperatureC = nil
+	}
+}
