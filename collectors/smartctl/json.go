@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
 )
 
 // This file holds the subset of smartctl's JSON document (json_format_version
@@ -262,6 +263,20 @@ func (n *num) UnmarshalJSON(b []byte) error {
 	}
 	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 		*n = num{u: uint64(-i), neg: true, set: true}
+		return nil
+	}
+	if len(s) > 80 {
+		// Longer than any number smartctl writes (a 128-bit counter has 39
+		// digits); big.Float would take seconds on a megabyte of digits.
+		digits := strings.TrimLeft(strings.TrimPrefix(s, "-"), "0123456789")
+		switch {
+		case digits != "":
+			*n = num{}
+		case strings.HasPrefix(s, "-"):
+			*n = num{u: math.MaxInt64 + 1, neg: true, set: true}
+		default:
+			*n = num{u: math.MaxUint64, set: true}
+		}
 		return nil
 	}
 	f, ok := new(big.Float).SetString(s)

@@ -501,6 +501,14 @@ func TestNormalizeSynthetic(t *testing.T) {
 		t.Errorf("bad field: %+v %v", d, err)
 	}
 
+	// A megabyte of digits saturates without big.Float (which takes
+	// seconds on it).
+	d, err = Normalize([]byte(`{"device":{"name":"/dev/nvme0","type":"nvme","protocol":"NVMe"},"nvme_smart_health_information_log":{"data_units_read":` +
+		strings.Repeat("9", 1<<20) + `,"media_errors":-` + strings.Repeat("1", 100) + `}}`))
+	if err != nil || d.NVMe.DataUnitsRead != ^uint64(0) || d.NVMe.MediaErrors != 0 {
+		t.Errorf("huge numbers: %+v %v", d.NVMe, err)
+	}
+
 	for _, bad := range []string{"", "smartctl 7.3 2022-02-28 r5338", `{"device":`, `[1,2]`, `{"foo":1}`} {
 		if _, err := Normalize([]byte(bad)); err == nil {
 			t.Errorf("Normalize(%q): no error", bad)
