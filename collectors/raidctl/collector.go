@@ -88,6 +88,16 @@ func (c *Collector) Collect(ctx context.Context, out *model.Snapshot) error {
 	if len(ctrls) == 0 {
 		return errors.Join(append(errs, fmt.Errorf("no 3ware or MegaRAID controller: %w", collectors.ErrAbsent))...)
 	}
+	if !c.fs.IsHost() && c.Smartctl == nil {
+		// The pass-through talks to the live host's controllers; a
+		// fixture root has none to talk to.
+		names := make([]string, len(ctrls))
+		for i, ct := range ctrls {
+			names[i] = ct.Name
+		}
+		return fmt.Errorf("%s: disks behind RAID controllers are read on the live host only, not under --root %s: %w",
+			strings.Join(names, ", "), c.fs.Root(), collectors.ErrAbsent)
+	}
 	if err := EnsureNodes(c.fs, ctrls); err != nil {
 		errs = append(errs, err)
 	}

@@ -131,6 +131,13 @@ func TestFallbackAbsentAndUnknownPorts(t *testing.T) {
 	if !errorsIs(err, collectors.ErrAbsent) {
 		t.Fatalf("no controller: %v", err)
 	}
+	// A fixture root with a controller but nothing that can reach it
+	// (no smartctl reader, the native path is the live host's): absent,
+	// not a failure.
+	err = New(hostroot.New(threewareRoot(t)), &HostNative{FS: hostroot.New(threewareRoot(t))}, nil).Collect(context.Background(), &s)
+	if !errorsIs(err, collectors.ErrAbsent) || !strings.Contains(err.Error(), "twa0") {
+		t.Fatalf("fixture root without smartctl: %v", err)
+	}
 	// A 3ware with no unit in sysfs: the port count is unknown and no
 	// port is tried blindly.
 	log := standIn(t, nil, "")
