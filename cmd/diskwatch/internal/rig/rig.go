@@ -79,6 +79,12 @@ type Disk struct {
 	Inject []Inject
 }
 
+// rigfiles is the guest's capture tool (see package rigfiles).
+const (
+	rigfilesPkg   = "github.com/diskwatch/diskwatch/cmd/diskwatch/internal/rig/rigfiles"
+	rigfilesGuest = "/usr/bin/rigfiles"
+)
+
 // Config describes one machine.
 type Config struct {
 	// CacheDir keeps the unpacked kernel across runs (testdata/rig/work).
@@ -91,7 +97,8 @@ type Config struct {
 	// Programs are host programs copied with their libraries into
 	// /usr/sbin; nil for DefaultPrograms.
 	Programs []string
-	// Files are extra files: guest path -> host path.
+	// Files are extra files: guest path -> host path. The capture tool
+	// /usr/bin/rigfiles is always added.
 	Files map[string]string
 	Disks []Disk
 	// MemoryMiB (default 512) and CPUs (default 2).
@@ -204,8 +211,18 @@ func Boot(ctx context.Context, cfg Config) (*VM, error) {
 		}
 	}()
 	t := time.Now()
+	files := map[string]string{}
+	for g, h := range cfg.Files {
+		files[g] = h
+	}
+	if _, ok := files[rigfilesGuest]; !ok {
+		files[rigfilesGuest] = filepath.Join(dir, "rigfiles")
+		if err := BuildStatic(ctx, rigfilesPkg, files[rigfilesGuest]); err != nil {
+			return nil, err
+		}
+	}
 	initrd := filepath.Join(dir, "initramfs.gz")
-	if err := buildInitramfs(ctx, initrd, initramfsSpec{kernel: k, modules: cfg.Modules, programs: cfg.Programs, files: cfg.Files}); err != nil {
+	if err := buildInitramfs(ctx, initrd, initramfsSpec{kernel: k, modules: cfg.Modules, programs: cfg.Programs, files: files}); err != nil {
 		return nil, err
 	}
 	if st, err := os.Stat(initrd); err == nil {
