@@ -112,6 +112,7 @@ type common struct {
 	logLevel string
 	verbose  bool
 	timeout  time.Duration
+	ups      upsFlag
 }
 
 func (c *common) register(fs *flag.FlagSet, e *env) {
@@ -120,6 +121,7 @@ func (c *common) register(fs *flag.FlagSet, e *env) {
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log `level`: debug, info, warn, error")
 	fs.BoolVar(&c.verbose, "verbose", false, "log what is skipped and why (same as --log-level debug)")
 	fs.DurationVar(&c.timeout, "timeout", 60*time.Second, "overall deadline of one collection")
+	fs.Var(&c.ups, "ups", "watch the UPS at `URL`: nut://[user:pass@]host[:port][/upsname] or apcupsd://host[:port] (repeatable; adds to the config's ups:)")
 }
 
 func (c *common) logger(e *env) zerolog.Logger {
@@ -143,9 +145,9 @@ func (c *common) fs() hostroot.FS { return hostroot.New(c.root) }
 // default path, or the embedded default.
 func (c *common) loadConfig(rs *rules.Set) (*config.Config, error) {
 	if c.cfgPath != "" {
-		return config.Load(c.cfgPath, true, rs)
+		return c.withUPS(config.Load(c.cfgPath, true, rs))
 	}
-	return config.Load(config.DefaultPath, false, rs)
+	return c.withUPS(config.Load(config.DefaultPath, false, rs))
 }
 
 // parse parses flags; it returns false (and the exit code) on error or -h.

@@ -30,6 +30,7 @@ func sources(fs hostroot.FS, cfg *config.Config) []collectors.Named {
 	if cfg.Collectors.HWRaid.On() {
 		out = append(out, hwraidSource(fs, cfg))
 	}
+	out = append(out, powerSources(fs, cfg)...)
 	return out
 }
 

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/diskwatch/diskwatch/alerts/engine"
+	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/alerts/state"
+	"github.com/diskwatch/diskwatch/collectors/ups/nut"
+	"github.com/diskwatch/diskwatch/collectors/ups/upstest"
+)
+
+func upsDev(status string, charge, runtime int) string {
+	return fmt.Sprintf("ups.status: %s\nbattery.charge: %d\nbattery.runtime: %d\nups.load: 30\ninput.voltage: 230\n", status, charge, runtime)
+}
+
+// waitStatus polls upsd until the UPS reports status (dummy-ups re-reads
+// its .dev file within about a second of a change).
+func waitStatus(t *testing.T, addr, name, status string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		c, err := nut.Dial(context.Background(), addr, nut.Options{ReplyTimeout: time.Second})
+		if err == nil {
+			vars, err := c.ListVars(context.Background(), name)
+			c.Close()
+			if err == nil {
+				last = vars["ups.status"]
+				if last == status {
+					return
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("upsd never reported %q for %s (last %q)", status, name, last)
+}
+
+// TestUPSRealUpsdTransitions drives a real upsd with the dummy-ups driver
+// OL -> OB -> OB LB -> OL CHRG through the whole cycle (collector, history
+// store, rules) as `--ups nut://...` configures it, one cycle per minute of
+// the injected clock, and checks the UPS findings of every cycle.
+func TestUPSRealUpsdTransitions(t *testing.T) {
+	n := upstest.StartNUT(t, map[string]string{"testups": upsDev("OL", 100, 1800)}, "")
+	waitStatus(t, n.Addr, "testups", "OL")
+	c := &common{root: filepath.Join("testdata", "roots", "healthy"), cfgPath: noConfig(t)}
+	c.ups.Set("nut://" + n.Addr + "/testups")
+	rs := rules.Default()
+	cfg, err := c.loadConfig(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := state.NewMem(0, false, nil)
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	eng := &engine.Engine{Sources: sources(c.fs(), cfg), Rules: rs, Settings: &cfg.Settings, Now: func() time.Time { return now },
+		Store: mem, History: mem, Log: zerolog.Nop()}
+	subject := "testups@" + n.Addr
+	steps := []struct {
+		status          string
+		charge, runtime int
+		want            string
+		msg             string
+	}{
+		{"OL", 100, 1800, "", ""},
+		{"OB DISCHRG", 97, 1700, "ups.on_battery:WARNING", "is ON BATTERY"},
+		{"OB DISCHRG LB", 94, 200, "ups.low_battery:CRITICAL ups.runtime_low:CRITICAL ups.on_battery:WARNING", "LOW BATTERY"},
+		{"OL CHRG", 60, 900, "ups.on_battery:OK", "back on line after 2m on battery"},
+		{"OL", 100, 1800, "", ""},
+	}
+	for i, s := range steps {
+		n.SetDev(t, "testups", upsDev(s.status, s.charge, s.runtime))
+		waitStatus(t, n.Addr, "testups", s.status)
+		now = now.Add(time.Minute)
+		res := eng.Cycle(context.Background())
+		var got []rules.Finding
+		for _, f := range res.Findings {
+			if f.SubjectID == subject {
+				got = append(got, f)
+			}
+		}
+		if v := verdictOf(got); v != s.want {
+			t.Errorf("step %d (%s): %q, want %q\n%+v", i, s.status, v, s.want, got)
+		}
+		if s.msg != "" && !hasMessage(got, s.msg) {
+			t.Errorf("step %d: no finding says %q: %+v", i, s.msg, got)
+		}
+	}
+	// upsd goes away: communication lost, CRITICAL, within the timeout.
+	n.StopUpsd()
+	now = now.Add(time.Minute)
+	start := time.Now()
+	res := eng.Cycle(context.Background())
+	var got []rules.Finding
+	for _, f := range res.Findings {
+		if f.SubjectID == subject {
+			got = append(got, f)
+		}
+	}
+	if v := verdictOf(got); v != "ups.comm_lost:CRITICAL" || time.Since(start) > 10*time.Second {
+		t.Errorf("upsd gone: %q after %v", v, time.Since(start))
+	}
+}
+
+func verdictOf(fs []rules.Finding) string {
+	var v []string
+	for _, f := range fs {
+		v = append(v, f.Rule+":"+f.Severity.String())
+	}
+	return strings.Join(v, " ")
+}
+
+func hasMessage(fs []rules.Finding, s string) bool {
+	for _, f := range fs {
+		if strings.Contains(f.Message, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestUPSFlagCheck(t *testing.T) {
+	n := upstest.StartNUT(t, map[string]string{"a": upsDev("OB DISCHRG", 80, 1200)}, "")
+	waitStatus(t, n.Addr, "a", "OB DISCHRG")
+	out, errOut, code := runCmd(t, nil, "check", "--config", noConfig(t), "--root", filepath.Join("testdata", "roots", "healthy"),
+		"--ups", "nut://"+n.Addr+"/a", "--format", "nagios")
+	if code != exitWarning || !strings.Contains(out, "ON BATTERY") {
+		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+func TestUPSFlagBadURLHidesPassword(t *testing.T) {
+	out, errOut, code := runCmd(t, nil, "check", "--config", noConfig(t), "--root", filepath.Join("testdata", "roots", "healthy"),
+		"--ups", "nut://mon:hunter2@host:99999/x")
+	if code != exitUnknown || strings.Contains(out+errOut, "hunter2") || !strings.Contains(errOut, "--ups") {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+}
