@@ -24,7 +24,7 @@ const (
 	evPinheiroProbat  = "Pinheiro et al., FAST 2007: drives with probational (pending) sectors were 16x likelier to fail within 60 days"
 	evPinheiroOffline = "Pinheiro et al., FAST 2007: drives with offline reallocations were 21x likelier to fail within 60 days"
 	evBackblaze5      = "Backblaze ('What SMART Stats Tell Us About Hard Drives', 2016): raw 5, 187, 188, 197 or 198 > 0 in 76.7% of failed drives vs 4.2% of working ones"
-	evRecency         = "Pinheiro et al., FAST 2007: the risk after a first error is concentrated in the following weeks; a count still growing is an active failure"
+	evRecency         = "the FAST 2007 figures are for the 60 days after a count first appears or grows: growth within the window puts the disk in that period"
 	evCRC             = "UDMA CRC errors are transfer errors between drive and controller: usually a loose or bad SATA cable or backplane, rarely the drive"
 	evNVMeMedia       = "NVMe media and data integrity errors are unrecovered data errors (NVM Express base spec, SMART/Health log, bytes 160-175)"
 	evSCSIDefects     = "a growing SCSI grown-defect list is the SAS counterpart of ATA reallocations (same 14x evidence)"
@@ -209,6 +209,11 @@ func growthRule(name, what string, metrics []string, evidence, remedy string) *R
 					f := diskFinding(d, Warning, msg, remedy)
 					f.Evidence = []string{evidence}
 					f.Values = map[string]float64{metric: cur, "increase": g.inc}
+					if name != "trend.crc" && name != "trend.timeouts" {
+						r := diskRisk(in, d, d.Device.ID(), window)
+						f.Message += ". Disk " + r.String()
+						f.Values["risk_score"] = r.score
+					}
 					out = append(out, f)
 				}
 			}
@@ -336,11 +341,63 @@ var trendTemperature = &Rule{
 	},
 }
 
-// signal is one contribution to a disk's failure-risk score.
-type signal struct {
-	what     string
-	points   float64
-	evidence string
+// risk is a disk's failure-risk assessment: the signals present, each with
+// its points and published evidence.
+type risk struct {
+	score    float64
+	parts    []string
+	evidence []string
+}
+
+// String is the interpretable form carried in messages.
+func (r risk) String() string {
+	return fmt.Sprintf("failure-risk score %s: %s", num(r.score), strings.Join(r.parts, ", "))
+}
+
+// riskSignals are the counters the score counts: a non-zero count earns
+// its points, growth within the window 2 more (the count is active).
+var riskSignals = []struct {
+	metric, what string
+	points       float64
+	evidence     string
+}{
+	{"smart_attr_5_raw", "reallocated sectors", 1, evPinheiroRealloc},
+	{"smart_attr_197_raw", "pending sectors", 1, evPinheiroProbat},
+	{"smart_attr_198_raw", "offline uncorrectable sectors", 2, evPinheiroScan},
+	{"smart_attr_187_raw", "reported uncorrectable errors", 1, evBackblaze5},
+	{"smart_attr_188_raw", "command timeouts", 1, evBackblaze5},
+	{"nvme_media_errors", "NVMe media errors", 2, evNVMeMedia},
+	{"scsi_grown_defects", "SCSI grown defects", 1, evSCSIDefects},
+	{"scsi_read_uncorrected", "SCSI read uncorrected errors", 2, evPinheiroScan},
+}
+
+func diskRisk(in *Input, d *model.Disk, id string, window time.Duration) risk {
+	var r risk
+	add := func(what string, points float64, ev string) {
+		r.score += points
+		r.parts = append(r.parts, fmt.Sprintf("%s (+%s)", what, num(points)))
+		r.evidence = append(r.evidence, ev)
+	}
+	for _, c := range riskSignals {
+		cur, ok := metricValue(d, c.metric)
+		if !ok || cur <= 0 {
+			continue
+		}
+		if b, ok := baseline(in, id, c.metric); ok && cur <= b.Value {
+			continue // acknowledged and not grown
+		}
+		add(fmt.Sprintf("%s %s", num(cur), c.what), c.points, c.evidence)
+		// Command timeouts also count resets and cabling trouble: their
+		// growth is trend.timeouts' to report, not a media signal.
+		if in.History != nil && c.metric != "smart_attr_188_raw" {
+			if g := counterGrowth(in, id, c.metric, cur, window); g.inc > 0 {
+				add(fmt.Sprintf("%s grew by %s in %s", c.what, num(g.inc), days(window)), 2, evRecency)
+			}
+		}
+	}
+	sort.Strings(r.evidence)
+	r.evidence = dedup(r.evidence)
+	return r
 }
 
 var riskScore = &Rule{
@@ -356,63 +413,23 @@ var riskScore = &Rule{
 				continue
 			}
 			m := diskMatch(d)
-			window := time.Duration(p.Get("window_days", m) * float64(Day))
-			id := d.Device.ID()
-			var sigs []signal
-			for _, c := range []struct {
-				metric, what string
-				points       float64
-				evidence     string
-			}{
-				{"smart_attr_5_raw", "reallocated sectors", 1, evPinheiroRealloc},
-				{"smart_attr_197_raw", "pending sectors", 1, evPinheiroProbat},
-				{"smart_attr_198_raw", "offline uncorrectable sectors", 2, evPinheiroScan},
-				{"smart_attr_187_raw", "reported uncorrectable errors", 1, evBackblaze5},
-				{"smart_attr_188_raw", "command timeouts", 1, evBackblaze5},
-				{"nvme_media_errors", "NVMe media errors", 2, evNVMeMedia},
-				{"scsi_grown_defects", "SCSI grown defects", 1, evSCSIDefects},
-				{"scsi_read_uncorrected", "SCSI read uncorrected errors", 2, evPinheiroScan},
-			} {
-				cur, ok := metricValue(d, c.metric)
-				if !ok || cur <= 0 {
-					continue
-				}
-				if b, ok := baseline(in, id, c.metric); ok && cur <= b.Value {
-					continue // acknowledged and not grown
-				}
-				sigs = append(sigs, signal{fmt.Sprintf("%s %s", num(cur), c.what), c.points, c.evidence})
-				if in.History != nil && c.metric != "smart_attr_188_raw" {
-					if g := counterGrowth(in, id, c.metric, cur, window); g.inc > 0 {
-						sigs = append(sigs, signal{fmt.Sprintf("%s grew by %s in %s", c.what, num(g.inc), days(window)), 2, evRecency})
-					}
-				}
-			}
-			if len(sigs) == 0 {
+			r := diskRisk(in, d, d.Device.ID(), time.Duration(p.Get("window_days", m)*float64(Day)))
+			if len(r.parts) == 0 {
 				continue
 			}
-			score := 0.0
-			var parts, ev []string
-			for _, s := range sigs {
-				score += s.points
-				parts = append(parts, fmt.Sprintf("%s (+%s)", s.what, num(s.points)))
-				ev = append(ev, s.evidence)
-			}
-			sort.Strings(ev)
-			ev = dedup(ev)
 			sev := OK
 			switch {
-			case score >= p.Get("crit", m):
+			case r.score >= p.Get("crit", m):
 				sev = Critical
-			case score >= p.Get("warn", m):
+			case r.score >= p.Get("warn", m):
 				sev = Warning
 			}
-			f := diskFinding(d, sev, fmt.Sprintf("%s: failure-risk score %s: %s. Evidence: %s", d.Device.Display(), num(score), strings.Join(parts, ", "), strings.Join(ev, "; ")),
-				"")
+			f := diskFinding(d, sev, fmt.Sprintf("%s: %s. Evidence: %s", d.Device.Display(), r, strings.Join(r.evidence, "; ")), "")
 			if sev != OK {
 				f.Remedy = "back up the disk now and plan its replacement"
 			}
-			f.Evidence = ev
-			f.Values = map[string]float64{"risk_score": score}
+			f.Evidence = r.evidence
+			f.Values = map[string]float64{"risk_score": r.score}
 			out = append(out, f)
 		}
 		return out
