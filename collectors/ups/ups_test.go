@@ -151,3 +151,19 @@ func TestNoTargetsIsAbsent(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { os.Exit(m.Run()) }
+
+// TestRealApcupsd reads a real apcupsd 3.14 (its "test" driver) over NIS.
+func TestRealApcupsd(t *testing.T) {
+	a := upstest.StartAPCUPSD(t)
+	us, err := collect(t, "apcupsd://"+a.Addr)
+	if err != nil || len(us) != 1 {
+		t.Fatalf("%v %+v", err, us)
+	}
+	u := us[0]
+	// The test driver reports "ONLINE NOBATT" with fixed readings.
+	if !u.Reachable || !u.HasStatus("OL") || u.ChargePercent == nil || u.RuntimeSeconds == nil || u.InputVoltage == nil ||
+		u.Model != "Test Driver" || u.Name != "apcupsd@"+a.Addr || u.Vars["UPSNAME"] != "testapc" {
+		t.Fatalf("%+v", u)
+	}
+	t.Logf("status %v charge %v runtime %v s", u.Status, *u.ChargePercent, *u.RuntimeSeconds)
+}

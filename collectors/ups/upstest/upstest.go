@@ -192,3 +192,64 @@ func write(t testing.TB, p, s string) {
 		t.Fatal(err)
 	}
 }
+
+// APCUPSDDir is where .ci/setup unpacks the apcupsd package (it conflicts
+// with nut-client, so it is not installed).
+func APCUPSDDir() string {
+	base := os.Getenv("XDG_CACHE_HOME")
+	if base == "" {
+		home, _ := os.UserHomeDir()
+		base = filepath.Join(home, ".cache")
+	}
+	return filepath.Join(base, "diskwatch", "apcupsd")
+}
+
+// APCUPSD is a running apcupsd with its "test" UPS driver (hard-wired to
+// report ONLINE) and its Network Information Server on 127.0.0.1.
+type APCUPSD struct {
+	Addr string
+	proc *execx.Process
+}
+
+// StartAPCUPSD starts the unpacked apcupsd (see APCUPSDDir), or the
+// installed one, on a free port.
+func StartAPCUPSD(t testing.TB) *APCUPSD {
+	t.Helper()
+	prog := filepath.Join(APCUPSDDir(), "sbin", "apcupsd")
+	libs := filepath.Join(APCUPSDDir(), "lib", "x86_64-linux-gnu")
+	if _, err := os.Stat(prog); err != nil {
+		prog = "/sbin/apcupsd"
+	}
+	Require(t, prog)
+	dir := t.TempDir()
+	port := FreePort(t)
+	conf := fmt.Sprintf("## apcupsd.conf v1.1 ##\nUPSNAME testapc\nUPSCABLE smart\nUPSTYPE test\nDEVICE\nLOCKFILE %[1]s\nSCRIPTDIR %[1]s\n"+
+		"PWRFAILDIR %[1]s\nNOLOGINDIR %[1]s\nNETSERVER on\nNISIP 127.0.0.1\nNISPORT %[2]d\nSTATFILE %[1]s/apcupsd.status\n"+
+		"EVENTSFILE %[1]s/apcupsd.events\n", dir, port)
+	write(t, filepath.Join(dir, "apcupsd.conf"), conf)
+	env := append(os.Environ(), "LD_LIBRARY_PATH="+libs)
+	p, err := execx.Cmd{Name: prog, Args: []string{"-b", "-f", filepath.Join(dir, "apcupsd.conf"), "-P", filepath.Join(dir, "apcupsd.pid")},
+		Env: env, Timeout: -1}.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &APCUPSD{Addr: fmt.Sprintf("127.0.0.1:%d", port), proc: p}
+	t.Cleanup(func() { p.Kill() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", a.Addr, time.Second)
+		if err == nil {
+			c.Close()
+			return a
+		}
+		select {
+		case <-p.Done():
+			t.Fatalf("apcupsd exited: %v", p.Wait())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("apcupsd does not listen on %s", a.Addr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
