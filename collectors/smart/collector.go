@@ -211,6 +211,9 @@ func (c *Collector) read(ctx context.Context, r *Reader, t Target) (*model.Disk,
 		case "ata":
 			devType = "sat"
 		}
+		if t.USB {
+			devType = "" // smartctl knows bridges by USB id (usbjmicron, usbcypress, ...)
+		}
 		fd, ferr := c.Fallback(ctx, t.Path, devType)
 		switch {
 		case ferr == nil:
