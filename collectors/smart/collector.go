@@ -224,5 +224,9 @@ func (c *Collector) read(ctx context.Context, r *Reader, t Target) (*model.Disk,
 			return nil, fmt.Errorf("smart %s: %w (smartctl fallback: %v)", model.Clean(t.Path), rerr, ferr)
 		}
 	}
+	var pe *passthrough.Error
+	if errors.As(rerr, &pe) {
+		return nil, fmt.Errorf("smart: %w", rerr) // it names the device already
+	}
 	return nil, fmt.Errorf("smart %s: %w", model.Clean(t.Path), rerr)
 }
