@@ -11,6 +11,7 @@ all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/diskwatch
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/diskwatch-zabbix ./cmd/diskwatch-zabbix
 
 # Build and run a one-shot check of this host (ARGS="--format json" ...).
 run: build
@@ -30,7 +31,7 @@ unit:
 
 # Real-kernel tests in QEMU (see testdata/rig/README.md).
 test-rig: setup
-	DISKWATCH_RIG=1 $(GO) test -count=1 -timeout 40m -run 'TestRig' -v ./cmd/diskwatch/
+	DISKWATCH_RIG=1 $(GO) test -count=1 -p 1 -timeout 40m -run 'TestRig' -v ./cmd/diskwatch/ ./cmd/diskwatch/internal/rig/
 
 lint:
 	$(GO) vet ./...
@@ -51,6 +52,7 @@ fuzz:
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/diskwatch
+	install -D -m 0755 bin/diskwatch-zabbix $(DESTDIR)$(PREFIX)/bin/diskwatch-zabbix
 
 clean:
 	rm -rf bin

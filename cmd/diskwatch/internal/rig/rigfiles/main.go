@@ -30,26 +30,40 @@ import (
 func main() {
 	devBytes := flag.Int64("dev-bytes", 8192, "keep only the first `N` bytes of a block device")
 	flag.Parse()
-	zw := gzip.NewWriter(os.Stdout)
-	tw := tar.NewWriter(zw)
-	a := &archiver{tw: tw, devBytes: *devBytes, seen: map[string]bool{}}
-	for _, p := range flag.Args() {
-		a.add(p)
-	}
-	err := tw.Close()
-	if err == nil {
-		err = zw.Close()
-	}
-	if err != nil {
+	if err := Write(os.Stdout, os.Stderr, *devBytes, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "rigfiles:", err)
 		os.Exit(1)
 	}
 }
 
+// Write archives paths to w as a gzipped tar; what it skips is reported
+// on errw.
+func Write(w, errw io.Writer, devBytes int64, paths []string) error {
+	zw := gzip.NewWriter(w)
+	tw := tar.NewWriter(zw)
+	a := &archiver{tw: tw, errw: errw, devBytes: devBytes, seen: map[string]bool{}}
+	for _, p := range paths {
+		a.add(p)
+	}
+	if a.err != nil {
+		return a.err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
 type archiver struct {
 	tw       *tar.Writer
+	errw     io.Writer
 	devBytes int64
 	seen     map[string]bool
+	err      error
+}
+
+func (a *archiver) skip(args ...any) {
+	fmt.Fprintln(a.errw, append([]any{"rigfiles:"}, args...)...)
 }
 
 func name(p string) string { return strings.TrimPrefix(filepath.Clean(p), "/") }
@@ -58,7 +72,7 @@ func name(p string) string { return strings.TrimPrefix(filepath.Clean(p), "/") }
 func (a *archiver) add(p string) {
 	st, err := os.Stat(p)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "rigfiles:", err)
+		a.skip(err)
 		return
 	}
 	if !st.IsDir() {
@@ -68,12 +82,12 @@ func (a *archiver) add(p string) {
 	// Walk the link's target, naming entries under the path given.
 	root, err := filepath.EvalSymlinks(p)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "rigfiles:", err)
+		a.skip(err)
 		return
 	}
 	filepath.WalkDir(root, func(q string, d fs.DirEntry, err error) error {
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "rigfiles:", err)
+			a.skip(err)
 			return nil
 		}
 		real := q
@@ -96,13 +110,13 @@ func (a *archiver) add(p string) {
 }
 
 func (a *archiver) header(h *tar.Header) bool {
-	if a.seen[h.Name] {
+	if a.seen[h.Name] || a.err != nil {
 		return false
 	}
 	a.seen[h.Name] = true
 	if err := a.tw.WriteHeader(h); err != nil {
-		fmt.Fprintln(os.Stderr, "rigfiles:", err)
-		os.Exit(1)
+		a.err = err
+		return false
 	}
 	return true
 }
@@ -126,11 +140,13 @@ func (a *archiver) fileAs(p, as string, st fs.FileInfo) {
 		return
 	}
 	if err != nil && len(b) == 0 {
-		fmt.Fprintf(os.Stderr, "rigfiles: %s: %v\n", p, err)
+		a.skip(p+":", err)
 		return
 	}
 	if a.header(&tar.Header{Typeflag: tar.TypeReg, Name: name(as), Size: int64(len(b)), Mode: 0o644}) {
-		a.tw.Write(b)
+		if _, err := a.tw.Write(b); err != nil {
+			a.err = err
+		}
 	}
 }
 
