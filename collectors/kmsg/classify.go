@@ -94,6 +94,13 @@ var (
 func Classify(msg string) (Match, bool) {
 	m := Match{Port: -1, Sector: -1}
 	msg = strings.TrimRight(msg, " \n")
+	// Each pattern is tried only on lines with its cheap marker: most
+	// kernel lines are none of ours.
+	has := func(prefix string) bool { return strings.HasPrefix(msg, prefix) }
+	if !has("ata") && !has("md") && !has("Buffer") && !has("sd ") && !has("sr ") && !has("st ") && !has("nvme") &&
+		!has("3w-") && !has("megaraid_sas ") && !strings.Contains(msg, " error, dev ") {
+		return Match{}, false
+	}
 	if g := ataRE.FindStringSubmatch(msg); g != nil {
 		m.Device = g[1]
 		rest := g[2]
@@ -127,7 +134,9 @@ func Classify(msg string) (Match, bool) {
 		m.Kind, m.Device = KindBufferIOError, g[1]
 		return m, true
 	}
-	if g := blkErrRE.FindStringSubmatch(msg); g != nil {
+	if !strings.Contains(msg, " error, dev ") {
+		// not a block-layer error line
+	} else if g := blkErrRE.FindStringSubmatch(msg); g != nil {
 		what := strings.ToLower(strings.TrimSpace(g[1]))
 		switch {
 		case strings.Contains(what, "medium"):
