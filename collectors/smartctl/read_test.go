@@ -178,3 +178,20 @@ func TestReadRealSmartctl(t *testing.T) {
 		t.Errorf("an open failure is not standby: %+v", d)
 	}
 }
+
+// BenchmarkReadSmartctlFloor is the least one smartctl backend read costs:
+// the real smartctl started, its JSON read and normalized, on a device
+// that fails to open (no hardware needed). A real read adds the device's
+// own command time.
+func BenchmarkReadSmartctlFloor(b *testing.B) {
+	if _, err := exec.LookPath("smartctl"); err != nil {
+		b.Skip("smartctl is not installed")
+	}
+	dev := filepath.Join(b.TempDir(), "sdz")
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		if _, err := Read(ctx, dev, "sat"); err == nil {
+			b.Fatal("no error for a missing device")
+		}
+	}
+}
