@@ -28,6 +28,16 @@ import (
 
 var base = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 
+// Both stores are what the engine writes to and what rules read.
+var (
+	_ engine.Store    = (*Store)(nil)
+	_ rules.History   = (*Store)(nil)
+	_ rules.Baselines = (*Store)(nil)
+	_ engine.Store    = (*Mem)(nil)
+	_ rules.History   = (*Mem)(nil)
+	_ rules.Baselines = (*Mem)(nil)
+)
+
 func samples(v float64, subjects ...string) []model.Sample {
 	var out []model.Sample
 	for _, s := range subjects {
