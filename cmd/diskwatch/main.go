@@ -56,6 +56,7 @@ func commands() []command {
 		{"replay", "run the rules over Backblaze drive-stats history and measure lead time and false alarms", runReplay},
 		{"ack", "ack DEVICE [ATTRIBUTE]: accept a disk's current error counts; from now on only growth alerts", runAck},
 		{"config", "config check FILE | config default", runConfig},
+		{"sensors", "print UPS status (config ups:, --ups URL) and sensor readings (hwmon, probes) with their IDs", runSensors},
 		{"raid", "list hardware RAID controllers and the physical disks read behind them", runRaid},
 		{"kernel-log", "print the disk errors and RAID events in the kernel log, attributed to disks", runKernelLog},
 		{"daemon", "watch continuously: alerts (log, email, webhook, exec, Alertmanager, syslog), Prometheus /metrics, snapshot for Zabbix", runDaemon},

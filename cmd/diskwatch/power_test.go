@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/diskwatch/diskwatch/alerts/engine"
 	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/alerts/state"
+	"github.com/diskwatch/diskwatch/collectors/hwmon/hwmontest"
 	"github.com/diskwatch/diskwatch/collectors/ups/nut"
 	"github.com/diskwatch/diskwatch/collectors/ups/upstest"
 )
@@ -141,5 +144,27 @@ func TestUPSFlagBadURLHidesPassword(t *testing.T) {
 		"--ups", "nut://mon:hunter2@host:99999/x")
 	if code != exitUnknown || strings.Contains(out+errOut, "hunter2") || !strings.Contains(errOut, "--ups") {
 		t.Errorf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+}
+
+// TestSensorsCommand prints the readings of node_exporter's real hwmon
+// fixture plus a file probe configured in sensors:.
+func TestSensorsCommand(t *testing.T) {
+	root := hwmontest.BuildRoot(t)
+	os.MkdirAll(filepath.Join(root, "run", "probe"), 0o755)
+	os.WriteFile(filepath.Join(root, "run", "probe", "room"), []byte("23125\n"), 0o644)
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(cfg, []byte("sensors:\n  - {name: room, type: file, path: /run/probe/room, unit: C, scale: 0.001, max: 30}\n"), 0o600)
+	out, errOut, code := runCmd(t, nil, "sensors", "--config", cfg, "--root", root)
+	if code != exitOK || errOut != "" {
+		t.Errorf("exit %d, stderr %s", code, errOut)
+	}
+	golden(t, "sensors-hwmon.text", out)
+	out, _, code = runCmd(t, nil, "sensors", "--config", cfg, "--root", root, "--format", "json")
+	var doc struct {
+		Sensors []map[string]any
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != exitOK || len(doc.Sensors) != 24 {
+		t.Errorf("json: %v, exit %d, %d sensors", err, code, len(doc.Sensors))
 	}
 }

@@ -1,7 +1,6 @@
 package hwmon
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -11,74 +10,13 @@ import (
 	"testing"
 
 	"github.com/diskwatch/diskwatch/collectors/hostroot"
+	"github.com/diskwatch/diskwatch/collectors/hwmon/hwmontest"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// extraLinks are added to the fixture so that the NVMe and PCI NIC chips,
-// present in the fixture but not linked from class/hwmon there, are read.
-var extraLinks = map[string]string{
-	"sys/class/hwmon/hwmon11": "../../devices/pci0000:00/0000:00:02.1/0000:01:00.0/nvme/nvme0/hwmon3",
-	"sys/class/hwmon/hwmon12": "../../devices/pci0000:40/0000:40:01.3/0000:45:00.0/hwmon/hwmon0",
-}
-
-// buildRoot copies the node_exporter fixture into a temporary root and
-// recreates the symlinks listed in its SYMLINKS.txt.
-func buildRoot(t testing.TB) string {
-	t.Helper()
-	src := "testdata/node_exporter"
-	root := t.TempDir()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		dst := filepath.Join(root, rel)
-		if info.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(filepath.Join(src, "SYMLINKS.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	links := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		l := sc.Text()
-		if strings.HasPrefix(l, "#") || strings.TrimSpace(l) == "" {
-			continue
-		}
-		from, to, ok := strings.Cut(l, " -> ")
-		if !ok {
-			t.Fatalf("bad SYMLINKS line %q", l)
-		}
-		links[from] = strings.TrimSuffix(to, "/")
-	}
-	for k, v := range extraLinks {
-		links[k] = v
-	}
-	for from, to := range links {
-		p := filepath.Join(root, from)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(to, p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
+func buildRoot(t testing.TB) string { return hwmontest.BuildRoot(t) }
 
 func TestFixture(t *testing.T) {
 	root := buildRoot(t)
