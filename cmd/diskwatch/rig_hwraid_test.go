@@ -166,6 +166,7 @@ func TestRigHWRaid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("smartctl --scan-open in the guest:\n%s", scan)
 	entries := raidctl.ParseScan(scan)
 	n := 0
 	for _, host := range []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9} {

@@ -229,3 +229,34 @@ func TestNativeThenFallback(t *testing.T) {
 		t.Errorf("smartctl calls: %q", b)
 	}
 }
+
+// TestRealScanOutput: smartctl --scan-open as it ran in the QEMU guest
+// (megasas at host 6, megasas-gen2 at host 7) gives one target per
+// controller, and the fallback reads it as "megaraid0 disk 0".
+func TestRealScanOutput(t *testing.T) {
+	scan, err := os.ReadFile("testdata/scan-open-qemu-megasas.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := ParseScan(scan)
+	if len(es) != 5 {
+		t.Fatalf("entries %+v", es)
+	}
+	for _, h := range []int{6, 7} {
+		if ts := MegaRAIDTargets(es, h); len(ts) != 1 || ts[0] != (Target{N: 0}) {
+			t.Errorf("host %d: %+v", h, ts)
+		}
+	}
+	log := standIn(t, map[string][2]string{"megaraid,0": {"smart-megaraid1.json", "4"}}, string(scan))
+	root := hostsRoot(t, map[int][2]string{6: {"megaraid_sas", "0000:00:07.0"}})
+	var s model.Snapshot
+	if err := New(hostroot.New(root), nil, smartctl.Backend{}).Collect(context.Background(), &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Disks) != 1 || s.Disks[0].Device.Name != "megaraid0 disk 0" || s.Disks[0].Device.Path != "/dev/bus/6" || s.Disks[0].Device.Via != "megaraid,0" {
+		t.Errorf("disks %+v", s.Disks)
+	}
+	if b, _ := os.ReadFile(log); string(b) != "--scan-open\n--json=c -a -n standby -d megaraid,0 -- /dev/bus/6\n" {
+		t.Errorf("calls %q", b)
+	}
+}
