@@ -37,6 +37,7 @@ import (
 	"github.com/diskwatch/diskwatch/collectors/model"
 	"github.com/diskwatch/diskwatch/exporters/prom"
 	"github.com/diskwatch/diskwatch/exporters/snapshot"
+	"github.com/diskwatch/diskwatch/exporters/snapshot/fromrules"
 )
 
 // DefaultMetricsListen is where /metrics is served unless configured: the
@@ -458,8 +459,8 @@ func (d *daemon) round(ctx context.Context) {
 		}
 		d.msgs <- msgs
 	}
-	doc := &snapshot.Doc{Written: now, Host: d.host, Status: rules.Overall(findings), Snapshot: res.Snapshot,
-		Findings: findings, Alerts: d.tracker.Active(), Daemon: &snapshot.Daemon{
+	doc := &snapshot.Doc{Written: now, Host: d.host, Status: snapshot.Severity(rules.Overall(findings)), Snapshot: res.Snapshot,
+		Findings: fromrules.Findings(findings), Alerts: fromrules.Alerts(d.tracker.Active()), Daemon: &snapshot.Daemon{
 			PID: os.Getpid(), Started: d.started, Rounds: round, Interval: d.interval(),
 			QueuedNotifications: d.dispatcher().Queue.Len(), CollectorFailures: copyMap(d.failures)}}
 	if err := snapshot.Write(filepath.Join(d.dir, snapshot.FileName), doc); err != nil {

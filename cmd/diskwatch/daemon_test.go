@@ -46,6 +46,12 @@ func diskwatchBin(t testing.TB) string {
 		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		// The Zabbix fast path, beside it (it falls back to diskwatch).
+		out, err = exec.Command("go", "build", "-o", filepath.Join(dir, "diskwatch-zabbix"), "../diskwatch-zabbix").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build diskwatch-zabbix: %v\n%s", err, out)
 		}
 	})
 	if binErr != nil {
@@ -538,7 +544,7 @@ func TestZabbixAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "up.conf"), bytes.ReplaceAll(up, []byte("/usr/local/bin/diskwatch"), []byte(bin)), 0o644)
+	os.WriteFile(filepath.Join(dir, "up.conf"), bytes.ReplaceAll(up, []byte("/usr/local/bin/"), []byte(filepath.Dir(bin)+"/")), 0o644)
 	os.WriteFile(filepath.Join(dir, "agent.conf"), []byte(fmt.Sprintf("LogType=console\nAllowRoot=1\nPidFile=%s/agent.pid\nInclude=%s/up.conf\n", dir, dir)), 0o644)
 	get := func(env []string, key string) string {
 		c := exec.Command(agent, "-c", filepath.Join(dir, "agent.conf"), "-t", key)

@@ -15,6 +15,7 @@ import (
 	"github.com/diskwatch/diskwatch/alerts/state"
 	"github.com/diskwatch/diskwatch/exporters/prom"
 	"github.com/diskwatch/diskwatch/exporters/snapshot"
+	"github.com/diskwatch/diskwatch/exporters/snapshot/fromrules"
 	"github.com/diskwatch/diskwatch/exporters/zabbix"
 )
 
@@ -70,7 +71,7 @@ func (f *docFlags) loadDoc(ctx context.Context, e *env) (doc *snapshot.Doc, from
 	res := eng.Cycle(ctx)
 	host, _ := os.Hostname()
 	res.Snapshot.Host = host
-	return &snapshot.Doc{Written: res.Snapshot.Time, Host: host, Status: res.Status, Snapshot: res.Snapshot, Findings: res.Findings}, "direct", nil
+	return &snapshot.Doc{Written: res.Snapshot.Time, Host: host, Status: snapshot.Severity(res.Status), Snapshot: res.Snapshot, Findings: fromrules.Findings(res.Findings)}, "direct", nil
 }
 
 func runMetrics(ctx context.Context, e *env, args []string) int {

@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
 
-	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors/model"
 	"github.com/diskwatch/diskwatch/exporters/snapshot"
 )
@@ -111,7 +110,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if doc.Daemon != nil {
 		ac := map[string]float64{"warning": 0, "critical": 0, "unknown": 0}
 		for _, a := range doc.Alerts {
-			if a.Severity != rules.OK {
+			if a.Severity != snapshot.OK {
 				ac[strings.ToLower(a.Severity.String())]++
 			}
 		}

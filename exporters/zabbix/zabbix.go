@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors/model"
 	"github.com/diskwatch/diskwatch/exporters/snapshot"
 )
@@ -210,7 +209,7 @@ func Get(doc *snapshot.Doc, name string, args []string, now time.Time) (string, 
 	case "diskwatch.findings":
 		n := 0
 		for _, f := range doc.Findings {
-			if f.Severity != rules.OK && (len(args) == 0 || strings.EqualFold(args[0], f.Severity.String())) {
+			if f.Severity != snapshot.OK && (len(args) == 0 || strings.EqualFold(args[0], f.Severity.String())) {
 				n++
 			}
 		}
@@ -218,7 +217,7 @@ func Get(doc *snapshot.Doc, name string, args []string, now time.Time) (string, 
 	case "diskwatch.problems":
 		var p []string
 		for _, f := range doc.Findings {
-			if f.Severity != rules.OK {
+			if f.Severity != snapshot.OK {
 				p = append(p, f.Severity.String()+" "+model.Clean(f.Subject)+": "+model.Clean(f.Message))
 			}
 		}
@@ -358,7 +357,7 @@ func diskItem(doc *snapshot.Doc, name string, args []string) (string, error) {
 		}
 		return strconv.FormatInt(*d.PowerOnHours, 10), nil
 	case "disk.status":
-		worst := rules.OK
+		worst := snapshot.OK
 		id := d.Device.ID()
 		for _, f := range doc.Findings {
 			if f.SubjectID == id && f.Severity.Rank() > worst.Rank() {

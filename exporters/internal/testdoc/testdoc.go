@@ -17,6 +17,7 @@ import (
 	"github.com/diskwatch/diskwatch/collectors/model"
 	"github.com/diskwatch/diskwatch/collectors/smartctl"
 	"github.com/diskwatch/diskwatch/exporters/snapshot"
+	"github.com/diskwatch/diskwatch/exporters/snapshot/fromrules"
 )
 
 // Time is the document's collection time.
@@ -58,7 +59,7 @@ func Doc() *snapshot.Doc {
 		{Name: "smartctl", State: model.SourcePartial, Errors: []string{"/dev/sdz: open: no such device"}, Duration: 300 * time.Millisecond}}
 	s.Sort()
 	fs := rules.Default().Evaluate(&rules.Input{Snapshot: s, Now: Time}, nil)
-	return &snapshot.Doc{Written: Time, Host: "testhost", Status: rules.Overall(fs), Snapshot: s, Findings: fs}
+	return &snapshot.Doc{Written: Time, Host: "testhost", Status: snapshot.Severity(rules.Overall(fs)), Snapshot: s, Findings: fromrules.Findings(fs)}
 }
 
 // nutUPS reads a NUT .dev dump ("var: value" lines) into a UPS record.
