@@ -167,3 +167,21 @@ func TestRealApcupsd(t *testing.T) {
 	}
 	t.Logf("status %v charge %v runtime %v s", u.Status, *u.ChargePercent, *u.RuntimeSeconds)
 }
+
+// BenchmarkRealUpsdCollect is one full collection from a real upsd:
+// connect, LIST VAR, LOGOUT, mapping.
+func BenchmarkRealUpsdCollect(b *testing.B) {
+	n := upstest.StartNUT(b, map[string]string{"alpha": dev("OL", 100, 1800)}, "")
+	tg, err := ups.ParseURL("nut://" + n.Addr + "/alpha")
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := ups.New([]ups.Target{tg}, 2*time.Second)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var snap model.Snapshot
+		if err := c.Collect(context.Background(), &snap); err != nil || len(snap.UPS) != 1 {
+			b.Fatal(err)
+		}
+	}
+}
