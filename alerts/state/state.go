@@ -343,15 +343,18 @@ func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample)
 		return err
 	}
 	defer guard(s.path, &err)
+	skipped := 0
 	err = s.db.Update(func(tx *bolt.Tx) error {
+		skipped = 0
 		raw := tx.Bucket(bktRaw)
 		var sb *bolt.Bucket
 		var sname string
 		for _, smp := range samples {
+			if smp.Subject == "" || smp.Metric == "" || bytes.IndexByte([]byte(smp.Metric), 0) >= 0 {
+				skipped++ // cannot be keyed; the rest is kept
+				continue
+			}
 			if sb == nil || smp.Subject != sname {
-				if smp.Subject == "" {
-					return errors.New("sample without a subject")
-				}
 				b, err := raw.CreateBucketIfNotExists([]byte(smp.Subject))
 				if err != nil {
 					return fmt.Errorf("subject %q: %w", model.Clean(smp.Subject), err)
@@ -376,6 +379,9 @@ func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample)
 	})
 	if err != nil {
 		return fmt.Errorf("history store %s: append %d readings: %w", s.path, len(samples), err)
+	}
+	if skipped > 0 {
+		return fmt.Errorf("history store %s: %d of %d readings had no subject or metric and were not saved (the others were)", s.path, skipped, len(samples))
 	}
 	return nil
 }

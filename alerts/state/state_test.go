@@ -106,6 +106,18 @@ func TestAppendSeriesAck(t *testing.T) {
 	}
 }
 
+func TestUnkeyableReadings(t *testing.T) {
+	s := mustOpen(t, t.TempDir(), Options{})
+	ctx := context.Background()
+	bad := []model.Sample{{Subject: "", Metric: "x", Value: 1}, {Subject: "md0", Metric: "", Value: 1}, {Subject: "md0", Metric: "ok_metric", Value: 7}}
+	if err := s.Append(ctx, base, bad); err == nil || !strings.Contains(err.Error(), "2 of 3 readings") {
+		t.Errorf("unkeyable readings: %v", err)
+	}
+	if got, _ := s.Series("md0", "ok_metric", base); len(got) != 1 || got[0].Value != 7 {
+		t.Errorf("the keyable reading was lost: %v", got)
+	}
+}
+
 func TestRetentionAndDownsampling(t *testing.T) {
 	s := mustOpen(t, t.TempDir(), Options{RawRetention: 7 * rules.Day, DailyRetention: 30 * rules.Day, MaxRawPoints: 100})
 	ctx := context.Background()
