@@ -58,8 +58,31 @@ func Run(ctx context.Context, now time.Time, set []Named) *model.Snapshot {
 	for _, p := range parts {
 		snap.Merge(p)
 	}
+	snap.Disks = dedupDisks(snap.Disks)
 	snap.Sort()
 	return snap
+}
+
+// dedupDisks keeps one record per disk identity when the same drive was
+// reached two ways (natively and through smartctl, or through a RAID
+// controller and as a plain SCSI device): the record with SMART data wins,
+// then the one from the collector listed first.
+func dedupDisks(ds []model.Disk) []model.Disk {
+	seen := map[string]int{}
+	out := ds[:0:0]
+	for _, d := range ds {
+		id := d.Device.ID()
+		i, dup := seen[id]
+		if !dup {
+			seen[id] = len(out)
+			out = append(out, d)
+			continue
+		}
+		if !out[i].SMARTAvailable && d.SMARTAvailable {
+			out[i] = d
+		}
+	}
+	return out
 }
 
 func runOne(ctx context.Context, c Named) *model.Snapshot {

@@ -52,3 +52,26 @@ func TestRunStates(t *testing.T) {
 		t.Errorf("merged snapshot wrong: %+v", snap)
 	}
 }
+
+func TestSameDiskTwoWaysIsOneRecord(t *testing.T) {
+	dev := model.DeviceInfo{Path: "/dev/sda", Model: "M", Serial: "S1"}
+	viaSmartctl := dev
+	viaSmartctl.Path, viaSmartctl.Via = "/dev/bus/0", "megaraid,0"
+	set := []Named{
+		{Name: "smart", Collector: fn(func(_ context.Context, o *model.Snapshot) error {
+			o.Disks = append(o.Disks, model.Disk{Device: dev}, model.Disk{Device: model.DeviceInfo{Path: "/dev/sdb", Serial: "S2"}})
+			return nil
+		})},
+		{Name: "smartctl", Collector: fn(func(_ context.Context, o *model.Snapshot) error {
+			o.Disks = append(o.Disks, model.Disk{Device: viaSmartctl, SMARTAvailable: true})
+			return nil
+		})},
+	}
+	snap := Run(context.Background(), time.Time{}, set)
+	if len(snap.Disks) != 2 {
+		t.Fatalf("%d disks: %+v", len(snap.Disks), snap.Disks)
+	}
+	if !snap.Disks[0].SMARTAvailable || snap.Disks[0].Device.Via != "megaraid,0" {
+		t.Errorf("the record with SMART data should win: %+v", snap.Disks[0])
+	}
+}
