@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/diskwatch/diskwatch/collectors/model"
+	"github.com/diskwatch/diskwatch/exporters/snapshot"
+)
+
+func writeCfg(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "diskwatch.yaml")
+	os.WriteFile(p, []byte(baseConfig), 0o600)
+	return p
+}
+
+// `diskwatch metrics` with no daemon reads the root directly; the output
+// passes promtool.
+func TestMetricsCommandDirect(t *testing.T) {
+	out, errs, code := runCmd(t, map[string]string{"DISKWATCH_ROOT": "testdata/roots/degraded-mix"},
+		"metrics", "--state", t.TempDir(), "--config", writeCfg(t))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, `diskwatch_md_degraded{array="md9"} 1`) || !strings.Contains(out, `diskwatch_md_disks{array="md9",state="failed"} 2`) {
+		t.Errorf("metrics:\n%s", out)
+	}
+	if p, err := exec.LookPath("promtool"); err == nil {
+		c := exec.Command(p, "check", "metrics")
+		c.Stdin = strings.NewReader(out)
+		if o, err := c.CombinedOutput(); err != nil || len(bytes.TrimSpace(o)) > 0 {
+			t.Errorf("promtool: %v\n%s", err, o)
+		}
+	}
+}
+
+// With a fresh daemon snapshot, metrics and zabbix items come from it and
+// never read the root; a stale one is ignored.
+func TestSnapshotPreferredWhenFresh(t *testing.T) {
+	state := t.TempDir()
+	doc := &snapshot.Doc{Written: fixedNow, Host: "fromdaemon", Status: snapshot.Critical,
+		Snapshot: &model.Snapshot{Time: fixedNow, Arrays: []model.Array{{Name: "md77", DisksTotal: 2, DisksActive: 1, DisksDown: 1, Degraded: 1, MismatchCount: -1}}},
+		Daemon:   &snapshot.Daemon{Interval: 60e9}}
+	if err := snapshot.Write(filepath.Join(state, snapshot.FileName), doc); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"DISKWATCH_ROOT": "/nonexistent-root", "DISKWATCH_STATE": state}
+	out, errs, code := runCmd(t, env, "zabbix", "get", "md.degraded[md77]")
+	if code != 0 || out != "1\n" {
+		t.Errorf("zabbix get from snapshot: %q %q %d", out, errs, code)
+	}
+	out, _, _ = runCmd(t, env, "metrics")
+	if !strings.Contains(out, `diskwatch_md_degraded{array="md77"} 1`) {
+		t.Errorf("metrics not from the snapshot:\n%s", out)
+	}
+	// Stale (older than 3 intervals): read directly instead.
+	doc.Written = fixedNow.Add(-10 * 60e9)
+	snapshot.Write(filepath.Join(state, snapshot.FileName), doc)
+	env["DISKWATCH_ROOT"] = "testdata/roots/degraded-mix"
+	env["DISKWATCH_CONFIG"] = writeCfg(t)
+	if out, errs, code := runCmd(t, env, "zabbix", "get", "md.degraded", "md77"); code != 1 || !strings.Contains(errs, "md77: not found") {
+		t.Errorf("stale snapshot used: %q %q %d", out, errs, code)
+	}
+	if out, _, code := runCmd(t, env, "zabbix", "get", "md.degraded", "md9"); code != 0 || out != "1\n" {
+		t.Errorf("direct read: %q %d", out, code)
+	}
+	// Bad keys never reach a lookup.
+	for _, args := range [][]string{{"get", "md.state[--root=/]"}, {"get", "md.state", "../x"}, {"discovery", "../../etc"}, {"get", "md.state[md0]", "extra"}} {
+		if _, errs, code := runCmd(t, env, append([]string{"zabbix"}, args...)...); code != 1 || errs == "" {
+			t.Errorf("zabbix %v: exit %d, stderr %q", args, code, errs)
+		}
+	}
+}
