@@ -220,7 +220,7 @@ func openReadOnly(path string, o Options) (s *Store, err error) {
 	}()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout, ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("history store %s (read-only file system): %w", path, err)
+		return nil, fmt.Errorf("history store %s: cannot open for writing, nor read-only: %w", path, err)
 	}
 	s = &Store{db: db, path: path, opt: o, readOnly: true}
 	if err := s.verify(); err != nil {
