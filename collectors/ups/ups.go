@@ -255,8 +255,7 @@ func (c *Collector) collectNUT(ctx context.Context, t Target) ([]model.UPS, erro
 			}
 			out = append(out, unreachable(t, n, err))
 			errs = append(errs, err)
-			var ne net.Error
-			if errors.As(err, &ne) || errors.Is(err, nut.ErrSyntax) || isClosed(err) {
+			if cl.Broken() {
 				// The connection is no longer usable.
 				for _, rest := range names[len(out):] {
 					out = append(out, unreachable(t, rest, err))
@@ -268,8 +267,4 @@ func (c *Collector) collectNUT(ctx context.Context, t Target) ([]model.UPS, erro
 		out = append(out, nut.ToUPS(Name(t, n), vars))
 	}
 	return out, errors.Join(errs...)
-}
-
-func isClosed(err error) bool {
-	return strings.Contains(err.Error(), "connection closed")
 }

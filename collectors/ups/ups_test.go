@@ -1,7 +1,10 @@
 package ups_test
 
 import (
+	"bufio"
 	"context"
+	"io"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -183,5 +186,102 @@ func BenchmarkRealUpsdCollect(b *testing.B) {
 		if err := c.Collect(context.Background(), &snap); err != nil || len(snap.UPS) != 1 {
 			b.Fatal(err)
 		}
+	}
+}
+
+// fakeUpsd answers LIST UPS with two UPSes, serves "a" and then, on
+// "LIST VAR b", does what misbehave says.
+func fakeUpsd(t *testing.T, misbehave string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					switch strings.TrimSpace(line) {
+					case "LIST UPS":
+						io.WriteString(c, "BEGIN LIST UPS\nUPS a \"A\"\nUPS b \"B\"\nUPS c \"C\"\nEND LIST UPS\n")
+					case "LIST VAR a", "LIST VAR c":
+						n := strings.Fields(line)[2]
+						io.WriteString(c, "BEGIN LIST VAR "+n+"\nVAR "+n+" ups.status \"OL\"\nEND LIST VAR "+n+"\n")
+					case "LIST VAR b":
+						switch misbehave {
+						case "hang":
+							io.WriteString(c, "BEGIN LIST VAR b\nVAR b ups.status \"O")
+							time.Sleep(10 * time.Second)
+							return
+						case "garbage":
+							io.WriteString(c, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\n")
+						case "close":
+							return
+						case "stale":
+							io.WriteString(c, "ERR DATA-STALE\n")
+						}
+					case "LOGOUT":
+						io.WriteString(c, "OK Goodbye\n")
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// TestCollectorSurvivesMisbehavingUpsd: whatever upsd does on the second
+// UPS, the first is kept, the broken one (and those after it on a dead
+// connection) are reported unreachable, and the collection ends in time.
+func TestCollectorSurvivesMisbehavingUpsd(t *testing.T) {
+	for _, tc := range []struct {
+		how       string
+		wantErr   bool
+		reachable string // of a, b, c
+	}{
+		{"hang", true, "YNN"},
+		{"garbage", true, "YNN"},
+		{"close", true, "YNN"},
+		{"stale", false, "YNY"},
+	} {
+		t.Run(tc.how, func(t *testing.T) {
+			addr := fakeUpsd(t, tc.how)
+			tg, _ := ups.ParseURL("nut://" + addr)
+			var snap model.Snapshot
+			start := time.Now()
+			err := ups.New([]ups.Target{tg}, 500*time.Millisecond).Collect(context.Background(), &snap)
+			if d := time.Since(start); d > 3*time.Second {
+				t.Fatalf("took %v", d)
+			}
+			if (err != nil) != tc.wantErr {
+				t.Errorf("err %v", err)
+			}
+			got := ""
+			for _, u := range snap.UPS {
+				if u.Reachable {
+					got += "Y"
+				} else {
+					got += "N"
+					if u.Error == "" || strings.ContainsAny(u.Error, "\x16\x00") {
+						t.Errorf("%s: error %q", u.Name, u.Error)
+					}
+				}
+			}
+			if got != tc.reachable {
+				t.Errorf("reachable %s, want %s: %+v", got, tc.reachable, snap.UPS)
+			}
+		})
 	}
 }

@@ -49,6 +49,9 @@ type Client struct {
 	r            *bufio.Reader
 	replyTimeout time.Duration
 	addr         string
+	// broken is set after an I/O or framing error: the connection is out
+	// of step and Close does not say LOGOUT on it.
+	broken bool
 }
 
 // Dial connects to upsd at addr (host:port), does STARTTLS and logs in as
@@ -134,11 +137,22 @@ func (c *Client) begin(ctx context.Context) (end func()) {
 
 func (c *Client) send(line string) error {
 	_, err := io.WriteString(c.conn, line+"\n")
+	if err != nil {
+		c.broken = true
+	}
 	return err
 }
 
 // readLine reads one reply line of at most maxLine bytes.
 func (c *Client) readLine() (string, error) {
+	l, err := c.readLine1()
+	if err != nil {
+		c.broken = true
+	}
+	return l, err
+}
+
+func (c *Client) readLine1() (string, error) {
 	var buf []byte
 	for {
 		part, err := c.r.ReadSlice('\n')
@@ -175,6 +189,7 @@ func (c *Client) simple(ctx context.Context, what, line string) error {
 	}
 	w, err := ParseReply(l)
 	if err != nil {
+		c.markIfSyntax(err)
 		return fmt.Errorf("upsd %s: %s: %w", c.addr, what, err)
 	}
 	if w[0] != "OK" {
@@ -206,9 +221,11 @@ func (c *Client) list(ctx context.Context, args ...string) ([][]string, error) {
 	}
 	w, err := ParseReply(l)
 	if err != nil {
+		c.markIfSyntax(err)
 		return nil, fmt.Errorf("upsd %s: %s: %w", c.addr, what, err)
 	}
 	if !headerMatches(w, "BEGIN", args) {
+		c.broken = true
 		return nil, fmt.Errorf("upsd %s: %s: %w: expected BEGIN LIST, got %q", c.addr, what, ErrSyntax, clip(l))
 	}
 	var items [][]string
@@ -219,6 +236,7 @@ func (c *Client) list(ctx context.Context, args ...string) ([][]string, error) {
 		}
 		w, err := ParseReply(l)
 		if err != nil {
+			c.broken = true // an ERR or a bad line inside a list: out of step
 			return nil, fmt.Errorf("upsd %s: %s: after %d items: %w", c.addr, what, len(items), err)
 		}
 		if w[0] == "END" {
@@ -231,6 +249,15 @@ func (c *Client) list(ctx context.Context, args ...string) ([][]string, error) {
 			return nil, fmt.Errorf("upsd %s: %s: more than %d items", c.addr, what, maxListItems)
 		}
 		items = append(items, w)
+	}
+}
+
+// markIfSyntax marks the connection broken unless err is an ERR reply
+// (after which upsd and the client are still in step).
+func (c *Client) markIfSyntax(err error) {
+	var re *ReplyError
+	if !errors.As(err, &re) {
+		c.broken = true
 	}
 }
 
@@ -284,9 +311,16 @@ func (c *Client) ListVars(ctx context.Context, ups string) (map[string]string, e
 	return vars, nil
 }
 
+// Broken reports whether the connection is out of step after an I/O or
+// framing error; it must not be used for more requests.
+func (c *Client) Broken() bool { return c.broken }
+
 // Close says LOGOUT (briefly waiting for the goodbye) and closes the
 // connection.
 func (c *Client) Close() error {
+	if c.broken {
+		return c.conn.Close()
+	}
 	c.conn.SetDeadline(time.Now().Add(time.Second))
 	if c.send("LOGOUT") == nil {
 		_, _ = c.readLine()
