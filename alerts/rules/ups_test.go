@@ -282,3 +282,25 @@ func TestUPSCommLostNamesNoPassword(t *testing.T) {
 }
 
 var _ = sort.Strings
+
+// A UPS that goes silent while on battery and comes back on line still
+// gets its recovery message: the silent cycle stores no on-battery value.
+func TestUPSRecoveryAcrossCommLoss(t *testing.T) {
+	base := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	h := memHistory{}
+	set := NewSet(UPSRules()...)
+	var last []Finding
+	for i, st := range []string{"OL", "OB", "OB", "-", "OL"} {
+		now := base.Add(time.Duration(i) * time.Minute)
+		u := model.UPS{Name: "u@h:3493", Reachable: st != "-", Status: strings.Fields(strings.Trim(st, "-")), Error: "connection refused"}
+		snap := &model.Snapshot{UPS: []model.UPS{u}}
+		h.add(now, snap.Samples())
+		last = set.Evaluate(&Input{Snapshot: snap, Now: now, History: h}, nil)
+		if st == "-" && verdict(last) != "ups.comm_lost:CRITICAL" {
+			t.Errorf("silent cycle: %q", verdict(last))
+		}
+	}
+	if verdict(last) != "ups.on_battery:OK" || !strings.Contains(last[0].Message, "back on line after 3m on battery") {
+		t.Errorf("%+v", last)
+	}
+}

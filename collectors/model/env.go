@@ -53,8 +53,12 @@ func (u *UPS) HasStatus(flag string) bool {
 	return false
 }
 
-// Samples returns the UPS's numeric readings.
+// Samples returns the UPS's numeric readings. An unreachable UPS has only
+// ups_reachable 0: its last state is unknown, not "on line".
 func (u *UPS) Samples() []Sample {
+	if !u.Reachable {
+		return []Sample{{u.Name, "ups_reachable", 0}}
+	}
 	var s []Sample
 	for _, p := range []struct {
 		m string
@@ -81,11 +85,7 @@ func (u *UPS) Samples() []Sample {
 		}
 		s = append(s, Sample{u.Name, f.metric, v})
 	}
-	reach := 0.0
-	if u.Reachable {
-		reach = 1
-	}
-	return append(s, Sample{u.Name, "ups_reachable", reach})
+	return append(s, Sample{u.Name, "ups_reachable", 1})
 }
 
 // Sensor is one environmental reading (hwmon, drive temperature, external
