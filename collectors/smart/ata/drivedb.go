@@ -16,6 +16,7 @@ type DriveEntry struct {
 	// Line is where the entry starts in the file, for messages.
 	Line int
 
+	prefixes     []string // literal prefixes of the model regex; empty = unknown
 	once         sync.Once
 	model, firmw *regexp.Regexp
 	reErr        error
@@ -64,6 +65,7 @@ func ParseDriveDB(src []byte) (*DriveDB, error) {
 			}
 			db.Default = d
 		default:
+			e.prefixes = literalPrefixes(e.ModelRegex)
 			db.Entries = append(db.Entries, e)
 		}
 	}
@@ -103,6 +105,9 @@ func (db *DriveDB) Lookup(modelName, firmware string) (*Defs, *DriveEntry, error
 	}
 	for _, e := range db.Entries {
 		if strings.HasPrefix(e.Family, "USB:") {
+			continue
+		}
+		if len(e.prefixes) > 0 && !hasAnyPrefix(modelName, e.prefixes) {
 			continue
 		}
 		e.once.Do(e.compile)
@@ -301,4 +306,13 @@ func (p *dbParser) entry(line int) (*DriveEntry, error) {
 			return nil, fmt.Errorf("drivedb line %d: unexpected %q in entry", t.line, t.text)
 		}
 	}
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }
