@@ -69,6 +69,16 @@ func eventSubject(in *Input, g eventGroup) (subject string, m Match) {
 	return model.Clean(e.Device), Match{Path: "/dev/" + e.Device}
 }
 
+// diskPath is the path of the SMART record of a controller event's disk.
+func diskPath(in *Input, e model.KernelEvent) string {
+	for i := range in.Snapshot.Disks {
+		if d := &in.Snapshot.Disks[i].Device; e.Controller != "" && d.Name == e.Device {
+			return d.Path
+		}
+	}
+	return ""
+}
+
 func subjectID(g eventGroup) string {
 	if strings.HasPrefix(g.key, "device:") {
 		return "kernel:" + strings.TrimPrefix(g.key, "device:")
@@ -198,7 +208,7 @@ var kmsgRAIDTimeout = &Rule{
 			out = append(out, Finding{
 				Severity: Warning, Subject: subj, SubjectID: subjectID(g), Match: m,
 				Message:  fmt.Sprintf("RAID controller reported %d drive timeout(s) on %s", len(recent), model.Clean(e.Device)),
-				Remedy:   raidRemedy(e),
+				Remedy:   raidRemedy(e, diskPath(in, e)),
 				Evidence: evidence(recent),
 				Values:   map[string]float64{"raid_drive_timeouts": float64(len(recent))},
 			})
@@ -208,15 +218,20 @@ var kmsgRAIDTimeout = &Rule{
 }
 
 // raidRemedy says what to do about a drive behind a controller, with the
-// smartctl command that reads it.
-func raidRemedy(e model.KernelEvent) string {
+// smartctl command that reads it; path is the device its SMART record was
+// read through, when the snapshot has one.
+func raidRemedy(e model.KernelEvent, path string) string {
 	check := ""
 	if e.Port != nil {
 		switch {
 		case strings.HasPrefix(e.Controller, "tw"):
 			check = fmt.Sprintf("read its SMART data with smartctl -a -d 3ware,%d /dev/%s (or diskwatch check); ", *e.Port, model.Clean(e.Controller))
 		case strings.HasPrefix(e.Controller, "megaraid"):
-			check = fmt.Sprintf("read its SMART data with smartctl -a -d megaraid,%d /dev/sda (any disk of the controller); ", *e.Port)
+			dev := "/dev/bus/H (H: the controller's SCSI host, as diskwatch raid shows)"
+			if path != "" {
+				dev = model.Clean(path)
+			}
+			check = fmt.Sprintf("read its SMART data with smartctl -a -d megaraid,%d %s; ", *e.Port, dev)
 		}
 	}
 	return check + "reseat or replace the drive's cable and backplane slot; if timeouts continue, replace the drive before the unit degrades"
@@ -249,7 +264,7 @@ var kmsgRAIDDrive = &Rule{
 			out = append(out, Finding{
 				Severity: Warning, Subject: subj, SubjectID: subjectID(g), Match: m,
 				Message:  fmt.Sprintf("RAID controller event on %s: %s", model.Clean(recent[0].Device), kindList(what)),
-				Remedy:   raidRemedy(recent[0]),
+				Remedy:   raidRemedy(recent[0], diskPath(in, recent[0])),
 				Evidence: evidence(recent),
 			})
 		}

@@ -92,6 +92,20 @@ func TestKernelRulesCapture(t *testing.T) {
 		t.Errorf("3ware timeout: %+v", tw)
 	}
 
+	// A MegaRAID event names the smartctl command with the path its
+	// record was read through.
+	mr := kernelSnapshot(t, "megaraid_sas 0000:02:00.0: 4714 (578050300s/0x0002/CRIT) - Command timeout on PD 04(e0x20/s4) Path 5000c50012345679, CDB: 28 00 00 00 00 00 00 00 08 00")
+	for i := range mr.Events {
+		if strings.HasPrefix(mr.Events[i].Line, "megaraid_sas") {
+			mr.Events[i].Controller, mr.Events[i].Device = "megaraid0", "megaraid0 disk 4"
+		}
+	}
+	mr.Disks = []model.Disk{{Device: model.DeviceInfo{Path: "/dev/bus/6", Name: "megaraid0 disk 4", Model: "ST4000NM0023", Serial: "Z1Z0"}}}
+	f := kfind(set.Evaluate(&Input{Snapshot: mr, Now: kt0}, nil), "kernel.raid_drive_timeout", "megaraid0 disk 4 (ST4000NM0023 Z1Z0)")
+	if f == nil || !strings.Contains(f.Remedy, "smartctl -a -d megaraid,4 /dev/bus/6") {
+		t.Errorf("megaraid timeout: %+v", f)
+	}
+
 	// Configurable: a higher count, and a later evaluation, give none.
 	st := &Settings{Global: map[string]map[string]float64{"kernel.error_burst": {"count": 17}}}
 	if f := kfind(set.Evaluate(&Input{Snapshot: snap, Now: kt0}, st), "kernel.error_burst", "sdc"); f != nil {
