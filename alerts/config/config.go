@@ -157,6 +157,7 @@ func Parse(name string, data []byte, rs *rules.Set) (*Config, error) {
 		errs = append(errs, err)
 	}
 	c.Settings.Devices = devs
+	errs = append(errs, c.validateDaemon(name)...)
 	if err := c.Collectors.Smartctl.validate(name); err != nil {
 		errs = append(errs, err)
 	}

@@ -298,6 +298,25 @@ func (d *Dispatcher) enqueue(sink string, msgs []Message, attempts int) int {
 	return n
 }
 
+// Defer queues msgs for every sink without trying them now (when the
+// sender is saturated); Retry delivers them.
+func (d *Dispatcher) Defer(msgs []Message) int {
+	d.defaults()
+	n := 0
+	for _, s := range d.Sinks {
+		if d.Queue == nil {
+			break
+		}
+		now := d.Now()
+		for _, m := range msgs {
+			if err := d.Queue.Put(Entry{Sink: s.Name, Next: now, Message: m}); err == nil {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // Retry tries every queued message that is due (all of them when force is
 // set, as on shutdown). Delivered and permanently rejected entries leave
 // the queue; the others get their next try pushed back by the backoff. It

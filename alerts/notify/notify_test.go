@@ -230,3 +230,25 @@ func TestSubjectIsOneSafeLine(t *testing.T) {
 		t.Errorf("resolved subject: %q", s)
 	}
 }
+
+// Defer parks messages for every sink; Retry delivers them.
+func TestDefer(t *testing.T) {
+	q, _ := notify.OpenQueue(t.TempDir())
+	var got []string
+	d := &notify.Dispatcher{Sinks: []notify.Sink{{Name: "a", Notifier: notifierFunc(func(_ context.Context, m ...notify.Message) (bool, error) {
+		got = append(got, "a "+m[0].Alert.Key)
+		return false, nil
+	})}, {Name: "b", Notifier: notifierFunc(func(_ context.Context, m ...notify.Message) (bool, error) {
+		got = append(got, "b "+m[0].Alert.Key)
+		return false, nil
+	})}}, Queue: q, Log: zerolog.Nop(), Now: func() time.Time { return t0 }}
+	if n := d.Defer([]notify.Message{msg(lifecycle.Firing)}); n != 2 || q.Len() != 2 {
+		t.Fatalf("deferred %d, queue %d", n, q.Len())
+	}
+	if len(got) != 0 {
+		t.Fatal("Defer delivered")
+	}
+	if del, rem := d.Retry(context.Background(), false); del != 2 || rem != 0 || len(got) != 2 {
+		t.Errorf("retry: %d delivered, %d remaining, got %v", del, rem, got)
+	}
+}

@@ -274,6 +274,8 @@ func (d *daemon) dispatcher() *notify.Dispatcher {
 func (d *daemon) notifyWorker() {
 	defer close(d.wdone)
 	ctx := context.Background()
+	// What a previous run left queued goes first.
+	d.dispatcher().Retry(ctx, false)
 	t := time.NewTicker(30 * time.Second)
 	defer t.Stop()
 	for {
@@ -457,7 +459,14 @@ func (d *daemon) round(ctx context.Context) {
 		for i, ev := range evs {
 			msgs[i] = notify.FromEvent(d.host, ev)
 		}
-		d.msgs <- msgs
+		select {
+		case d.msgs <- msgs:
+		default:
+			// The sender is behind (slow sinks): park these on disk
+			// rather than stall the round and the watchdog.
+			n := d.dispatcher().Defer(msgs)
+			d.log.Warn().Int("queued", n).Msg("notifier busy: events queued on disk for the next retry")
+		}
 	}
 	doc := &snapshot.Doc{Written: now, Host: d.host, Status: snapshot.Severity(rules.Overall(findings)), Snapshot: res.Snapshot,
 		Findings: fromrules.Findings(findings), Alerts: fromrules.Alerts(d.tracker.Active()), Daemon: &snapshot.Daemon{
