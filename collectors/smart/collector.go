@@ -168,7 +168,10 @@ func (e permissionError) Unwrap() error        { return e.err }
 // native layer cannot. It returns a record when anything was learned
 // (even with an error).
 func (c *Collector) ReadTarget(ctx context.Context, t Target, skippedBefore int) (*model.Disk, error) {
-	r := &Reader{Timeout: c.Timeout, DB: c.DriveDB(), Standby: c.Standby, SkippedBefore: skippedBefore}
+	r := &Reader{Timeout: c.Timeout, Standby: c.Standby, SkippedBefore: skippedBefore}
+	if t.Protocol == "ata" {
+		r.DB = c.DriveDB() // attribute names and formats: ATA only
+	}
 	return c.read(ctx, r, t)
 }
 
