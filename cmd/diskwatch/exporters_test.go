@@ -75,3 +75,11 @@ func TestSnapshotPreferredWhenFresh(t *testing.T) {
 		}
 	}
 }
+
+// The shipped example configuration is valid.
+func TestExampleConfigValid(t *testing.T) {
+	out, errs, code := runCmd(t, nil, "config", "check", "../../contrib/diskwatch.example.yaml")
+	if code != 0 {
+		t.Fatalf("contrib/diskwatch.example.yaml: exit %d\n%s%s", code, out, errs)
+	}
+}
