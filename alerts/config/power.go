@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"time"
 
@@ -71,6 +72,9 @@ func (c *Config) validatePower(file string) error {
 		if err != nil {
 			errs = append(errs, &Error{file, u.Line, "ups: " + err.Error()})
 			continue
+		}
+		if err := t.LoadCA(os.ReadFile); err != nil {
+			errs = append(errs, &Error{file, u.Line, "ups: " + err.Error()})
 		}
 		if seen[t.String()] {
 			errs = append(errs, &Error{file, u.Line, "ups: " + t.String() + " listed twice"})

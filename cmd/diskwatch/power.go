@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -49,6 +50,9 @@ func (c *common) withUPS(cfg *config.Config, err error) (*config.Config, error) 
 	var errs []error
 	for _, raw := range c.ups {
 		t, err := ups.ParseURL(raw)
+		if err == nil {
+			err = t.LoadCA(os.ReadFile)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("--ups: %w", err))
 			continue

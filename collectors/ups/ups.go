@@ -1,7 +1,7 @@
 // Package ups collects UPS status from NUT (upsd) and apcupsd servers
 // named by URLs:
 //
-//	nut://[user:pass@]host[:port][/upsname][?tls=try|require&tls_insecure=1]
+//	nut://[user:pass@]host[:port][/upsname][?tls=try|require&tls_ca=FILE&tls_insecure=1]
 //	apcupsd://host[:port]
 //
 // Without a upsname every UPS the upsd serves is read. A URL's String()
@@ -11,6 +11,7 @@ package ups
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -41,6 +42,29 @@ type Target struct {
 	TLS      nut.TLSMode
 	// TLSInsecure skips certificate verification (tls_insecure=1).
 	TLSInsecure bool
+	// TLSCAFile (tls_ca=FILE) holds the PEM certificates upsd's
+	// certificate is verified against, instead of the system's; LoadCA
+	// reads it into RootCAs.
+	TLSCAFile string
+	RootCAs   *x509.CertPool
+}
+
+// LoadCA reads TLSCAFile with read (the caller's file access) into
+// RootCAs. Without TLSCAFile it does nothing.
+func (t *Target) LoadCA(read func(string) ([]byte, error)) error {
+	if t.TLSCAFile == "" {
+		return nil
+	}
+	b, err := read(t.TLSCAFile)
+	if err != nil {
+		return fmt.Errorf("UPS %s: tls_ca: %w", t, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return fmt.Errorf("UPS %s: tls_ca %s: no PEM certificate in it", t, t.TLSCAFile)
+	}
+	t.RootCAs = pool
+	return nil
 }
 
 // String renders the target without its password.
@@ -104,12 +128,12 @@ func ParseURL(raw string) (Target, error) {
 	q := u.Query()
 	for k := range q {
 		switch k {
-		case "tls", "tls_insecure":
+		case "tls", "tls_insecure", "tls_ca":
 			if u.Scheme != "nut" {
 				return t, fmt.Errorf("UPS URL %q: %s applies to nut:// only", redact(raw), k)
 			}
 		default:
-			return t, fmt.Errorf("UPS URL %q: unknown option %q (known: tls, tls_insecure)", redact(raw), k)
+			return t, fmt.Errorf("UPS URL %q: unknown option %q (known: tls, tls_ca, tls_insecure)", redact(raw), k)
 		}
 	}
 	switch q.Get("tls") {
@@ -120,6 +144,10 @@ func ParseURL(raw string) (Target, error) {
 		t.TLS = nut.TLSRequire
 	default:
 		return t, fmt.Errorf("UPS URL %q: tls must be off, try or require", redact(raw))
+	}
+	t.TLSCAFile = q.Get("tls_ca")
+	if t.TLSCAFile != "" && !strings.HasPrefix(t.TLSCAFile, "/") {
+		return t, fmt.Errorf("UPS URL %q: tls_ca must be an absolute path", redact(raw))
 	}
 	switch q.Get("tls_insecure") {
 	case "", "0", "false":
@@ -218,8 +246,8 @@ func (c *Collector) collectAPC(ctx context.Context, t Target) ([]model.UPS, erro
 
 func (c *Collector) collectNUT(ctx context.Context, t Target) ([]model.UPS, error) {
 	opt := nut.Options{User: t.User, Password: t.Password, TLS: t.TLS, ConnectTimeout: c.Timeout, ReplyTimeout: c.Timeout}
-	if t.TLSInsecure {
-		opt.TLSConfig = &tls.Config{InsecureSkipVerify: true}
+	if t.TLSInsecure || t.RootCAs != nil {
+		opt.TLSConfig = &tls.Config{InsecureSkipVerify: t.TLSInsecure, RootCAs: t.RootCAs}
 	}
 	cl, err := nut.Dial(ctx, t.Host, opt)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -283,5 +284,44 @@ func TestCollectorSurvivesMisbehavingUpsd(t *testing.T) {
 				t.Errorf("reachable %s, want %s: %+v", got, tc.reachable, snap.UPS)
 			}
 		})
+	}
+}
+
+// TestRealUpsdSTARTTLS: Debian's upsd 2.8 (NSS) with a certificate;
+// tls=require with the certificate as tls_ca verifies it, without it the
+// system roots reject it, tls_insecure=1 skips the check.
+func TestRealUpsdSTARTTLS(t *testing.T) {
+	n := upstest.StartNUTTLS(t, map[string]string{"alpha": dev("OL", 100, 1800)}, "")
+	ca := filepath.Join(t.TempDir(), "upsd.pem")
+	os.WriteFile(ca, n.CertPEM, 0o600)
+	read := func(url string) ([]model.UPS, error) {
+		tg, err := ups.ParseURL(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tg.LoadCA(os.ReadFile); err != nil {
+			t.Fatal(err)
+		}
+		var snap model.Snapshot
+		err = ups.New([]ups.Target{tg}, 2*time.Second).Collect(context.Background(), &snap)
+		return snap.UPS, err
+	}
+	var us []model.UPS
+	var err error
+	for i := 0; i < 50; i++ {
+		us, err = read("nut://" + n.Addr + "/alpha?tls=require&tls_ca=" + ca)
+		if err == nil && us[0].HasStatus("OL") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil || !us[0].HasStatus("OL") {
+		t.Fatalf("verified TLS: %v %+v", err, us)
+	}
+	if _, err := read("nut://" + n.Addr + "/alpha?tls=require"); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("unverifiable certificate accepted: %v", err)
+	}
+	if us, err := read("nut://" + n.Addr + "/alpha?tls=require&tls_insecure=1"); err != nil || !us[0].HasStatus("OL") {
+		t.Errorf("insecure: %v %+v", err, us)
 	}
 }

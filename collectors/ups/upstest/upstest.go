@@ -7,6 +7,7 @@ package upstest
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"net"
 	"os"
@@ -61,12 +62,60 @@ type NUT struct {
 	procs []*execx.Process
 	upsd  *execx.Process
 	user  string
+	// CertPEM is upsd's certificate (StartNUTTLS only).
+	CertPEM []byte
+}
+
+// makeCert creates the NSS database and certificate and returns the
+// upsd.conf lines that use them.
+func (n *NUT) makeCert(t testing.TB) string {
+	t.Helper()
+	db := filepath.Join(n.Dir, "nssdb")
+	if err := os.MkdirAll(db, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	pw := filepath.Join(n.Dir, "nsspw")
+	write(t, pw, "diskwatch-test\n")
+	noise := make([]byte, 64)
+	rand.Read(noise)
+	write(t, filepath.Join(n.Dir, "noise"), string(noise))
+	ctx := context.Background()
+	run := func(args ...string) []byte {
+		out, err := execx.Output(ctx, 30*time.Second, Certutil, args...)
+		if err != nil {
+			t.Fatalf("certutil %v: %v", args, err)
+		}
+		return out
+	}
+	run("-N", "-d", "sql:"+db, "-f", pw)
+	run("-S", "-s", "CN=127.0.0.1", "-n", "nut server", "-x", "-t", "CTu,Cu,Cu", "-d", "sql:"+db, "-f", pw,
+		"-z", filepath.Join(n.Dir, "noise"), "-v", "12", "--extSAN", "ip:127.0.0.1")
+	n.CertPEM = run("-L", "-n", "nut server", "-a", "-d", "sql:"+db)
+	return fmt.Sprintf("CERTPATH %s\nCERTIDENT \"nut server\" \"diskwatch-test\"\n", db)
 }
 
 // StartNUT starts dummy-ups drivers for upses (name -> .dev content) and
 // upsd listening on a free port. users is the upsd.users text ("" for
 // none). Everything is stopped at the end of the test.
 func StartNUT(t testing.TB, upses map[string]string, users string) *NUT {
+	t.Helper()
+	return start(t, upses, users, false)
+}
+
+// Certutil is NSS's certutil (Debian libnss3-tools): Debian's upsd is
+// built with NSS and reads its certificate from an NSS database.
+const Certutil = "/usr/bin/certutil"
+
+// StartNUTTLS is StartNUT with STARTTLS configured: a self-signed
+// certificate for 127.0.0.1 in an NSS database (CERTPATH, CERTIDENT).
+// The certificate is in CertPEM.
+func StartNUTTLS(t testing.TB, upses map[string]string, users string) *NUT {
+	t.Helper()
+	Require(t, Certutil)
+	return start(t, upses, users, true)
+}
+
+func start(t testing.TB, upses map[string]string, users string, withTLS bool) *NUT {
 	t.Helper()
 	Require(t, DummyUPS, Upsd)
 	dir := t.TempDir()
@@ -94,7 +143,11 @@ func StartNUT(t testing.TB, upses map[string]string, users string) *NUT {
 		n.SetDev(t, name, upses[name])
 	}
 	write(t, filepath.Join(etc, "ups.conf"), conf.String())
-	write(t, filepath.Join(etc, "upsd.conf"), fmt.Sprintf("LISTEN 127.0.0.1 %d\nMAXAGE 5\n", n.Port))
+	upsdConf := fmt.Sprintf("LISTEN 127.0.0.1 %d\nMAXAGE 5\n", n.Port)
+	if withTLS {
+		upsdConf += n.makeCert(t)
+	}
+	write(t, filepath.Join(etc, "upsd.conf"), upsdConf)
 	write(t, filepath.Join(etc, "nut.conf"), "MODE=standalone\n")
 	write(t, filepath.Join(etc, "upsd.users"), users)
 	n.env = append(os.Environ(), "NUT_CONFPATH="+etc, "NUT_STATEPATH="+state, "NUT_ALTPIDPATH="+state)
