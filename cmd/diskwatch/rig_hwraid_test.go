@@ -35,9 +35,11 @@ func (d *hwraidDoc) source(name string) *model.SourceStatus {
 // SAS 1078 (megasas, disk MEGA0) and a MegaRAID SAS 2108 (megasas-gen2,
 // disk MEGA1) driven by the real megaraid_sas driver, plus an AHCI disk
 // whose sector 100000 fails writes (blkdebug). In the guest:
-//   - diskwatch lists the physical disks behind both controllers through
-//     MFI (PD GET LIST), reads their INQUIRY (serials MEGA0, MEGA1) and
-//     reports them with SMART unavailable, the run not failing;
+//   - diskwatch creates the MFI ioctl node from /proc/devices, lists the
+//     physical disks behind both controllers through MFI (PD GET LIST),
+//     reads their INQUIRY (serials MEGA0, MEGA1) and reports them with
+//     SMART unavailable, the run not failing; check keeps one record per
+//     drive (QEMU also shows each as a logical drive, same serial);
 //   - smartctl --scan-open's real output gives the same disks as targets
 //     of the smartctl fallback;
 //   - the kernel-log watcher tails from the end on its first run, then
@@ -113,30 +115,56 @@ func TestRigHWRaid(t *testing.T) {
 		return &doc
 	}
 
+	// megaraid_sas registers its ioctl character device without a device
+	// node: diskwatch must create it from /proc/devices, as smartctl does.
+	node := `if [ -c /dev/megaraid_sas_ioctl_node ]; then echo char $(grep megaraid_sas_ioctl /proc/devices); else echo none; fi`
+	if out, err := vm.MustExec(ctx, time.Minute, node); err != nil || strings.TrimSpace(string(out)) != "none" {
+		t.Fatalf("before the first check: %q %v", out, err)
+	}
 	doc := check("first run")
-	// MFI: the physical disks behind each controller, by serial.
+	if out, err := vm.MustExec(ctx, time.Minute, node+`; ls -l /dev/megaraid_sas_ioctl_node`); err != nil || !strings.HasPrefix(string(out), "char ") {
+		t.Errorf("after the first check the MFI node is not there: %q %v", out, err)
+	} else {
+		t.Logf("MFI node created: %s", strings.ReplaceAll(strings.TrimSpace(string(out)), "\n", "; "))
+	}
+	// MFI: the physical disks behind each controller, by serial, as
+	// diskwatch raid reads them (the hwraid collector alone).
+	r, err := vm.Exec(ctx, 3*time.Minute, "diskwatch raid --format json 2>/tmp/raid.err; rc=$?; cat /tmp/raid.err >&2; exit $rc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raid struct {
+		Controllers []raidctl.Controller `json:"controllers"`
+		Disks       []model.Disk         `json:"disks"`
+	}
+	out := string(r.Output)
+	if i := strings.Index(out, "{"); r.Exit != 0 || i < 0 || json.Unmarshal([]byte(out[i:strings.LastIndex(out, "}")+1]), &raid) != nil {
+		t.Fatalf("diskwatch raid: exit %d\n%s", r.Exit, out)
+	}
 	byName := map[string]model.Disk{}
-	for _, d := range doc.Disks {
-		if strings.HasPrefix(d.Device.Name, "megaraid") {
-			byName[d.Device.Name] = d
-		}
+	for _, d := range raid.Disks {
+		byName[d.Device.Name] = d
 	}
 	want := map[string]string{"megaraid0 disk 0": "MEGA0", "megaraid1 disk 0": "MEGA1"}
 	for name, serial := range want {
 		d, ok := byName[name]
 		if !ok {
-			t.Errorf("no record %q; megaraid records: %+v", name, byName)
+			t.Errorf("no record %q; records: %+v", name, byName)
 			continue
 		}
 		if d.Device.Serial != serial || d.Device.Via != "megaraid,0" || d.Device.Protocol != "scsi" ||
-			!strings.HasPrefix(d.Device.Model, "QEMU") || d.SMARTAvailable || d.Device.Path == "" {
+			!strings.HasPrefix(d.Device.Model, "QEMU") || d.SMARTAvailable || !strings.HasPrefix(d.Device.Path, "/dev/bus/") {
 			t.Errorf("%s: %+v", name, d.Device)
 		}
-		t.Logf("%s: %s, serial %s, via %s, capacity %d, SMART available %v", name, d.Device.Model, d.Device.Serial, d.Device.Via, d.Device.Capacity, d.SMARTAvailable)
+		t.Logf("%s: %s, serial %s, via %s, %s, capacity %d, SMART available %v", name, d.Device.Model, d.Device.Serial, d.Device.Via, d.Device.Path, d.Device.Capacity, d.SMARTAvailable)
 	}
-	if len(byName) != 2 {
-		t.Errorf("megaraid records: %v", byName)
+	if len(byName) != 2 || len(raid.Controllers) != 2 {
+		t.Errorf("controllers %+v, records %v", raid.Controllers, byName)
 	}
+	// check: QEMU's megasas also shows each drive to the OS as a logical
+	// drive with the same INQUIRY serial, so the snapshot keeps one record
+	// per serial (whichever way it was read); it says SMART is
+	// unavailable, and the hwraid collector ran without failing.
 	if s := doc.source("hwraid"); s == nil || s.State != model.SourceOK {
 		t.Errorf("hwraid source: %+v", s)
 	}
@@ -148,16 +176,25 @@ func TestRigHWRaid(t *testing.T) {
 			t.Errorf("first run reported old kernel lines: %+v", f)
 		}
 	}
-	for name := range want {
-		found := false
-		for _, f := range doc.Findings {
-			if strings.HasPrefix(f.Subject, name) && strings.Contains(strings.ToLower(f.Message), "smart") {
-				found = true
-				t.Logf("%s: %s %s: %s", name, f.Severity, f.Rule, f.Message)
+	for _, serial := range want {
+		n := 0
+		for _, d := range doc.Disks {
+			if d.Device.Serial == serial {
+				n++
+				if d.SMARTAvailable {
+					t.Errorf("%s: SMART available: %+v", serial, d.Device)
+				}
 			}
 		}
-		if !found {
-			t.Errorf("%s: no finding says SMART is unavailable; findings: %+v", name, doc.Findings)
+		found := false
+		for _, f := range doc.Findings {
+			if strings.Contains(f.Subject, serial) && strings.Contains(strings.ToLower(f.Message), "smart") {
+				found = true
+				t.Logf("%s: %s %s %s: %s", serial, f.Subject, f.Severity, f.Rule, f.Message)
+			}
+		}
+		if n != 1 || !found {
+			t.Errorf("%s: %d records in check, SMART finding %v; findings %+v", serial, n, found, doc.Findings)
 		}
 	}
 
