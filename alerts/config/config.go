@@ -55,8 +55,8 @@ type Collectors struct {
 	KMsg Toggle `yaml:"kmsg"`
 	// HWRaid reads the disks behind 3ware and MegaRAID controllers.
 	HWRaid Toggle `yaml:"hwraid"`
-	// Hwmon reads /sys/class/hwmon sensors.
-	Hwmon Toggle `yaml:"hwmon"`
+	// Hwmon reads /sys/class/hwmon sensors (power.go).
+	Hwmon Hwmon `yaml:"hwmon"`
 }
 
 // Toggle is a collector's on/off switch (default on).

@@ -13,6 +13,21 @@ import (
 	"github.com/diskwatch/diskwatch/collectors/ups"
 )
 
+// Hwmon configures the hwmon collector.
+type Hwmon struct {
+	Enabled *bool `yaml:"enabled"`
+	// Drivetemp reads the drivetemp driver's disk temperatures (default
+	// true). Reading them can reset some drives' spin-down timer (kernel
+	// Documentation/hwmon/drivetemp.rst).
+	Drivetemp *bool `yaml:"drivetemp"`
+}
+
+// On reports whether the collector is enabled.
+func (h Hwmon) On() bool { return h.Enabled == nil || *h.Enabled }
+
+// DrivetempOn reports whether drivetemp sensors are read.
+func (h Hwmon) DrivetempOn() bool { return h.Drivetemp == nil || *h.Drivetemp }
+
 // UPSURL is one entry of the `ups:` list: a nut:// or apcupsd:// URL (see
 // collectors/ups). Its password never appears in an error.
 type UPSURL struct {

@@ -16,7 +16,7 @@ sensors:
   - {name: room, type: command, argv: [/usr/local/bin/read-temper, --json], timeout: 5s, unit: C, max: 30, crit: 35}
   - {name: rack, type: file, path: /run/rack/temp, unit: C, scale: 0.001}
 collectors:
-  hwmon: {enabled: false}
+  hwmon: {enabled: false, drivetemp: false}
 `), rules.Default())
 	if err != nil {
 		t.Fatal(err)
@@ -29,8 +29,8 @@ collectors:
 	if len(ps) != 2 || ps[0].Timeout.Seconds() != 5 || *ps[0].Crit != 35 || ps[1].Scale != 0.001 || ps[1].Path != "/run/rack/temp" {
 		t.Errorf("%+v", ps)
 	}
-	if c.Collectors.Hwmon.On() {
-		t.Error("hwmon not switched off")
+	if c.Collectors.Hwmon.On() || c.Collectors.Hwmon.DrivetempOn() {
+		t.Error("hwmon / drivetemp not switched off")
 	}
 }
 
@@ -64,7 +64,7 @@ func TestDefaultHasPowerSections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Collectors.Hwmon.On() || len(c.UPS) != 0 || len(c.Sensors) != 0 {
+	if !c.Collectors.Hwmon.On() || !c.Collectors.Hwmon.DrivetempOn() || len(c.UPS) != 0 || len(c.Sensors) != 0 {
 		t.Errorf("%+v", c)
 	}
 }

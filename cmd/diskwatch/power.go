@@ -69,7 +69,9 @@ func (c *common) withUPS(cfg *config.Config, err error) (*config.Config, error) 
 func powerSources(fs hostroot.FS, cfg *config.Config) []collectors.Named {
 	var out []collectors.Named
 	if cfg.Collectors.Hwmon.On() {
-		out = append(out, collectors.Named{Name: "hwmon", Collector: hwmon.New(fs), Timeout: 10 * time.Second})
+		h := hwmon.New(fs)
+		h.SkipDrivetemp = !cfg.Collectors.Hwmon.DrivetempOn()
+		out = append(out, collectors.Named{Name: "hwmon", Collector: h, Timeout: 10 * time.Second})
 	}
 	if ts := cfg.UPSTargets(); len(ts) > 0 {
 		// Each UPS gets 5 s per step; they are read one after another.

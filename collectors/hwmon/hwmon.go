@@ -25,6 +25,9 @@ import (
 // Collector reads every hwmon chip through a host root.
 type Collector struct {
 	FS hostroot.FS
+	// SkipDrivetemp leaves drivetemp chips unread: reading a drive's
+	// temperature can reset its spin-down timer on some drives.
+	SkipDrivetemp bool
 }
 
 // New returns a collector reading through fs.
@@ -158,6 +161,9 @@ func (c *Collector) readChip(dir, hwName string) ([]model.Sensor, error) {
 	chip = model.Clean(chip)
 	if chip == "" {
 		chip = hwName
+	}
+	if chip == "drivetemp" && c.SkipDrivetemp {
+		return nil, nil
 	}
 	files, err := os.ReadDir(dir)
 	if err != nil {

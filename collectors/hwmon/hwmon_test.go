@@ -116,6 +116,13 @@ func TestNVMeAndDrivetempTie(t *testing.T) {
 	if dt.Disk != wantDT || dt.Device != "sdb" || dt.Value != 36 || dt.ID != "hwmon/drivetemp@"+wantDT+"/temp1" {
 		t.Errorf("drivetemp: %+v (want disk %s)", dt, wantDT)
 	}
+	// drivetemp can be left unread (spin-down timers).
+	var snap2 model.Snapshot
+	c := New(hostroot.New(root))
+	c.SkipDrivetemp = true
+	if err := c.Collect(context.Background(), &snap2); err != nil || len(snap2.Sensors) != 1 || snap2.Sensors[0].Chip != "nvme" {
+		t.Errorf("SkipDrivetemp: %v %+v", err, snap2.Sensors)
+	}
 	wantNV := model.DeviceInfo{Path: "/dev/nvme1", Protocol: "nvme", Model: "Samsung SSD 970 EVO 500GB", Serial: "S466NX0K123456"}.ID()
 	if nvs.Disk != wantNV || nvs.Device != "nvme1" || nvs.Value != 41.85 {
 		t.Errorf("nvme: %+v (want disk %s)", nvs, wantNV)
