@@ -75,7 +75,16 @@ var mdDegraded = &Rule{
 			rebuilding := a.SyncAction == "recover" && a.SyncPending == ""
 			queued := a.SyncPending != "" && a.DisksSpare > 0
 			var f Finding
+			detached := names(a.Members, func(m model.Member) bool { return m.Faulty && m.Detached })
 			switch {
+			case missing == 0 && len(detached) == len(failed):
+				// Every slot is in sync; the failed member(s) are gone from
+				// the system (unplugged, or replaced and re-added under a new
+				// name) and only md's stale entry is left.
+				f = mdFinding(a, Warning,
+					fmt.Sprintf("%s (%s) is in sync %s but still lists failed member(s) %s, whose device is gone (unplugged or replaced); redundancy is intact",
+						a.Name, a.Level, slotMap(a), strings.Join(failed, ", ")),
+					removeHint(a, failed))
 			case missing == 0:
 				// Every slot is in sync but a failed device is still attached.
 				f = mdFinding(a, Critical,
@@ -130,12 +139,32 @@ var mdDegraded = &Rule{
 	},
 }
 
+// removeHint says how to remove the failed members: by device, or with
+// mdadm's "detached" keyword for members whose device no longer exists
+// (mdadm cannot stat /dev/NAME for them).
 func removeHint(a *model.Array, failed []string) string {
 	var cmds []string
+	gone := false
 	for _, n := range failed {
+		if m := memberNamed(a, n); m != nil && m.Detached {
+			gone = true
+			continue
+		}
 		cmds = append(cmds, fmt.Sprintf("mdadm %s --remove /dev/%s", a.Path, n))
 	}
+	if gone {
+		cmds = append(cmds, fmt.Sprintf("mdadm %s --remove detached", a.Path))
+	}
 	return strings.Join(cmds, "; ")
+}
+
+func memberNamed(a *model.Array, clean string) *model.Member {
+	for i := range a.Members {
+		if model.Clean(a.Members[i].Name) == clean {
+			return &a.Members[i]
+		}
+	}
+	return nil
 }
 
 func mergeValues(a, b map[string]float64) map[string]float64 {

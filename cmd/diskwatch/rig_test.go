@@ -132,7 +132,7 @@ type rigStage struct {
 	name  string
 	setup string // guest shell script; {a}..{d} are the disks' device names
 	exit  int
-	check func(t *testing.T, d *rigCheckDoc, mdstat string)
+	check func(t *testing.T, d *rigCheckDoc, mdstat, setupOut string)
 }
 
 // TestRigMD builds md RAID1 arrays on AHCI disks of a real Debian kernel
@@ -197,7 +197,7 @@ func TestRigMD(t *testing.T) {
 mdadm --create /dev/md0 --run --level=1 --raid-devices=2 --metadata=1.2 /dev/{a} /dev/{b}
 mdadm --create /dev/md1 --run --level=1 --raid-devices=2 --metadata=1.2 --assume-clean /dev/{c} /dev/{d}
 for i in $(seq 100); do grep -q 'resync =' /proc/mdstat && exit 0; sleep 0.1; done; cat /proc/mdstat; exit 1`,
-			check: func(t *testing.T, doc *rigCheckDoc, mdstat string) {
+			check: func(t *testing.T, doc *rigCheckDoc, mdstat, _ string) {
 				f := doc.finding("md.sync", "md0")
 				if f == nil || f.Severity != rules.OK || !strings.Contains(f.Message, "resync in progress") || !strings.Contains(f.Message, "redundancy intact") {
 					t.Errorf("want an OK md.sync finding for md0's initial resync, got %+v", f)
@@ -206,7 +206,7 @@ for i in $(seq 100); do grep -q 'resync =' /proc/mdstat && exit 0; sleep 0.1; do
 		{name: "02-healthy", exit: 0,
 			setup: `echo 200000 >/proc/sys/dev/raid/speed_limit_max
 mdadm --wait /dev/md0; mdadm --wait /dev/md1; exit 0`,
-			check: func(t *testing.T, doc *rigCheckDoc, mdstat string) {
+			check: func(t *testing.T, doc *rigCheckDoc, mdstat, _ string) {
 				for _, n := range []string{"md0", "md1"} {
 					ar := doc.array(n)
 					if ar == nil || ar.DisksTotal != 2 || ar.DisksActive != 2 || ar.Level != "raid1" || ar.SyncAction != "idle" {
@@ -219,7 +219,7 @@ mdadm --wait /dev/md0; mdadm --wait /dev/md1; exit 0`,
 			}},
 		{name: "03-failed", exit: 2,
 			setup: `mdadm /dev/md0 --fail /dev/{b}`,
-			check: func(t *testing.T, doc *rigCheckDoc, mdstat string) {
+			check: func(t *testing.T, doc *rigCheckDoc, mdstat, _ string) {
 				f := rigWantFinding(t, doc, "md.degraded", "md0", rules.Critical)
 				if f == nil {
 					return
@@ -238,7 +238,7 @@ mdadm --wait /dev/md0; mdadm --wait /dev/md1; exit 0`,
 			}},
 		{name: "04-reattached", exit: 2,
 			setup: `mdadm /dev/md0 --remove /dev/{b} && mdadm --examine /dev/{b} | grep -q 'Array UUID'`,
-			check: func(t *testing.T, doc *rigCheckDoc, mdstat string) {
+			check: func(t *testing.T, doc *rigCheckDoc, mdstat, _ string) {
 				f := rigWantFinding(t, doc, "md.degraded", "md0", rules.Critical)
 				if f == nil {
 					return
@@ -261,7 +261,7 @@ for i in $(seq 300); do
 	sleep 0.1
 done
 cat /proc/mdstat; exit 1`,
-			check: func(t *testing.T, doc *rigCheckDoc, mdstat string) {
+			check: func(t *testing.T, doc *rigCheckDoc, mdstat, _ string) {
 				f := rigWantFinding(t, doc, "md.rebuilding", "md0", rules.Warning)
 				if f == nil {
 					return
@@ -282,19 +282,80 @@ cat /proc/mdstat; exit 1`,
 		{name: "06-rebuilt", exit: 0,
 			setup: `echo 200000 >/proc/sys/dev/raid/speed_limit_max
 mdadm --wait /dev/md0; grep -A1 '^md0' /proc/mdstat | grep -q '\[UU\]'`,
-			check: func(t *testing.T, doc *rigCheckDoc, mdstat string) {
+			check: func(t *testing.T, doc *rigCheckDoc, mdstat, _ string) {
 				if ar := doc.array("md0"); ar == nil || ar.DisksActive != 2 || len(ar.Candidates) != 0 {
 					t.Errorf("md0 not rebuilt: %+v", ar)
 				}
 			}},
-		{name: "07-write-error-hidden", exit: 2,
+		{name: "07-replugged", exit: 2,
+			// The disk really goes away (as when unplugged) and comes back
+			// under a new name; nothing re-adds it (no udev here).
+			setup: `h=$(readlink /sys/block/{b}); h=${h#*/host}; h=host${h%%/*}
+echo 1 >/sys/block/{b}/device/delete
+dd if=/dev/zero of=/dev/md0 bs=4096 count=256 conv=fsync 2>/dev/null
+for i in $(seq 100); do grep -q '(F)' /proc/mdstat && break; sleep 0.1; done
+echo '- - -' >/sys/class/scsi_host/$h/scan
+for i in $(seq 300); do
+	for d in /sys/block/sd*; do
+		s=$(dd if=$d/device/vpd_pg80 bs=1 skip=4 2>/dev/null | tr -d '\000 ')
+		[ "$s" = md0b ] && [ -b /dev/${d##*/} ] && { echo "NEW ${d##*/}"; cat /proc/mdstat; exit 0; }
+	done
+	sleep 0.1
+done
+cat /proc/mdstat; exit 1`,
+			check: func(t *testing.T, doc *rigCheckDoc, mdstat, out string) {
+				nb := rigNewName(t, out)
+				f := rigWantFinding(t, doc, "md.degraded", "md0", rules.Critical)
+				if f == nil {
+					return
+				}
+				if want := "/dev/" + nb + " carries this array's superblock but is not a member"; !strings.Contains(f.Message, want) {
+					t.Errorf("message lacks %q: %s", want, f.Message)
+				}
+				if want := "mdadm /dev/md0 --add /dev/" + nb; !strings.Contains(f.Remedy, want) {
+					t.Errorf("remedy lacks the exact hint %q: %s", want, f.Remedy)
+				}
+			}},
+		{name: "08-replugged-readded", exit: 1,
+			// The remedy diskwatch gave. md still lists the unplugged
+			// member as (F): the array is whole, only a stale entry is left,
+			// and /dev/{b} no longer exists.
+			setup: `n=$(for d in /sys/block/sd*; do s=$(dd if=$d/device/vpd_pg80 bs=1 skip=4 2>/dev/null | tr -d '\000 '); [ "$s" = md0b ] && echo ${d##*/}; done)
+mdadm /dev/md0 --add /dev/$n || exit 1
+mdadm --wait /dev/md0
+echo "NEW $n"; cat /proc/mdstat`,
+			check: func(t *testing.T, doc *rigCheckDoc, mdstat, out string) {
+				f := rigWantFinding(t, doc, "md.degraded", "md0", rules.Warning)
+				if f == nil {
+					return
+				}
+				if !strings.Contains(f.Message, "still lists failed member(s) "+b) || !strings.Contains(f.Message, "redundancy is intact") {
+					t.Errorf("message: %s", f.Message)
+				}
+				if want := "mdadm /dev/md0 --remove detached"; f.Remedy != want {
+					t.Errorf("remedy %q, want %q (/dev/%s is gone)", f.Remedy, want, b)
+				}
+				if !strings.Contains(mdstat, b+"[2](F)") || !strings.Contains(mdstat, "[2/2] [UU]") {
+					t.Errorf("mdstat:\n%s", mdstat)
+				}
+			}},
+		{name: "09-cleaned", exit: 0,
+			// The old per-device hint fails; the one diskwatch gives works.
+			setup: `if mdadm /dev/md0 --remove /dev/{b}; then echo "--remove /dev/{b} worked"; exit 3; fi
+mdadm /dev/md0 --remove detached && ! grep -q '(F)' /proc/mdstat`,
+			check: func(t *testing.T, doc *rigCheckDoc, mdstat, out string) {
+				if p := doc.problems(); len(p) != 0 {
+					t.Errorf("problems left: %v", p)
+				}
+			}},
+		{name: "10-write-error-hidden", exit: 2,
 			// Write the whole array; the write to sector 100000 of the
 			// blkdebug disk fails, md records a bad block and keeps the
 			// member in sync.
 			setup: `dd if=/dev/zero of=/dev/md1 bs=64k 2>&1; sync
 for i in $(seq 100); do grep -q write_error /sys/block/md1/md/dev-{d}/state && exit 0; sleep 0.1; done
 cat /sys/block/md1/md/dev-{d}/state; exit 1`,
-			check: func(t *testing.T, doc *rigCheckDoc, mdstat string) {
+			check: func(t *testing.T, doc *rigCheckDoc, mdstat, _ string) {
 				f := rigWantFinding(t, doc, "md.member_error", "md1", rules.Critical)
 				if f != nil {
 					if !strings.Contains(f.Message, "member "+d) || !strings.Contains(f.Message, "write_error") {
@@ -316,8 +377,9 @@ cat /sys/block/md1/md/dev-{d}/state; exit 1`,
 	for _, st := range stages {
 		ok := t.Run(st.name, func(t *testing.T) {
 			script := strings.NewReplacer("{a}", a, "{b}", b, "{c}", c, "{d}", d).Replace(st.setup)
-			if out, err := vm.MustExec(ctx, 3*time.Minute, script); err != nil {
-				t.Fatalf("setup: %v\n%s", err, out)
+			setupOut, err := vm.MustExec(ctx, 3*time.Minute, script)
+			if err != nil {
+				t.Fatalf("setup: %v\n%s", err, setupOut)
 			}
 			r, err := vm.Exec(ctx, 2*time.Minute, "diskwatch check --format json 2>/tmp/check.err; rc=$?; cat /tmp/check.err >&2; exit $rc")
 			if err != nil {
@@ -349,13 +411,25 @@ cat /sys/block/md1/md/dev-{d}/state; exit 1`,
 					t.Errorf("source %s: %s %v", s.Name, s.State, s.Errors)
 				}
 			}
-			st.check(t, &doc, mdstat)
+			st.check(t, &doc, mdstat, string(setupOut))
 		})
 		if !ok {
 			break // later stages build on this one
 		}
 	}
 	t.Logf("kernel %s; boot %v; whole test %v", rel, vm.BootTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+}
+
+// rigNewName returns the device name a setup step printed as "NEW sdX".
+func rigNewName(t *testing.T, out string) string {
+	t.Helper()
+	for _, l := range strings.Split(out, "\n") {
+		if n, ok := strings.CutPrefix(l, "NEW "); ok {
+			return strings.TrimSpace(n)
+		}
+	}
+	t.Fatalf("setup printed no new device name:\n%s", out)
+	return ""
 }
 
 func rigWantFinding(t *testing.T, doc *rigCheckDoc, rule, subject string, sev rules.Severity) *rules.Finding {

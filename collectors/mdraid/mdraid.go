@@ -141,6 +141,11 @@ func (c *Collector) readSysfs(a *model.Array) error {
 				m.Faulty = true
 			}
 		}
+		// A failed member that was unplugged keeps its md entry, but its
+		// block device is gone from /sys/class/block (seen in the QEMU rig).
+		if m.Faulty && c.FS.Exists(c.FS.Sys("class", "block")) && !c.FS.Exists(c.FS.Sys("class", "block", name)) {
+			m.Detached = true
+		}
 		if v, err := c.FS.ReadInt(filepath.Join(mdir, "slot")); err == nil {
 			m.Slot = int(v)
 		}

@@ -67,6 +67,10 @@ type Member struct {
 	Faulty      bool `json:"faulty"`
 	Spare       bool `json:"spare"`
 	Replacement bool `json:"replacement,omitempty"`
+	// Detached: a faulty member whose block device is gone from the
+	// system (unplugged, deleted); md keeps its entry until
+	// `mdadm MD --remove detached`, and /dev/NAME no longer exists.
+	Detached    bool `json:"detached,omitempty"`
 	WriteMostly bool `json:"write_mostly,omitempty"`
 	// State is sysfs dev-X/state split on commas (in_sync, faulty,
 	// write_error, want_replacement, blocked, spare, ...).
