@@ -635,8 +635,10 @@ func (s *scheduled) timeout() time.Duration {
 // Collect runs the collector if it is due, else replays its last result.
 func (s *scheduled) Collect(ctx context.Context, out *model.Snapshot) error {
 	now := s.d.e.now()
+	// Due within half a scheduler tick: a run lands on the tick nearest
+	// its time instead of slipping to the next one.
 	s.mu.Lock()
-	due := s.last == nil || !now.Before(s.next)
+	due := s.last == nil || !now.Before(s.next.Add(-s.d.interval()/2))
 	s.mu.Unlock()
 	if due {
 		select {
@@ -659,11 +661,19 @@ func (s *scheduled) Collect(ctx context.Context, out *model.Snapshot) error {
 		}
 		cancel()
 		<-s.d.sem
-		j := s.d.jitter()
-		delta := time.Duration((s.d.rng.Float64()*2 - 1) * j * float64(s.interval))
 		s.mu.Lock()
 		s.last, s.lastErr, s.ranRound = part, err, s.round
-		s.next = now.Add(s.interval + delta)
+		if s.next.IsZero() || now.Sub(s.next) > s.interval {
+			// First run (or after a long stall): a random phase within
+			// ±jitter of the interval spreads collectors apart.
+			j := s.d.jitter()
+			delta := time.Duration((s.d.rng.Float64()*2 - 1) * j * float64(s.interval))
+			s.next = now.Add(s.interval + delta)
+		} else {
+			// Then keep the phase: runs stay one interval apart and never
+			// slip a whole scheduler tick.
+			s.next = s.next.Add(s.interval)
+		}
 		s.mu.Unlock()
 	}
 	s.mu.Lock()
