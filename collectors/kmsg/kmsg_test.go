@@ -453,3 +453,42 @@ func TestLiveKmsg(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRigCaptures reads the kernel logs the QEMU rig's md test saved with
+// each stage (testdata/rig/captures/*/dev/kmsg, see testdata/rig/README.md)
+// as fixture roots: the md member failure of stage 03 and the blkdebug
+// write errors of stage 10 land on their disks; the healthy stages have
+// nothing.
+func TestRigCaptures(t *testing.T) {
+	dir := "../../testdata/rig/captures"
+	if _, err := os.Stat(filepath.Join(dir, "03-failed", "dev", "kmsg")); err != nil {
+		t.Skipf("rig captures not present: %v", err)
+	}
+	count := func(stage string) map[string]int {
+		evs, err := collect(t, New(hostroot.New(filepath.Join(dir, stage)), Options{Now: clock}))
+		if err != nil {
+			t.Fatalf("%s: %v", stage, err)
+		}
+		got := map[string]int{}
+		for _, e := range evs {
+			got[e.Kind+" "+e.Device]++
+			// blkdebug fails sector 100000: the failed request starts at it
+			// or a little before it (a merged writeback of 32 pages).
+			if e.Kind == KindIOError && (e.Sector == nil || *e.Sector > 100000 || *e.Sector < 100000-256) {
+				t.Errorf("%s: io_error sector %v: %s", stage, e.Sector, e.Line)
+			}
+		}
+		return got
+	}
+	if got := count("02-healthy"); len(got) != 0 {
+		t.Errorf("02-healthy: %v", got)
+	}
+	if got := count("03-failed"); got["md_member_failed sdb"] != 1 || len(got) != 1 {
+		t.Errorf("03-failed: %v", got)
+	}
+	got := count("10-write-error-hidden")
+	if got["io_error sdd"] < 1 || got["ata_error ata4"] < 1 || got["ata_link_reset ata4"] < 1 {
+		t.Errorf("10-write-error-hidden: %v", got)
+	}
+	t.Logf("10-write-error-hidden: %v", got)
+}
