@@ -154,12 +154,12 @@ func TestRigSMARTNative(t *testing.T) {
 	// One full read per disk: native in-process (the daemon), diskwatch as
 	// a one-shot process, smartctl -a -j; same guest, same run.
 	for _, b := range []struct{ proto, dev string }{{"ata", ahci}, {"nvme", nvme}, {"scsi", "/dev/" + dev["nv0"]}} {
-		out, err := vm.MustExec(ctx, 5*time.Minute, "smartdump bench "+b.proto+" 10 "+b.dev)
+		out, err := vm.MustExec(ctx, 5*time.Minute, "smartdump bench "+b.proto+" 20 "+b.dev)
 		if err != nil {
 			t.Errorf("bench %s: %v", b.dev, err)
 			continue
 		}
-		t.Logf("bench (mean of 10, guest under TCG): %s", strings.TrimSpace(string(out)))
+		t.Logf("bench (mean of 20 after a warm-up, guest under TCG): %s", strings.TrimSpace(string(out)))
 	}
 	a := recs[ahci]
 	if a.Device.Protocol != "ata" || a.Device.Serial != "na0" || a.SMARTPassed == nil || !*a.SMARTPassed || a.Attr(9) == nil {

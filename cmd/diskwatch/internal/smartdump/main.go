@@ -57,6 +57,9 @@ func main() {
 			n = 10
 		}
 		timeRuns := func(f func() error) (time.Duration, error) {
+			if err := f(); err != nil { // warm-up, not counted
+				return 0, err
+			}
 			start := time.Now()
 			for i := 0; i < n; i++ {
 				if err := f(); err != nil {
@@ -105,7 +108,13 @@ func main() {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "smartctl:", err)
 		}
-		fmt.Printf("%s native-in-process %v diskwatch-one-shot %v smartctl %v\n", dev, native, oneShot, sc)
+		startup, _ := timeRuns(func() error {
+			_, err := execx.Output(ctx, time.Minute, "/usr/bin/diskwatch", "version")
+			return err
+		})
+		fmt.Printf("%s native-in-process %v diskwatch-one-shot %v smartctl %v (diskwatch version alone %v) smartctl/native %.1fx smartctl/one-shot %.1fx\n",
+			dev, native.Round(time.Microsecond), oneShot.Round(time.Microsecond), sc.Round(time.Microsecond), startup.Round(time.Microsecond),
+			float64(sc)/float64(native), float64(sc)/float64(oneShot))
 	case "record":
 		rec := &smart.Recorder{Dev: d}
 		r := &smart.Reader{Standby: smart.Standby{Mode: "never"}}
