@@ -28,23 +28,36 @@ func upsDev(status string, charge, runtime int) string {
 // its .dev file within about a second of a change).
 func waitStatus(t *testing.T, addr, name, status string) {
 	t.Helper()
+	waitVars(t, addr, name, map[string]string{"ups.status": status})
+}
+
+// waitVars polls upsd until every variable in want has its value: the
+// driver publishes a re-read file variable by variable.
+func waitVars(t *testing.T, addr, name string, want map[string]string) {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
-	var last string
+	var last map[string]string
 	for time.Now().Before(deadline) {
 		c, err := nut.Dial(context.Background(), addr, nut.Options{ReplyTimeout: time.Second})
 		if err == nil {
 			vars, err := c.ListVars(context.Background(), name)
 			c.Close()
 			if err == nil {
-				last = vars["ups.status"]
-				if last == status {
+				last = vars
+				ok := true
+				for k, v := range want {
+					if vars[k] != v {
+						ok = false
+					}
+				}
+				if ok {
 					return
 				}
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("upsd never reported %q for %s (last %q)", status, name, last)
+	t.Fatalf("upsd never reported %v for %s (last %v)", want, name, last)
 }
 
 // TestUPSRealUpsdTransitions drives a real upsd with the dummy-ups driver
@@ -80,7 +93,8 @@ func TestUPSRealUpsdTransitions(t *testing.T) {
 	}
 	for i, s := range steps {
 		n.SetDev(t, "testups", upsDev(s.status, s.charge, s.runtime))
-		waitStatus(t, n.Addr, "testups", s.status)
+		waitVars(t, n.Addr, "testups", map[string]string{"ups.status": s.status,
+			"battery.charge": fmt.Sprint(s.charge), "battery.runtime": fmt.Sprint(s.runtime)})
 		now = now.Add(time.Minute)
 		res := eng.Cycle(context.Background())
 		var got []rules.Finding
