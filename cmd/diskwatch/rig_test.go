@@ -353,7 +353,7 @@ mdadm /dev/md0 --remove detached && ! grep -q '(F)' /proc/mdstat`,
 			// blkdebug disk fails, md records a bad block and keeps the
 			// member in sync.
 			setup: `dd if=/dev/zero of=/dev/md1 bs=64k 2>&1; sync
-for i in $(seq 100); do grep -q write_error /sys/block/md1/md/dev-{d}/state && exit 0; sleep 0.1; done
+for i in $(seq 300); do grep -q write_error /sys/block/md1/md/dev-{d}/state && exit 0; sleep 0.1; done
 cat /sys/block/md1/md/dev-{d}/state; exit 1`,
 			check: func(t *testing.T, doc *rigCheckDoc, mdstat, _ string) {
 				f := rigWantFinding(t, doc, "md.member_error", "md1", rules.Critical)

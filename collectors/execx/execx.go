@@ -42,6 +42,10 @@ type Cmd struct {
 	// Timeout bounds the run; 0 means DefaultTimeout, a negative value
 	// means no deadline beyond the context's.
 	Timeout time.Duration
+	// DieWithParent has the kernel kill the program if this process dies
+	// without killing it (a test binary's timeout panic, kill -9): for
+	// long-running helpers such as a QEMU guest.
+	DieWithParent bool
 }
 
 // ExitError is returned when the program ran and exited non-zero (or was
@@ -104,6 +108,9 @@ func (c Cmd) Start(ctx context.Context) (*Process, error) {
 		cmd.Stderr = errBuf
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if c.DieWithParent {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
 	cmd.Cancel = func() error {
 		// The whole group: a program's children die with it.
 		if cmd.Process == nil {

@@ -90,3 +90,50 @@ func TestCancelKills(t *testing.T) {
 		t.Fatalf("want canceled, got %v", err)
 	}
 }
+
+// TestDieWithParent: a helper process started with DieWithParent dies
+// when the process that started it is killed.
+func TestDieWithParent(t *testing.T) {
+	if os.Getenv("EXECX_HELPER") == "1" {
+		p, err := Cmd{Name: "sleep", Args: []string{"100"}, Timeout: -1, DieWithParent: true}.Start(context.Background())
+		if err != nil {
+			os.Exit(3)
+		}
+		os.WriteFile(os.Getenv("EXECX_PIDFILE"), []byte(strconv.Itoa(p.Pid())), 0o644)
+		time.Sleep(time.Minute)
+		return
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidFile := t.TempDir() + "/pid"
+	parent, err := Cmd{Name: self, Args: []string{"-test.run=^TestDieWithParent$"}, Env: append(os.Environ(), "EXECX_HELPER=1", "EXECX_PIDFILE="+pidFile), Timeout: 30 * time.Second}.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var child int
+	for i := 0; i < 100 && child == 0; i++ {
+		time.Sleep(50 * time.Millisecond)
+		b, _ := os.ReadFile(pidFile)
+		child, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	}
+	if child == 0 {
+		parent.Kill()
+		t.Fatal("helper wrote no pid")
+	}
+	syscall.Kill(parent.Pid(), syscall.SIGKILL) // only the parent, not its group
+	parent.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(child, 0) == nil {
+		st, _ := os.ReadFile("/proc/" + strconv.Itoa(child) + "/stat")
+		if f := strings.Fields(string(st)); len(f) > 2 && f[2] == "Z" {
+			break
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(child, syscall.SIGKILL)
+			t.Fatalf("child %d outlived its parent", child)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -241,7 +241,7 @@ func Boot(ctx context.Context, cfg Config) (*VM, error) {
 		out = io.MultiWriter(vm.console, cfg.Console)
 	}
 	t = time.Now()
-	vm.proc, err = execx.Cmd{Name: "qemu-system-x86_64", Args: args, Dir: dir, Stdout: out, Stderr: out, Timeout: -1}.Start(ctx)
+	vm.proc, err = execx.Cmd{Name: "qemu-system-x86_64", Args: args, Dir: dir, Stdout: out, Stderr: out, Timeout: -1, DieWithParent: true}.Start(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("rig: %w", err)
 	}
