@@ -314,15 +314,39 @@ func inhibitions(cur map[string]rules.Finding) map[string]string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	// Only CRITICAL alerts inhibit.
+	type crit struct {
+		key string
+		f   rules.Finding
+	}
+	var crits []crit
+	for _, k := range keys {
+		if f := cur[k]; f.Severity == rules.Critical {
+			crits = append(crits, crit{k, f})
+		}
+	}
+	if len(crits) == 0 {
+		return out
+	}
 	for _, k := range keys {
 		f := cur[k]
-		for _, ck := range keys {
-			c := cur[ck]
-			if ck == k || c.Severity != rules.Critical || f.Severity.Rank() >= c.Severity.Rank() {
+		if f.Severity.Rank() >= rules.Critical.Rank() {
+			continue
+		}
+		var names map[string]bool
+		for _, c := range crits {
+			if sameSubject(f, c.f) {
+				out[k] = c.key
+				break
+			}
+			if len(c.f.Related) == 0 {
 				continue
 			}
-			if sameSubject(f, c) || relatedTo(f, c) {
-				out[k] = ck
+			if names == nil {
+				names = subjectNames(f)
+			}
+			if relatedTo(names, c.f) {
+				out[k] = c.key
 				break
 			}
 		}
@@ -341,13 +365,9 @@ func sameSubject(a, b rules.Finding) bool {
 	return ida == idb
 }
 
-// relatedTo reports whether f's subject is one of c's related devices
-// (by kernel name, whole disk of a partition, or identity).
-func relatedTo(f, c rules.Finding) bool {
-	if len(c.Related) == 0 {
-		return false
-	}
-	names := subjectNames(f)
+// relatedTo reports whether a subject known by names is one of c's related
+// devices (by kernel name, whole disk of a partition, or identity).
+func relatedTo(names map[string]bool, c rules.Finding) bool {
 	for _, r := range c.Related {
 		for _, n := range []string{r, wholeDisk(r)} {
 			if n != "" && names[n] {

@@ -192,3 +192,22 @@ func BenchmarkUpdate(b *testing.B) {
 		tr.Update(t0.Add(time.Duration(i)*time.Minute), fs)
 	}
 }
+
+// 200 disks with warnings and one failed array naming 50 members.
+func BenchmarkUpdateInhibition(b *testing.B) {
+	var fs []rules.Finding
+	var members []string
+	for i := 0; i < 200; i++ {
+		name := "sd" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		fs = append(fs, f("smart.pending", name, W))
+		if i < 50 {
+			members = append(members, name+"1")
+		}
+	}
+	fs = append(fs, f("md.failed", "md0", C, members...))
+	tr := New(Policy{})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tr.Update(t0.Add(time.Duration(i)*time.Minute), fs)
+	}
+}
