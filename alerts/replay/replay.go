@@ -197,6 +197,13 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 				}
 				dayBatch = append(dayBatch, smp)
 			}
+			// Commit in chunks: one transaction per whole fleet-day would
+			// hold every drive's dirty pages in memory at once.
+			if len(dayBatch) >= 16384 {
+				if err := flush(); err != nil {
+					return nil, fmt.Errorf("replay: history store: %w", err)
+				}
+			}
 		}
 		snap.Time = rec.Date
 		snap.Disks[0] = *d

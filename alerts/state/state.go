@@ -343,7 +343,7 @@ func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample)
 		return err
 	}
 	defer guard(s.path, &err)
-	skipped := 0
+	skipped, due := 0, false
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		skipped = 0
 		raw := tx.Bucket(bktRaw)
@@ -367,18 +367,17 @@ func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample)
 				return fmt.Errorf("%s %s: %w", model.Clean(smp.Subject), model.Clean(smp.Metric), err)
 			}
 		}
-		meta := tx.Bucket(bktMeta)
-		last := meta.Get(keyComp)
-		if last == nil || t.Sub(keyTime(last)) >= s.opt.CompactEvery || t.Before(keyTime(last)) {
-			if err := s.compact(tx, t); err != nil {
-				return fmt.Errorf("compact: %w", err)
-			}
-			return meta.Put(keyComp, timeKey(t))
-		}
+		last := tx.Bucket(bktMeta).Get(keyComp)
+		due = last == nil || t.Sub(keyTime(last)) >= s.opt.CompactEvery || t.Before(keyTime(last))
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("history store %s: append %d readings: %w", s.path, len(samples), err)
+	}
+	if due {
+		if err := s.Compact(ctx, t); err != nil {
+			return fmt.Errorf("readings saved, but: %w", err)
+		}
 	}
 	if skipped > 0 {
 		return fmt.Errorf("history store %s: %d of %d readings had no subject or metric and were not saved (the others were)", s.path, skipped, len(samples))
@@ -386,26 +385,52 @@ func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample)
 	return nil
 }
 
-// Compact folds and drops old points now (Append does it regularly).
+// compactChunk is how many subjects one compaction transaction handles:
+// a transaction keeps every page it changes in memory until it commits.
+const compactChunk = 256
+
+// Compact folds and drops old points now (Append does it once per
+// CompactEvery), a chunk of subjects per transaction.
 func (s *Store) Compact(ctx context.Context, now time.Time) (err error) {
 	if s.readOnly {
 		return ErrReadOnly
 	}
 	defer guard(s.path, &err)
-	return s.db.Update(func(tx *bolt.Tx) error { return s.compact(tx, now) })
+	var rawS, dailyS [][]byte
+	s.db.View(func(tx *bolt.Tx) error {
+		tx.Bucket(bktRaw).ForEachBucket(func(k []byte) error { rawS = append(rawS, append([]byte(nil), k...)); return nil })
+		tx.Bucket(bktDaily).ForEachBucket(func(k []byte) error { dailyS = append(dailyS, append([]byte(nil), k...)); return nil })
+		return nil
+	})
+	chunk := func(l [][]byte, i int) [][]byte {
+		if i >= len(l) {
+			return nil
+		}
+		return l[i:min(i+compactChunk, len(l))]
+	}
+	for i := 0; i < len(rawS) || i < len(dailyS); i += compactChunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := s.db.Update(func(tx *bolt.Tx) error { return s.compact(tx, now, chunk(rawS, i), chunk(dailyS, i)) }); err != nil {
+			return fmt.Errorf("history store %s: compaction: %w", s.path, err)
+		}
+	}
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bktMeta).Put(keyComp, timeKey(now)) })
 }
 
-// compact moves raw points older than RawRetention (or beyond
-// MaxRawPoints) into daily points, drops daily points older than
-// DailyRetention, and removes emptied subjects.
-func (s *Store) compact(tx *bolt.Tx, now time.Time) error {
+// compact moves the given subjects' raw points older than RawRetention (or
+// beyond MaxRawPoints) into daily points, drops the given subjects' daily
+// points older than DailyRetention, and removes emptied subjects.
+func (s *Store) compact(tx *bolt.Tx, now time.Time, subjects, dailySubjects [][]byte) error {
 	rawCut := string(timeKey(now.Add(-s.opt.RawRetention)))
 	dailyCut := string(timeKey(now.Add(-s.opt.DailyRetention)))
 	raw, daily := tx.Bucket(bktRaw), tx.Bucket(bktDaily)
-	var subjects [][]byte
-	raw.ForEachBucket(func(k []byte) error { subjects = append(subjects, append([]byte(nil), k...)); return nil })
 	for _, subj := range subjects {
 		sb := raw.Bucket(subj)
+		if sb == nil {
+			continue
+		}
 		counts := map[string]int{}
 		sb.ForEach(func(k, _ []byte) error {
 			if m, _, ok := splitKey(k); ok {
@@ -458,10 +483,11 @@ func (s *Store) compact(tx *bolt.Tx, now time.Time) error {
 			}
 		}
 	}
-	subjects = subjects[:0]
-	daily.ForEachBucket(func(k []byte) error { subjects = append(subjects, append([]byte(nil), k...)); return nil })
-	for _, subj := range subjects {
+	for _, subj := range dailySubjects {
 		sb := daily.Bucket(subj)
+		if sb == nil {
+			continue
+		}
 		var drop [][]byte
 		sb.ForEach(func(k, _ []byte) error {
 			if _, tk, ok := splitKey(k); !ok || string(tk) < dailyCut {
