@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"math/rand"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/diskwatch/diskwatch/alerts/config"
 	"github.com/diskwatch/diskwatch/collectors"
@@ -129,5 +133,34 @@ func TestScheduledConcurrencyAndTimeout(t *testing.T) {
 	}
 	if hungTook > 2*time.Second {
 		t.Errorf("hung collector took %s to be cut (timeout 100ms + slot wait)", hungTook)
+	}
+}
+
+// The heartbeat command runs (argv, no shell) after a round, at most once
+// per heartbeat interval.
+func TestHeartbeatCommand(t *testing.T) {
+	dir := t.TempDir()
+	out := dir + "/beats"
+	script := dir + "/beat.sh"
+	os.WriteFile(script, []byte("#!/bin/sh\necho \"$1\" >> "+out+"\n"), 0o755)
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	d := testDaemon(func() time.Time { return t0 }, 1, 0)
+	d.cfg.Daemon.Heartbeat = config.Heartbeat{Command: []string{script, "alive; not a shell"}, Interval: time.Minute}
+	d.log = zerolog.Nop()
+	d.heartbeat(context.Background(), t0)
+	d.heartbeat(context.Background(), t0.Add(30*time.Second)) // within the interval: skipped
+	d.heartbeat(context.Background(), t0.Add(61*time.Second))
+	var b []byte
+	for i := 0; i < 100; i++ {
+		b, _ = os.ReadFile(out)
+		if strings.Count(string(b), "\n") >= 2 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	b, _ = os.ReadFile(out)
+	if string(b) != "alive; not a shell\nalive; not a shell\n" {
+		t.Errorf("heartbeats: %q (want two, argument passed as is)", b)
 	}
 }
