@@ -40,6 +40,7 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@if [ "$$DISKWATCH_RIG" = 1 ]; then DISKWATCH_RIG=1 $(GO) test -count=1 -timeout 20m -run 'TestRigSMARTNative' -v ./cmd/diskwatch/ | grep 'bench ('; fi
 
 # Each fuzz target briefly (FUZZTIME=2m for a real run).
 FUZZTIME ?= 10s
