@@ -603,11 +603,12 @@ func (vm *VM) Close() error {
 	return os.RemoveAll(vm.dir)
 }
 
-// BuildStatic builds the Go main package pkg as a static binary
-// (CGO_ENABLED=0) at out, for the guest.
+// BuildStatic builds the Go main package pkg as a static, stripped binary
+// (CGO_ENABLED=0, -s -w: a smaller initramfs boots faster under TCG) at
+// out, for the guest.
 func BuildStatic(ctx context.Context, pkg, out string) error {
 	env := append(os.Environ(), "CGO_ENABLED=0")
-	err := execx.Cmd{Name: "go", Args: []string{"build", "-trimpath", "-o", out, pkg}, Env: env, Timeout: 10 * time.Minute}.Run(ctx)
+	err := execx.Cmd{Name: "go", Args: []string{"build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg}, Env: env, Timeout: 10 * time.Minute}.Run(ctx)
 	if err != nil {
 		return fmt.Errorf("rig: build %s: %w", pkg, err)
 	}
