@@ -108,6 +108,7 @@ type daemon struct {
 	tracker  *lifecycle.Tracker
 	store    *state.Store
 	latest   atomic.Pointer[snapshot.Doc]
+	rngMu    sync.Mutex // collectors run concurrently
 	rng      *rand.Rand
 
 	dmu   sync.Mutex // guards disp
@@ -207,6 +208,13 @@ func (d *daemon) interval() time.Duration {
 		return d.cfg.Daemon.Interval
 	}
 	return 60 * time.Second
+}
+
+// random returns a number in [0, 1).
+func (d *daemon) random() float64 {
+	d.rngMu.Lock()
+	defer d.rngMu.Unlock()
+	return d.rng.Float64()
 }
 
 func (d *daemon) jitter() float64 {
@@ -666,8 +674,7 @@ func (s *scheduled) Collect(ctx context.Context, out *model.Snapshot) error {
 		if s.next.IsZero() || now.Sub(s.next) > s.interval {
 			// First run (or after a long stall): a random phase within
 			// ±jitter of the interval spreads collectors apart.
-			j := s.d.jitter()
-			delta := time.Duration((s.d.rng.Float64()*2 - 1) * j * float64(s.interval))
+			delta := time.Duration((s.d.random()*2 - 1) * s.d.jitter() * float64(s.interval))
 			s.next = now.Add(s.interval + delta)
 		} else {
 			// Then keep the phase: runs stay one interval apart and never
