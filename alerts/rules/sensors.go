@@ -98,7 +98,9 @@ var sensorLimit = &Rule{
 				if v := p.Get("temp_crit", m); v != 0 {
 					cr, hasCrit = v, true
 				}
-				hasMin = false // cold is not a failure a watchdog should page for
+				// A chip's low limit is no failure to page for; a probe's min
+				// is the user's own (a room going cold: heating failed).
+				hasMin = hasMin && (s.Chip == "command" || s.Chip == "file")
 			}
 			if hasMin && hasMax && mn >= mx {
 				hasMin, hasMax = false, false // an unconfigured channel

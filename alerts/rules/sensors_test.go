@@ -58,6 +58,7 @@ func TestSensorLimits(t *testing.T) {
 		{model.Sensor{ID: "a", Kind: "temperature", Unit: "C", Value: 85, Max: f(84), Crit: f(100)}, "sensor.limit:WARNING"},
 		{model.Sensor{ID: "a", Kind: "temperature", Unit: "C", Value: 84, Max: f(84), Crit: f(100)}, ""},
 		{model.Sensor{ID: "a", Kind: "temperature", Unit: "C", Value: -5, Min: f(0)}, ""},
+		{model.Sensor{ID: "probe/room", Kind: "temperature", Unit: "C", Value: 4, Min: f(10), Chip: "command"}, "sensor.limit:WARNING"},
 		{model.Sensor{ID: "v", Kind: "voltage", Unit: "V", Value: 11.2, Min: f(11.4), Max: f(12.6)}, "sensor.limit:WARNING"},
 		{model.Sensor{ID: "v", Kind: "voltage", Unit: "V", Value: 1.0, Min: f(0), Max: f(0)}, ""},
 		{model.Sensor{ID: "f", Kind: "fan", Unit: "rpm", Value: 300, Min: f(600)}, "sensor.limit:WARNING"},
