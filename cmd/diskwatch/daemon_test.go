@@ -33,6 +33,15 @@ var (
 	binErr  error
 )
 
+// TestMain removes the binaries diskwatchBin built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // diskwatchBin builds the command once per test run.
 func diskwatchBin(t testing.TB) string {
 	t.Helper()
