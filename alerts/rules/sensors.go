@@ -19,7 +19,7 @@ func SensorRules() []*Rule {
 // SubjectLister is an optional extension of History: the subjects that
 // have samples of metric at or after since. sensor.disappeared needs it.
 type SubjectLister interface {
-	Subjects(metric string, since time.Time) ([]string, error)
+	SubjectsWithMetric(metric string, since time.Time) ([]string, error)
 }
 
 func sensorMatch(s *model.Sensor) Match { return Match{Path: s.ID, Model: s.Chip} }
@@ -266,7 +266,7 @@ var sensorGone = &Rule{
 		var out []Finding
 		for _, kind := range []string{"temperature", "fan", "voltage", "current", "power", "humidity", "other"} {
 			metric := "sensor_" + kind
-			subs, err := sl.Subjects(metric, in.Now.Add(-time.Duration(p.Get("lookback_h", Match{})*float64(time.Hour))))
+			subs, err := sl.SubjectsWithMetric(metric, in.Now.Add(-time.Duration(p.Get("lookback_h", Match{})*float64(time.Hour))))
 			if err != nil {
 				continue
 			}

@@ -12,7 +12,7 @@ import (
 )
 
 // Subjects makes memHistory a SubjectLister.
-func (h memHistory) Subjects(metric string, since time.Time) ([]string, error) {
+func (h memHistory) SubjectsWithMetric(metric string, since time.Time) ([]string, error) {
 	var out []string
 	for k, ps := range h {
 		if k[1] == metric && len(ps) > 0 && !ps[len(ps)-1].Time.Before(since) {

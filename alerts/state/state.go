@@ -644,3 +644,23 @@ func (s *Store) Subjects() (out []string, err error) {
 	sort.Strings(out)
 	return out, err
 }
+
+// SubjectsWithMetric lists the subjects with a reading of metric at or
+// after since (rules.SubjectLister: sensor.disappeared uses it).
+func (s *Store) SubjectsWithMetric(metric string, since time.Time) ([]string, error) {
+	subs, err := s.Subjects()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, sub := range subs {
+		ps, err := s.Series(sub, metric, since)
+		if err != nil {
+			return out, err
+		}
+		if len(ps) > 0 {
+			out = append(out, sub)
+		}
+	}
+	return out, nil
+}
