@@ -173,6 +173,15 @@ func (t *Tracker) alerting(s rules.Severity) bool {
 // Update feeds one cycle's findings and returns the events to notify, in
 // a stable order (resolved first, then by key).
 func (t *Tracker) Update(now time.Time, findings []rules.Finding) []Event {
+	return t.UpdateExcept(now, findings, nil)
+}
+
+// UpdateExcept is Update for a cycle in which some subjects could not be
+// read (their collector failed): unseen reports them, and their firing
+// alerts are kept as they are instead of counting towards resolution. An
+// alert is resolved because its condition is gone, never because diskwatch
+// went blind.
+func (t *Tracker) UpdateExcept(now time.Time, findings []rules.Finding, unseen func(subjectID string) bool) []Event {
 	// Dedup: one finding per key, the most severe.
 	cur := map[string]rules.Finding{}
 	for _, f := range findings {
@@ -216,6 +225,9 @@ func (t *Tracker) Update(now time.Time, findings []rules.Finding) []Event {
 	// Absent: count towards resolution.
 	for k, e := range t.st.Entries {
 		if _, ok := cur[k]; ok {
+			continue
+		}
+		if e.Alert.Active() && unseen != nil && unseen(e.Alert.SubjectID) {
 			continue
 		}
 		if e.Alert.Active() {

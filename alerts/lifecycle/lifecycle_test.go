@@ -211,3 +211,20 @@ func BenchmarkUpdateInhibition(b *testing.B) {
 		tr.Update(t0.Add(time.Duration(i)*time.Minute), fs)
 	}
 }
+
+// A subject that could not be read keeps its alert: no recovery notice
+// because diskwatch went blind.
+func TestUnseenSubjectsKeepAlerts(t *testing.T) {
+	tr := New(Policy{ResolveAfter: 1})
+	fs := []rules.Finding{f("md.degraded", "md0", C), f("smart.pending", "sdb", W)}
+	tr.Update(t0, fs)
+	blind := func(id string) bool { return id == "md0" }
+	got := summarize(tr.UpdateExcept(t0.Add(time.Minute), nil, blind))
+	if diff := cmp.Diff([]string{"resolved smart.pending|sdb WARNING"}, got); diff != "" {
+		t.Errorf("while md0 is unseen (-want +got):\n%s", diff)
+	}
+	got = summarize(tr.UpdateExcept(t0.Add(2*time.Minute), nil, nil))
+	if diff := cmp.Diff([]string{"resolved md.degraded|md0 CRITICAL"}, got); diff != "" {
+		t.Errorf("once md0 is read again (-want +got):\n%s", diff)
+	}
+}

@@ -453,12 +453,19 @@ func (d *daemon) round(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(ctx, d.roundTimeout())
 	res := eng.Cycle(rctx)
 	cancel()
+	if ctx.Err() != nil {
+		// Stopping: collectors were cut short; what they did not read
+		// must not look like recovered.
+		d.log.Info().Msg("round interrupted by shutdown; not evaluated")
+		return
+	}
 	now := res.Snapshot.Time
 	res.Snapshot.Host = d.host
 
 	findings := append(res.Findings, d.selfFindings(res.Snapshot, round)...)
 	rules.Sort(findings)
-	evs := d.tracker.Update(now, findings)
+	unseen := d.unseen(res.Snapshot, round)
+	evs := d.tracker.UpdateExcept(now, findings, func(id string) bool { return unseen[id] })
 	if err := d.tracker.Save(filepath.Join(d.dir, alertStateFile)); err != nil {
 		d.log.Error().Err(err).Msg("alert state not saved")
 	}
@@ -491,6 +498,34 @@ func copyMap(m map[string]int) map[string]int {
 	out := make(map[string]int, len(m))
 	for k, v := range m {
 		out[k] = v
+	}
+	return out
+}
+
+// unseen lists the subjects (sample subjects: array names, disk
+// identities, UPS names, sensor IDs) of collectors that failed this round,
+// from their last good reading: their alerts are held, not resolved.
+func (d *daemon) unseen(s *model.Snapshot, round uint64) map[string]bool {
+	failed := map[string]bool{}
+	for _, st := range s.Sources {
+		if st.State == model.SourceFailed {
+			failed[st.Name] = true
+		}
+	}
+	out := map[string]bool{}
+	for _, sc := range d.sched {
+		if !failed[sc.inner.Name] {
+			continue
+		}
+		sc.mu.Lock()
+		good := sc.lastGood
+		sc.mu.Unlock()
+		if good == nil {
+			continue
+		}
+		for _, x := range good.Samples() {
+			out[x.Subject] = true
+		}
 	}
 	return out
 }
@@ -627,6 +662,7 @@ type scheduled struct {
 
 	mu       sync.Mutex
 	last     *model.Snapshot
+	lastGood *model.Snapshot // the last run that read something
 	lastErr  error
 	next     time.Time
 	round    uint64 // the round being collected
@@ -671,6 +707,9 @@ func (s *scheduled) Collect(ctx context.Context, out *model.Snapshot) error {
 		<-s.d.sem
 		s.mu.Lock()
 		s.last, s.lastErr, s.ranRound = part, err, s.round
+		if err == nil || len(part.Arrays)+len(part.Disks)+len(part.UPS)+len(part.Sensors) > 0 {
+			s.lastGood = part
+		}
 		if s.next.IsZero() || now.Sub(s.next) > s.interval {
 			// First run (or after a long stall): a random phase within
 			// ±jitter of the interval spreads collectors apart.

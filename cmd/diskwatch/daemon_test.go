@@ -692,3 +692,32 @@ func TestDaemonSdNotifySelfAlertHeartbeat(t *testing.T) {
 		t.Errorf("heartbeat URL never fetched")
 	}
 }
+
+// A collector that stops reading does not resolve its alerts (no false
+// recovery notice); once it reads a healthy array again, they resolve.
+func TestDaemonBlindCollectorHoldsAlerts(t *testing.T) {
+	diskwatchBin(t)
+	dir := t.TempDir()
+	copyRoot(t, "degraded-mix", filepath.Join(dir, "degraded"))
+	copyRoot(t, "healthy", filepath.Join(dir, "healthy"))
+	os.MkdirAll(filepath.Join(dir, "broken", "proc", "mdstat"), 0o755) // unreadable: a directory
+	root := filepath.Join(dir, "root")
+	os.Symlink(filepath.Join(dir, "degraded"), root)
+	cfgPath := filepath.Join(dir, "diskwatch.yaml")
+	os.WriteFile(cfgPath, []byte(baseConfig), 0o600)
+	d := startDaemon(t, nil, "--root", root, "--config", cfgPath, "--state", filepath.Join(dir, "state"), "--no-history", "--metrics-listen", "off")
+	d.waitLog(t, `"event":"firing","rule":"md.degraded","subject":"md9"`, 1, 20*time.Second)
+	repoint := func(to string) {
+		os.Remove(root)
+		os.Symlink(filepath.Join(dir, to), root)
+	}
+	repoint("broken")
+	d.waitLog(t, `"state":"failed"`, 3, 20*time.Second)
+	if strings.Contains(d.log.String(), `"event":"resolved"`) {
+		t.Fatalf("alerts resolved while the collector could not read:\n%s", d.log.String())
+	}
+	repoint("healthy")
+	d.waitLog(t, `"event":"resolved","rule":"md.degraded","subject":"md9"`, 1, 20*time.Second)
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.wait(t, 30*time.Second)
+}
