@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/diskwatch/diskwatch/collectors/execx"
-	"github.com/diskwatch/diskwatch/exporters/snapshot"
-	"github.com/diskwatch/diskwatch/exporters/zabbix"
+	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
+	"github.com/diskwatch/diskwatch/alerts/export/zabbix"
 )
 
 const defaultState = "/var/lib/diskwatch"

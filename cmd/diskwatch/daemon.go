@@ -35,9 +35,9 @@ import (
 	"github.com/diskwatch/diskwatch/collectors"
 	"github.com/diskwatch/diskwatch/collectors/execx"
 	"github.com/diskwatch/diskwatch/collectors/model"
-	"github.com/diskwatch/diskwatch/exporters/prom"
-	"github.com/diskwatch/diskwatch/exporters/snapshot"
-	"github.com/diskwatch/diskwatch/exporters/snapshot/fromrules"
+	"github.com/diskwatch/diskwatch/alerts/export/prom"
+	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
+	"github.com/diskwatch/diskwatch/alerts/export/snapshot/fromrules"
 )
 
 // DefaultMetricsListen is where /metrics is served unless configured: the

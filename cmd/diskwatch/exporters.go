@@ -13,10 +13,10 @@ import (
 	"github.com/diskwatch/diskwatch/alerts/engine"
 	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/alerts/state"
-	"github.com/diskwatch/diskwatch/exporters/prom"
-	"github.com/diskwatch/diskwatch/exporters/snapshot"
-	"github.com/diskwatch/diskwatch/exporters/snapshot/fromrules"
-	"github.com/diskwatch/diskwatch/exporters/zabbix"
+	"github.com/diskwatch/diskwatch/alerts/export/prom"
+	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
+	"github.com/diskwatch/diskwatch/alerts/export/snapshot/fromrules"
+	"github.com/diskwatch/diskwatch/alerts/export/zabbix"
 )
 
 // docFlags are the flags of the commands that read the daemon's snapshot.

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/diskwatch/diskwatch/collectors/model"
-	"github.com/diskwatch/diskwatch/exporters/snapshot"
+	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
 )
 
 func writeCfg(t *testing.T) string {

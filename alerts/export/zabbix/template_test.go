@@ -8,18 +8,18 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/diskwatch/diskwatch/exporters/zabbix"
+	"github.com/diskwatch/diskwatch/alerts/export/zabbix"
 )
 
 // The shipped Zabbix template and UserParameter file agree: every item key
 // the template uses is defined for the agent and answered by diskwatch;
 // UUIDs are unique 32-digit hex; triggers name their template.
 func TestTemplateMatchesUserParameters(t *testing.T) {
-	tb, err := os.ReadFile("../../contrib/zabbix/template_diskwatch.yaml")
+	tb, err := os.ReadFile("../../../contrib/zabbix/template_diskwatch.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ub, err := os.ReadFile("../../contrib/zabbix/userparameter_diskwatch.conf")
+	ub, err := os.ReadFile("../../../contrib/zabbix/userparameter_diskwatch.conf")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ package fromrules
 import (
 	"github.com/diskwatch/diskwatch/alerts/lifecycle"
 	"github.com/diskwatch/diskwatch/alerts/rules"
-	"github.com/diskwatch/diskwatch/exporters/snapshot"
+	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
 )
 
 // Findings converts findings.

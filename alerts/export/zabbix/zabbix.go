@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/diskwatch/diskwatch/collectors/model"
-	"github.com/diskwatch/diskwatch/exporters/snapshot"
+	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
 )
 
 // ErrNotFound means the key's subject is not in the snapshot (the item is

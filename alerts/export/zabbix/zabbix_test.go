@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/diskwatch/diskwatch/exporters/internal/testdoc"
-	"github.com/diskwatch/diskwatch/exporters/zabbix"
+	"github.com/diskwatch/diskwatch/alerts/export/internal/testdoc"
+	"github.com/diskwatch/diskwatch/alerts/export/zabbix"
 )
 
 func TestParseKey(t *testing.T) {

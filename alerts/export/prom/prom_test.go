@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/diskwatch/diskwatch/exporters/internal/testdoc"
-	"github.com/diskwatch/diskwatch/exporters/prom"
-	"github.com/diskwatch/diskwatch/exporters/snapshot"
+	"github.com/diskwatch/diskwatch/alerts/export/internal/testdoc"
+	"github.com/diskwatch/diskwatch/alerts/export/prom"
+	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
 )
 
 // promtool checks the exposition with the real linter (Debian package

@@ -16,8 +16,8 @@ import (
 	"github.com/diskwatch/diskwatch/collectors/mdraid"
 	"github.com/diskwatch/diskwatch/collectors/model"
 	"github.com/diskwatch/diskwatch/collectors/smartctl"
-	"github.com/diskwatch/diskwatch/exporters/snapshot"
-	"github.com/diskwatch/diskwatch/exporters/snapshot/fromrules"
+	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
+	"github.com/diskwatch/diskwatch/alerts/export/snapshot/fromrules"
 )
 
 // Time is the document's collection time.
