@@ -110,6 +110,9 @@ type entry struct {
 	// window.
 	Changes  []time.Time `json:"changes,omitempty"`
 	Flapping bool        `json:"flapping,omitempty"`
+	// Recovery is the text of the OK finding that announced the end of
+	// the condition, kept until the alert resolves.
+	Recovery *rules.Finding `json:"recovery,omitempty"`
 }
 
 // State is the tracker's persisted memory.
@@ -184,7 +187,13 @@ func (t *Tracker) Update(now time.Time, findings []rules.Finding) []Event {
 func (t *Tracker) UpdateExcept(now time.Time, findings []rules.Finding, unseen func(subjectID string) bool) []Event {
 	// Dedup: one finding per key, the most severe.
 	cur := map[string]rules.Finding{}
+	// An OK finding under an alert's own key is its recovery notice ("back
+	// on line after 4m on battery"): the resolved event carries its text.
+	notes := map[string]rules.Finding{}
 	for _, f := range findings {
+		if f.Severity == rules.OK {
+			notes[Key(f)] = f
+		}
 		if !t.alerting(f.Severity) {
 			continue
 		}
@@ -230,6 +239,9 @@ func (t *Tracker) UpdateExcept(now time.Time, findings []rules.Finding, unseen f
 		if e.Alert.Active() && unseen != nil && unseen(e.Alert.SubjectID) {
 			continue
 		}
+		if n, ok := notes[k]; ok && e.Alert.Active() {
+			e.Recovery = &n
+		}
 		if e.Alert.Active() {
 			e.Missing++
 			if e.Missing >= t.policy.ResolveAfter {
@@ -242,6 +254,10 @@ func (t *Tracker) UpdateExcept(now time.Time, findings []rules.Finding, unseen f
 			evs = append(evs, Event{Kind: Flapping, Time: now, Alert: e.Alert})
 		}
 		if !e.Alert.Active() && e.Notified == "firing" && !e.Flapping {
+			if e.Recovery != nil {
+				e.Alert.Message, e.Alert.Remedy = e.Recovery.Message, e.Recovery.Remedy
+				e.Recovery = nil
+			}
 			e.Notified = "resolved"
 			e.LastNotified = now
 			evs = append(evs, Event{Kind: Resolved, Time: now, Alert: e.Alert})
