@@ -41,6 +41,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 		}
 		return exitUnknown
 	}
+	ctx = log.WithContext(ctx) // collectors log what they skip and why at debug level
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	eng := &engine.Engine{Sources: sources(c.fs(), cfg), Rules: rs, Settings: &cfg.Settings, Now: e.now, Log: log}

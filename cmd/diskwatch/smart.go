@@ -69,6 +69,7 @@ func runSmart(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "diskwatch smart: %v\n", err)
 			return exitUnknown
 		}
+		ctx = c.logger(e).WithContext(ctx) // --verbose: what is skipped and why
 		ctx, cancel := context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 		var set []collectors.Named
