@@ -373,6 +373,49 @@ cat /sys/block/md1/md/dev-{d}/state; exit 1`,
 					t.Errorf("want only md1's member error, got %v", p)
 				}
 			}},
+		{name: "11-readonly", exit: 1,
+			setup: `mdadm --stop /dev/md1 && mdadm --readonly /dev/md0 && grep -q 'md0 : active (read-only)' /proc/mdstat`,
+			check: func(t *testing.T, doc *rigCheckDoc, mdstat, _ string) {
+				f := rigWantFinding(t, doc, "md.readonly", "md0", rules.Warning)
+				if f != nil && (!strings.Contains(f.Message, "read-only") || !strings.Contains(f.Remedy, "mdadm --readwrite /dev/md0")) {
+					t.Errorf("finding: %+v", f)
+				}
+				if doc.array("md1") != nil {
+					t.Error("md1 still listed after --stop")
+				}
+			}},
+		{name: "12-raid1-mismatch", exit: 0,
+			// Data written past md to one member: a raid1 check counts the
+			// mismatch, which on raid1 is reported but not alarming.
+			setup: `mdadm --readwrite /dev/md0 || exit 1
+dd if=/dev/urandom of=/dev/{a} bs=4096 seek=2000 count=64 conv=fsync 2>/dev/null
+echo check >/sys/block/md0/md/sync_action
+sleep 1; mdadm --wait /dev/md0
+cat /sys/block/md0/md/mismatch_cnt /sys/block/md0/md/last_sync_action`,
+			check: func(t *testing.T, doc *rigCheckDoc, mdstat, out string) {
+				f := rigWantFinding(t, doc, "md.mismatch", "md0", rules.OK)
+				if f != nil && (!strings.Contains(f.Message, "mismatched sectors") || !strings.Contains(f.Message, "usually harmless")) {
+					t.Errorf("message: %s", f.Message)
+				}
+				if ar := doc.array("md0"); ar == nil || ar.MismatchCount <= 0 || ar.LastSyncAction != "check" {
+					t.Errorf("md0 after check: %+v\n%s", ar, out)
+				}
+			}},
+		{name: "13-inactive", exit: 2,
+			// One member seen at boot: udev's `mdadm --incremental` puts it
+			// in an array that waits, inactive, for the other.
+			setup: `mdadm --stop /dev/md0 || exit 1
+mdadm --incremental /dev/{a} 2>&1
+cat /proc/mdstat
+n=$(sed -n 's/^\(md[0-9]*\) : inactive .*/\1/p' /proc/mdstat)
+[ -n "$n" ] && echo "NEW $n"`,
+			check: func(t *testing.T, doc *rigCheckDoc, mdstat, out string) {
+				n := rigNewName(t, out)
+				f := rigWantFinding(t, doc, "md.inactive", n, rules.Critical)
+				if f != nil && (!strings.Contains(f.Message, "INACTIVE") || !strings.Contains(f.Message, a)) {
+					t.Errorf("message: %s", f.Message)
+				}
+			}},
 	}
 	for _, st := range stages {
 		ok := t.Run(st.name, func(t *testing.T) {

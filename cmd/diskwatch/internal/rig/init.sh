@@ -15,6 +15,9 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 [ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
 echo "rig: init at $(cut -d' ' -f1 /proc/uptime)s"
+# A task stuck in the kernel is reported on the console within a minute
+# (the default 120 s outlives a step's timeout).
+[ -w /proc/sys/kernel/hung_task_timeout_secs ] && echo 20 >/proc/sys/kernel/hung_task_timeout_secs
 while read -r m; do
 	[ -n "$m" ] || continue
 	insmod "/lib/modules/rig/$m.ko" || echo "rig: insmod $m failed"
