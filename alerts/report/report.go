@@ -118,7 +118,20 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 			if len(pts) == 0 {
 				continue
 			}
-			sec.Charts = append(sec.Charts, Chart{Title: m.title, Unit: m.unit, Points: pts, Marks: in.Alerts[id]})
+			ch := Chart{Title: m.title, Unit: m.unit, Points: pts, Marks: in.Alerts[id]}
+			switch m.metric {
+			case "temperature_c":
+				ch.Threshold = d.WarnTemperatureC // the drive's own limit, when it reports one
+			case "nvme_percentage_used":
+				w := 80.0 // smart.wear's default warning level
+				ch.Threshold = &w
+			case "nvme_available_spare":
+				if d.NVMe != nil && d.NVMe.AvailableSpareThreshold > 0 {
+					t := float64(d.NVMe.AvailableSpareThreshold)
+					ch.Threshold = &t
+				}
+			}
+			sec.Charts = append(sec.Charts, ch)
 		}
 		r.Disks = append(r.Disks, sec)
 	}

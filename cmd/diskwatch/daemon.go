@@ -317,8 +317,9 @@ func (d *daemon) serveMetrics(cfg *config.Config) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", prom.Handler(d.latest.Load))
+	mux.HandleFunc("/report", d.serveReport)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "diskwatch: metrics at /metrics")
+		fmt.Fprintln(w, "diskwatch: metrics at /metrics, health report at /report")
 	})
 	d.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go d.metricsSrv.Serve(ln)

@@ -320,6 +320,16 @@ func TestDaemonQueueExecReloadRestart(t *testing.T) {
 	if !bytes.Contains(metrics, []byte(`diskwatch_md_degraded{array="md9"} 1`)) {
 		t.Errorf("/metrics lacks md9 degraded:\n%.3000s", metrics)
 	}
+	// The health report on the same port.
+	resp, err = http.Get("http://" + addr + "/report")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(page, []byte(`id="array-md9" data-kind="array" data-status="CRITICAL"`)) {
+		t.Errorf("/report: %s\n%.2000s", resp.Status, page)
+	}
 	if p, err := exec.LookPath("promtool"); err == nil {
 		c := exec.Command(p, "check", "metrics")
 		c.Stdin = bytes.NewReader(metrics)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/diskwatch/diskwatch/alerts/engine"
 	"github.com/diskwatch/diskwatch/alerts/report"
@@ -67,23 +70,18 @@ func runReport(ctx context.Context, e *env, args []string) int {
 		snap = eng.Cycle(cctx).Snapshot
 		cancel()
 	}
-	in := report.Input{Now: now, Since: now.Add(-window), Snapshot: snap}
+	host := ""
 	if h, err := os.Hostname(); err == nil && c.root == "" {
-		in.Host = h
-	}
-	if hist != nil {
-		in.History = hist
-		if err := addStoredSubjects(snap, hist); err != nil {
-			log.Warn().Err(err).Msg("history store: some subjects could not be read")
-		}
-		in.Alerts = alertMarks(hist, snap, in.Since)
+		host = h
 	}
 	var h rules.History
 	if hist != nil {
 		h = hist
 	}
-	in.Findings = rs.Evaluate(&rules.Input{Snapshot: snap, Now: now, History: h}, &cfg.Settings)
-	r, err := report.Build(ctx, in)
+	findings := func(s *model.Snapshot) []rules.Finding {
+		return rs.Evaluate(&rules.Input{Snapshot: s, Now: now, History: h}, &cfg.Settings)
+	}
+	r, err := buildReport(ctx, snap, findings, hist, host, now, window, log)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "diskwatch report: %v\n", err)
 		return exitUnknown
@@ -112,6 +110,25 @@ func runReport(ctx context.Context, e *env, args []string) int {
 			*htmlOut, len(r.Disks), len(r.Arrays), len(r.Env), r.Status)
 	}
 	return exitOK
+}
+
+// buildReport assembles the report of snap (not modified) plus the disks
+// known only from history; findings evaluates the rules on the combined
+// snapshot. hist may be nil.
+func buildReport(ctx context.Context, snap *model.Snapshot, findings func(*model.Snapshot) []rules.Finding,
+	hist *state.Store, host string, now time.Time, window time.Duration, log zerolog.Logger) (*report.Report, error) {
+	s := *snap
+	s.Disks = append([]model.Disk(nil), snap.Disks...)
+	in := report.Input{Host: host, Now: now, Since: now.Add(-window), Snapshot: &s}
+	if hist != nil {
+		in.History = hist
+		if err := addStoredSubjects(&s, hist); err != nil {
+			log.Warn().Err(err).Msg("history store: some subjects could not be read")
+		}
+		in.Alerts = alertMarks(hist, &s, in.Since)
+	}
+	in.Findings = findings(&s)
+	return report.Build(ctx, in)
 }
 
 var windowRE = regexp.MustCompile(`^(\d+)([wdhm])$`)
@@ -244,4 +261,41 @@ func alertMarks(hist *state.Store, snap *model.Snapshot, since time.Time) map[st
 		}
 	}
 	return out
+}
+
+// serveReport is the daemon's /report: the same page as `diskwatch report`,
+// from the latest round and the daemon's history store (?since=90d).
+func (d *daemon) serveReport(w http.ResponseWriter, r *http.Request) {
+	doc := d.latest.Load()
+	if doc == nil || doc.Snapshot == nil {
+		http.Error(w, "no round finished yet", http.StatusServiceUnavailable)
+		return
+	}
+	window := 90 * 24 * time.Hour
+	if s := r.URL.Query().Get("since"); s != "" {
+		v, err := parseWindow(s)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		window = v
+	}
+	// The round's own findings, as the alerts were computed; disks known
+	// only from history get none.
+	fs := make([]rules.Finding, 0, len(doc.Findings))
+	for _, f := range doc.Findings {
+		fs = append(fs, rules.Finding{Severity: rules.Severity(f.Severity), Rule: f.Rule, Subject: f.Subject, SubjectID: f.SubjectID,
+			Message: f.Message, Remedy: f.Remedy, Evidence: f.Evidence, Related: f.Related, Values: f.Values})
+	}
+	rep, err := buildReport(r.Context(), doc.Snapshot, func(*model.Snapshot) []rules.Finding { return fs },
+		d.store, doc.Host, d.e.now(), window, d.log)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+	if err := report.Render(w, rep); err != nil {
+		d.log.Warn().Err(err).Msg("/report: render failed")
+	}
 }
