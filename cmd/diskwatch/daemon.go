@@ -22,6 +22,9 @@ import (
 
 	"github.com/diskwatch/diskwatch/alerts/config"
 	"github.com/diskwatch/diskwatch/alerts/engine"
+	"github.com/diskwatch/diskwatch/alerts/export/prom"
+	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
+	"github.com/diskwatch/diskwatch/alerts/export/snapshot/fromrules"
 	"github.com/diskwatch/diskwatch/alerts/lifecycle"
 	"github.com/diskwatch/diskwatch/alerts/notify"
 	"github.com/diskwatch/diskwatch/alerts/notify/alertmanager"
@@ -35,9 +38,6 @@ import (
 	"github.com/diskwatch/diskwatch/collectors"
 	"github.com/diskwatch/diskwatch/collectors/execx"
 	"github.com/diskwatch/diskwatch/collectors/model"
-	"github.com/diskwatch/diskwatch/alerts/export/prom"
-	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
-	"github.com/diskwatch/diskwatch/alerts/export/snapshot/fromrules"
 )
 
 // DefaultMetricsListen is where /metrics is served unless configured: the

@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/diskwatch/diskwatch/alerts/engine"
-	"github.com/diskwatch/diskwatch/alerts/rules"
-	"github.com/diskwatch/diskwatch/alerts/state"
 	"github.com/diskwatch/diskwatch/alerts/export/prom"
 	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
 	"github.com/diskwatch/diskwatch/alerts/export/snapshot/fromrules"
 	"github.com/diskwatch/diskwatch/alerts/export/zabbix"
+	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/alerts/state"
 )
 
 // docFlags are the flags of the commands that read the daemon's snapshot.

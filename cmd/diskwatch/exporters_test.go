@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/diskwatch/diskwatch/collectors/model"
 	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
+	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
 func writeCfg(t *testing.T) string {
