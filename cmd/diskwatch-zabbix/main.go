@@ -16,9 +16,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/diskwatch/diskwatch/collectors/execx"
 	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
 	"github.com/diskwatch/diskwatch/alerts/export/zabbix"
+	"github.com/diskwatch/diskwatch/collectors/execx"
 )
 
 const defaultState = "/var/lib/diskwatch"

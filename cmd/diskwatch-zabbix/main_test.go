@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/diskwatch/diskwatch/collectors/model"
 	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
+	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
 var now = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)

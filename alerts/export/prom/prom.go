@@ -17,8 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
 
-	"github.com/diskwatch/diskwatch/collectors/model"
 	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
+	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
 // Source returns the document to expose (nil: nothing collected yet).

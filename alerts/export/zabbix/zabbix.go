@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/diskwatch/diskwatch/collectors/model"
 	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
+	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
 // ErrNotFound means the key's subject is not in the snapshot (the item is

@@ -12,12 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
+	"github.com/diskwatch/diskwatch/alerts/export/snapshot/fromrules"
 	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors/mdraid"
 	"github.com/diskwatch/diskwatch/collectors/model"
 	"github.com/diskwatch/diskwatch/collectors/smartctl"
-	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
-	"github.com/diskwatch/diskwatch/alerts/export/snapshot/fromrules"
 )
 
 // Time is the document's collection time.

@@ -3,9 +3,9 @@
 package fromrules
 
 import (
+	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
 	"github.com/diskwatch/diskwatch/alerts/lifecycle"
 	"github.com/diskwatch/diskwatch/alerts/rules"
-	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
 )
 
 // Findings converts findings.
