@@ -81,4 +81,15 @@ func TestRigBuses(t *testing.T) {
 	if err != nil || r.Exit != 137 {
 		t.Errorf("guest timeout: exit %d, err %v; want 137 (killed)", r.Exit, err)
 	}
+	// A step the host stops waiting for is reported with QEMU's view of
+	// the machine; the next step still works.
+	sctx, scancel := context.WithTimeout(ctx, 2*time.Second)
+	_, err = vm.Exec(sctx, 10*time.Second, "sleep 6")
+	scancel()
+	if err == nil || !strings.Contains(err.Error(), `"running": true`) || !strings.Contains(err.Error(), "info cpus") {
+		t.Errorf("host timeout: %v", err)
+	}
+	if r, err = vm.Exec(ctx, time.Minute, "echo after"); err != nil || string(r.Output) != "after\n" {
+		t.Errorf("step after an abandoned one: %q %v", r.Output, err)
+	}
 }

@@ -64,12 +64,54 @@ func (q *qmpClient) do(cmd string, args any) (json.RawMessage, error) {
 	return r.Return, nil
 }
 
+// diagnose asks QEMU, after a step got no answer, whether the machine
+// runs and where its vCPUs are, to tell a stuck guest task from a stalled
+// emulator. The caller holds vm.mu.
+func (vm *VM) diagnose(ctx context.Context) string {
+	if vm.proc == nil {
+		return ""
+	}
+	select {
+	case <-vm.proc.Done():
+		return "; qemu has exited"
+	default:
+	}
+	dctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var b []byte
+	st, err := vm.qmpLocked(dctx, "query-status", nil)
+	if err != nil {
+		return "; qmp: " + err.Error()
+	}
+	b = append(b, "; qemu status "...)
+	b = append(b, st...)
+	for _, hmp := range []string{"info cpus", "info registers -a"} {
+		r, err := vm.qmpLocked(dctx, "human-monitor-command", map[string]any{"command-line": hmp})
+		if err != nil {
+			b = append(b, "\n"+hmp+": "+err.Error()...)
+			break
+		}
+		var s string
+		if json.Unmarshal(r, &s) == nil {
+			if len(s) > 3000 {
+				s = s[:3000] + "..."
+			}
+			b = append(b, "\n"+hmp+":\n"+s...)
+		}
+	}
+	return string(b)
+}
+
 // QMP runs one QMP command (e.g. "qom-set" with arguments {"path":
 // "/machine/peripheral/nvme0", "property": "smart_critical_warning",
 // "value": 4}) and returns its "return" value.
 func (vm *VM) QMP(ctx context.Context, cmd string, args any) (json.RawMessage, error) {
 	vm.mu.Lock()
 	defer vm.mu.Unlock()
+	return vm.qmpLocked(ctx, cmd, args)
+}
+
+func (vm *VM) qmpLocked(ctx context.Context, cmd string, args any) (json.RawMessage, error) {
 	if vm.qmp == nil {
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		conn, err := vm.dial(dctx, filepath.Join(vm.dir, "qmp.sock"))

@@ -492,7 +492,7 @@ func (vm *VM) Exec(ctx context.Context, timeout time.Duration, script string) (R
 	res, err := readFrame(hctx, vm.next, id)
 	res.Duration = time.Since(start)
 	if err != nil {
-		return res, fmt.Errorf("rig: step %s: %w", id, err)
+		return res, fmt.Errorf("rig: step %s after %v: %w%s", id, res.Duration.Round(time.Millisecond), err, vm.diagnose(ctx))
 	}
 	vm.cfg.logf("rig: step %s: exit %d after %v", id, res.Exit, res.Duration.Round(time.Millisecond))
 	return res, nil
