@@ -1,6 +1,6 @@
 #!/bin/busybox sh
 # /init of the diskwatch test rig's initramfs. The console (ttyS0) only
-# logs; commands come over ttyS1:
+# logs; commands come over the virtio-serial port named "rig":
 #   host:  "EXEC <id> <timeout-seconds>\n", the script in base64 lines,
 #          "@@EOF@@\n"
 #   guest: "@@RIG BEGIN <id>@@\n", the step's output (stdout and stderr)
@@ -49,7 +49,18 @@ agent() {
 	done
 }
 
-stty -F /dev/ttyS1 raw -echo -ixon -ixoff
-agent </dev/ttyS1 >/dev/ttyS1 2>&1
+port=
+i=0
+while [ -z "$port" ] && [ $i -lt 100 ]; do
+	for p in /sys/class/virtio-ports/*; do
+		[ "$(cat $p/name 2>/dev/null)" = rig ] && [ -c /dev/${p##*/} ] && port=/dev/${p##*/}
+	done
+	[ -n "$port" ] || sleep 0.1
+	i=$((i + 1))
+done
+echo "rig: command channel $port"
+# A virtio port can be opened once: one descriptor for both directions.
+exec 3<>"$port"
+agent <&3 >&3 2>&1
 echo "rig: command channel closed"
 poweroff -f

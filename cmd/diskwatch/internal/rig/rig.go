@@ -8,7 +8,8 @@
 // The guest is a busybox initramfs with the modules of DefaultModules,
 // host programs (mdadm, smartctl) with their libraries, and any files the
 // caller adds (the static diskwatch binary). Its console (ttyS0) is
-// logged; commands travel over a second serial port (ttyS1) as base64
+// logged; commands travel over a virtio-serial port (flow-controlled: an
+// emulated 16550 drops bytes when the host is slow to read) as base64
 // frames, so output is byte-exact. QEMU runs under TCG by default (a stock
 // Debian kernel does not boot under this machine's nested KVM) and is
 // always killed by Close or when the context ends.
@@ -150,6 +151,24 @@ func (c *Config) logf(format string, args ...any) {
 	}
 }
 
+// channelModules carry the command channel (virtio-serial), in order.
+var channelModules = []string{"virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci", "virtio_console"}
+
+// withChannelModules appends the channel's modules that mods lacks.
+func withChannelModules(mods []string) []string {
+	have := map[string]bool{}
+	for _, m := range mods {
+		have[strings.ReplaceAll(m, "-", "_")] = true
+	}
+	out := append([]string(nil), mods...)
+	for _, m := range channelModules {
+		if !have[m] {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // Missing lists the host programs the rig needs that are not installed,
 // with the Debian package that provides each.
 func Missing() []string {
@@ -176,6 +195,7 @@ func Boot(ctx context.Context, cfg Config) (*VM, error) {
 	if cfg.Modules == nil {
 		cfg.Modules = DefaultModules
 	}
+	cfg.Modules = withChannelModules(cfg.Modules)
 	if cfg.Programs == nil {
 		cfg.Programs = DefaultPrograms
 	}
@@ -289,7 +309,8 @@ func (vm *VM) qemuArgs(initrd string) ([]string, error) {
 		"-append", strings.TrimSpace("console=ttyS0 panic=-1 loglevel=6 " + c.Append),
 		"-serial", "stdio",
 		"-chardev", "socket,id=cmd,path=" + filepath.Join(vm.dir, "cmd.sock") + ",server=on,wait=on",
-		"-serial", "chardev:cmd",
+		"-device", "virtio-serial-pci,id=vser",
+		"-device", "virtserialport,bus=vser.0,chardev=cmd,name=rig",
 		"-qmp", "unix:" + filepath.Join(vm.dir, "qmp.sock") + ",server=on,wait=off",
 	}
 	if c.Accel == "tcg" {
