@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/diskwatch
 
-.PHONY: all build run test unit test-rig lint bench fuzz install setup clean
+.PHONY: soak all build run test unit test-rig lint bench fuzz install setup clean
 
 all: build
 
@@ -41,6 +41,11 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	@if [ "$$DISKWATCH_RIG" = 1 ]; then DISKWATCH_RIG=1 $(GO) test -count=1 -timeout 20m -run 'TestRigSMARTNative' -v ./cmd/diskwatch/ | grep 'bench ('; fi
+
+# 10,000 daemon rounds over a fixture host: memory, goroutines, open files
+# must stay flat (prints the peak RSS).
+soak:
+	DISKWATCH_SOAK=1 $(GO) test -count=1 -timeout 60m -run '^TestSoak$$' -v ./cmd/diskwatch/
 
 # Each fuzz target briefly (FUZZTIME=2m for a real run).
 FUZZTIME ?= 10s

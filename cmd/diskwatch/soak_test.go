@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/diskwatch/diskwatch/alerts/rules"
+)
+
+// soakRoot writes a fixture host with 32 RAID1 arrays over 64 member disks
+// (every fourth array degraded, so alerts stay active) and 16 hwmon sensors.
+func soakRoot(t *testing.T, dir string) {
+	var md strings.Builder
+	md.WriteString("Personalities : [raid1]\n")
+	for i := 0; i < 32; i++ {
+		a, b := fmt.Sprintf("sd%d", 2*i), fmt.Sprintf("sd%d", 2*i+1)
+		if i%4 == 0 {
+			fmt.Fprintf(&md, "md%d : active raid1 %s[0]\n      1047552 blocks super 1.2 [2/1] [U_]\n\n", i, a)
+		} else {
+			fmt.Fprintf(&md, "md%d : active raid1 %s[0] %s[1]\n      1047552 blocks super 1.2 [2/2] [UU]\n\n", i, a, b)
+		}
+		for _, m := range []string{a, b} {
+			p := filepath.Join(dir, "sys", "block", fmt.Sprintf("md%d", i), "md", "dev-"+m)
+			os.MkdirAll(p, 0o755)
+			os.WriteFile(filepath.Join(p, "state"), []byte("in_sync\n"), 0o644)
+			os.WriteFile(filepath.Join(p, "errors"), []byte("0\n"), 0o644)
+			os.WriteFile(filepath.Join(p, "bad_blocks"), nil, 0o644)
+		}
+		os.WriteFile(filepath.Join(dir, "sys", "block", fmt.Sprintf("md%d", i), "md", "array_state"), []byte("clean\n"), 0o644)
+	}
+	md.WriteString("unused devices: <none>\n")
+	os.MkdirAll(filepath.Join(dir, "proc"), 0o755)
+	os.WriteFile(filepath.Join(dir, "proc", "mdstat"), []byte(md.String()), 0o644)
+	for i := 0; i < 16; i++ {
+		hw := filepath.Join(dir, "sys", "class", "hwmon", fmt.Sprintf("hwmon%d", i))
+		os.MkdirAll(hw, 0o755)
+		os.WriteFile(filepath.Join(hw, "name"), []byte(fmt.Sprintf("chip%d\n", i)), 0o644)
+		os.WriteFile(filepath.Join(hw, "temp1_input"), []byte("41000\n"), 0o644)
+		os.WriteFile(filepath.Join(hw, "temp1_max"), []byte("80000\n"), 0o644)
+	}
+}
+
+// procStatus reads a field of /proc/self/status in kB.
+func procStatus(field string) int {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return n
+		}
+	}
+	return -1
+}
+
+func openFDs() int {
+	es, _ := os.ReadDir("/proc/self/fd")
+	return len(es)
+}
+
+// TestSoak runs the daemon's rounds (collect → store → rules → lifecycle →
+// notify → snapshot) 10,000 times in a child process over a fixture host,
+// with the clock advancing a minute a round, and checks that resident
+// memory, goroutines and open files stay flat. DISKWATCH_SOAK_ROUNDS
+// changes the count; `make soak` runs it.
+func TestSoak(t *testing.T) {
+	if os.Getenv("DISKWATCH_SOAK_CHILD") == "1" {
+		soakChild(t)
+		return
+	}
+	if os.Getenv("DISKWATCH_SOAK") == "" {
+		t.Skip("the soak runs with DISKWATCH_SOAK=1 (make soak)")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestSoak$", "-test.v")
+	cmd.Env = append(os.Environ(), "DISKWATCH_SOAK_CHILD=1", "GOGC=50")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("soak child: %v\n%s", err, out)
+	}
+	stats := map[string][4]int{}
+	for _, l := range strings.Split(string(out), "\n") {
+		var at string
+		var rss, hwm, gr, fds int
+		if n, _ := fmt.Sscanf(strings.TrimSpace(l), "soak %s rss=%d hwm=%d goroutines=%d fds=%d", &at, &rss, &hwm, &gr, &fds); n == 5 {
+			stats[at] = [4]int{rss, hwm, gr, fds}
+		}
+	}
+	early, last := stats["early"], stats["last"]
+	if early == ([4]int{}) || last == ([4]int{}) {
+		t.Fatalf("no stats from the child:\n%s", out)
+	}
+	t.Logf("after half the rounds: RSS %d KiB, goroutines %d, fds %d; at the end: RSS %d KiB (peak %d KiB = %.1f MiB), goroutines %d, fds %d",
+		early[0], early[2], early[3], last[0], last[1], float64(last[1])/1024, last[2], last[3])
+	if last[2] > early[2] || last[3] > early[3] {
+		t.Errorf("goroutines or open files grew: %v -> %v", early, last)
+	}
+	if last[0] > early[0]*5/4+2048 {
+		t.Errorf("resident memory grew from %d to %d KiB", early[0], last[0])
+	}
+}
+
+func soakChild(t *testing.T) {
+	rounds := 10000
+	if v, err := strconv.Atoi(os.Getenv("DISKWATCH_SOAK_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
+	root, stateDir := t.TempDir(), t.TempDir()
+	soakRoot(t, root)
+	cfgPath := filepath.Join(t.TempDir(), "diskwatch.yaml")
+	os.WriteFile(cfgPath, []byte("daemon:\n  metrics_listen: \"off\"\n"), 0o600)
+	clock := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: func(string) string { return "" }, now: func() time.Time { return clock }}
+	c := common{root: root, cfgPath: cfgPath, timeout: time.Minute}
+	rs := rules.Default()
+	cfg, err := c.loadConfig(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{c: c, e: e, log: zerolog.Nop(), rs: rs, stateFlag: stateDir, listenFlag: "off"}
+	ctx := context.Background()
+	if err := d.start(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	report := func(at string) {
+		runtime.GC()
+		fmt.Printf("soak %s rss=%d hwm=%d goroutines=%d fds=%d\n", at, procStatus("VmRSS"), procStatus("VmHWM"), runtime.NumGoroutine(), openFDs())
+	}
+	start := time.Now()
+	for i := 1; i <= rounds; i++ {
+		clock = clock.Add(time.Minute)
+		d.round(ctx)
+		if i == rounds/2 {
+			// The history store's raw series stop growing after
+			// MaxRawPoints (4032) rounds; from here on memory must be flat.
+			report("early")
+		}
+	}
+	report("last")
+	fmt.Printf("soak %d rounds in %s\n", rounds, time.Since(start).Round(time.Millisecond))
+	if doc := d.latest.Load(); doc == nil || len(doc.Snapshot.Arrays) != 32 || len(doc.Snapshot.Sensors) != 16 {
+		t.Errorf("last round did not see the fixture host")
+	}
+	d.stop()
+}
