@@ -32,8 +32,12 @@ func smartctlCmd(d *model.Disk, opt string) string {
 		s += " -d " + model.Clean(v)
 	}
 	p := model.Clean(d.Device.Path)
+	if n := model.Clean(d.Device.Name); p == "" && n != "" && !strings.ContainsAny(n, " /\\") {
+		p = "/dev/" + n
+	}
 	if p == "" {
-		p = "/dev/" + model.Clean(d.Device.Name)
+		// A disk known only from history (no device node here).
+		p = "DEVICE"
 	}
 	return s + " " + p
 }
