@@ -27,8 +27,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	if code, ok := parse(fs, args, e); !ok {
 		return code
 	}
-	if *format != "text" && *format != "json" && *format != "nagios" {
-		fmt.Fprintf(e.stderr, "diskwatch check: --format must be text, json or nagios, not %q\n", *format)
+	if !formatOK(e, "check", *format, "text", "json", "nagios") {
 		return exitUnknown
 	}
 	log := c.logger(e)

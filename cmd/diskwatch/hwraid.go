@@ -32,8 +32,7 @@ func runRaid(ctx context.Context, e *env, args []string) int {
 	if code, ok := parse(fs, args, e); !ok {
 		return code
 	}
-	if *format != "text" && *format != "json" {
-		fmt.Fprintf(e.stderr, "diskwatch raid: --format must be text or json, not %q\n", *format)
+	if !formatOK(e, "raid", *format, "text", "json") {
 		return exitUnknown
 	}
 	cfg, err := c.loadConfig(rules.Default())
@@ -113,8 +112,7 @@ func runKernelLog(ctx context.Context, e *env, args []string) int {
 	if code, ok := parse(fs, args, e); !ok {
 		return code
 	}
-	if *format != "text" && *format != "json" {
-		fmt.Fprintf(e.stderr, "diskwatch kernel-log: --format must be text or json, not %q\n", *format)
+	if !formatOK(e, "kernel-log", *format, "text", "json") {
 		return exitUnknown
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)

@@ -165,6 +165,19 @@ func parse(fs *flag.FlagSet, args []string, e *env) (int, bool) {
 	return 0, true
 }
 
+// formatOK reports whether format is one of allowed; otherwise it says so
+// on standard error for command cmd.
+func formatOK(e *env, cmd, format string, allowed ...string) bool {
+	for _, a := range allowed {
+		if format == a {
+			return true
+		}
+	}
+	list := strings.Join(allowed[:len(allowed)-1], ", ") + " or " + allowed[len(allowed)-1]
+	fmt.Fprintf(e.stderr, "diskwatch %s: --format must be %s, not %q\n", cmd, list, format)
+	return false
+}
+
 func runConfig(_ context.Context, e *env, args []string) int {
 	if len(args) == 0 {
 		fmt.Fprintln(e.stderr, "usage: diskwatch config check FILE | diskwatch config default")

@@ -102,8 +102,7 @@ func runSensors(ctx context.Context, e *env, args []string) int {
 	if code, ok := parse(fs, args, e); !ok {
 		return code
 	}
-	if *format != "text" && *format != "json" {
-		fmt.Fprintf(e.stderr, "diskwatch sensors: --format must be text or json, not %q\n", *format)
+	if !formatOK(e, "sensors", *format, "text", "json") {
 		return exitUnknown
 	}
 	cfg, err := c.loadConfig(rules.Default())

@@ -36,8 +36,7 @@ func runReplay(ctx context.Context, e *env, args []string) int {
 		fs.Usage()
 		return exitUnknown
 	}
-	if *format != "text" && *format != "json" {
-		fmt.Fprintf(e.stderr, "diskwatch replay: --format must be text or json, not %q\n", *format)
+	if !formatOK(e, "replay", *format, "text", "json") {
 		return exitUnknown
 	}
 	rs := rules.Default()

@@ -39,8 +39,7 @@ func runSmart(ctx context.Context, e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	if *format != "text" && *format != "json" {
-		fmt.Fprintf(e.stderr, "diskwatch smart: --format must be text or json, not %q\n", *format)
+	if !formatOK(e, "smart", *format, "text", "json") {
 		return exitUnknown
 	}
 	var disks []model.Disk
