@@ -88,14 +88,15 @@ func (p Plan) Due(now time.Time, recs Disk) (kind string, slot time.Time) {
 }
 
 // Settle records in recs that kind's slot was dealt with at now: started
-// (failure "") or given up on. A long test started also settles the short
-// slot due now: one test at a time, and the long one reads every sector
-// the short one would.
+// (failure "") or given up on. A long test also settles the short slot
+// due now: one test at a time, and the long one reads every sector the
+// short one would; a disk that cannot start a long test (no self-test
+// support) is not asked again for a short one in the same breath.
 func (p Plan) Settle(recs Disk, kind string, slot, now time.Time, failure string) {
 	recs[kind] = Record{Slot: slot, At: now, Test: kind, Error: failure}
-	if kind == Long && failure == "" {
+	if kind == Long {
 		if s, ok := p.pending(Short, now, recs); ok {
-			recs[Short] = Record{Slot: s, At: now, Test: Long}
+			recs[Short] = Record{Slot: s, At: now, Test: Long, Error: failure}
 		}
 	}
 }

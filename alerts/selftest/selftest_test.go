@@ -186,9 +186,11 @@ func TestDue(t *testing.T) {
 		}},
 		{"an error settles the slot", Plan{Short: plan.Short, Long: plan.Long, Loc: loc}, []step{
 			{"long fails (no self-test support)", day(8, "02:00"), "long", day(8, "02:00"), "error"},
-			{"then the short one is tried, not the long again", day(8, "02:01"), "short", day(8, "02:00"), "error"},
+			{"the short slot due with it is given up too", day(8, "02:01"), "", time.Time{}, ""},
 			{"and neither again before its next slot", day(8, "20:00"), "", time.Time{}, ""},
-			{"next day", day(9, "02:00"), "short", day(9, "02:00"), "started"},
+			{"next day the short one is tried", day(9, "02:00"), "short", day(9, "02:00"), "error"},
+			{"and not again that day", day(9, "02:01"), "", time.Time{}, ""},
+			{"the day after", day(10, "02:00"), "short", day(10, "02:00"), "started"},
 		}},
 		{"clock jumps back", Plan{Short: plan.Short, Loc: loc}, []step{
 			{"at the slot", day(3, "02:00"), "short", day(3, "02:00"), "started"},

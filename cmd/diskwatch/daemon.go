@@ -118,6 +118,7 @@ type daemon struct {
 
 	metricsSrv    *http.Server
 	lastHeartbeat time.Time
+	selfTests     *selfTester // scheduled SMART self-tests (selftests.go)
 }
 
 func (d *daemon) stateDir(cfg *config.Config) string {
@@ -460,6 +461,7 @@ func (d *daemon) round(ctx context.Context) {
 		d.log.Info().Msg("round interrupted by shutdown; not evaluated")
 		return
 	}
+	d.runSelfTests(ctx)
 	now := res.Snapshot.Time
 	res.Snapshot.Host = d.host
 
