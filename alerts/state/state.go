@@ -79,6 +79,15 @@ type Options struct {
 	// CompactEvery is how often (in the readings' own time) Append folds
 	// and drops old points (default 1 hour).
 	CompactEvery time.Duration
+	// Heartbeat is the longest a series goes without a stored point
+	// while its value does not change (default 1 hour): a reading equal
+	// to the series' newest stored point, less than Heartbeat after it,
+	// is not stored again (Zabbix's "discard unchanged with heartbeat").
+	// Readers see the value as holding until the next point, so trend
+	// rules are unchanged while a week of mostly constant counters takes
+	// a fraction of the space (and of the daemon's memory, as the store is
+	// memory-mapped). Negative stores every reading.
+	Heartbeat time.Duration
 	// Bulk is for imports (replay --state): no fsync per commit, one at
 	// Close. A crash during an import can lose the imported readings (the
 	// store stays consistent); never set it for live readings.
@@ -101,6 +110,9 @@ func (o *Options) defaults() {
 	}
 	if o.CompactEvery <= 0 {
 		o.CompactEvery = time.Hour
+	}
+	if o.Heartbeat == 0 {
+		o.Heartbeat = time.Hour
 	}
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = 5 * time.Second
@@ -363,7 +375,11 @@ func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample)
 				b.FillPercent = 0.9
 				sb, sname = b, smp.Subject
 			}
-			if err := sb.Put(seriesKey(smp.Metric, t), f64(smp.Value)); err != nil {
+			key, val := seriesKey(smp.Metric, t), f64(smp.Value)
+			if s.unchanged(sb, key, val, t) {
+				continue
+			}
+			if err := sb.Put(key, val); err != nil {
 				return fmt.Errorf("%s %s: %w", model.Clean(smp.Subject), model.Clean(smp.Metric), err)
 			}
 		}
@@ -383,6 +399,25 @@ func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample)
 		return fmt.Errorf("history store %s: %d of %d readings had no subject or metric and were not saved (the others were)", s.path, skipped, len(samples))
 	}
 	return nil
+}
+
+// unchanged reports whether the series' newest point before key holds the
+// same value and is less than Heartbeat older than t: the reading adds
+// nothing a reader would not assume.
+func (s *Store) unchanged(sb *bolt.Bucket, key, val []byte, t time.Time) bool {
+	if s.opt.Heartbeat <= 0 {
+		return false
+	}
+	c := sb.Cursor()
+	k, v := c.Seek(key)
+	if k != nil && bytes.Equal(k, key) {
+		return false // same instant: overwrite, as before
+	}
+	if k, v = c.Prev(); k == nil || len(k) != len(key) || !bytes.Equal(k[:len(k)-8], key[:len(key)-8]) {
+		return false
+	}
+	age := t.Sub(keyTime(k[len(k)-8:]))
+	return bytes.Equal(v, val) && age > 0 && age < s.opt.Heartbeat
 }
 
 // compactChunk is how many subjects one compaction transaction handles:

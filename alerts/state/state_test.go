@@ -485,3 +485,53 @@ func TestFullDisk(t *testing.T) {
 	}
 	s2.Close()
 }
+
+// TestUnchangedWithHeartbeat: an unchanged reading is stored at most once
+// per Heartbeat; a change, or the heartbeat's end, is stored; the last
+// metric of a subject's bucket (Seek past its end) is handled like the
+// others, and readers see the value holding in between.
+func TestUnchangedWithHeartbeat(t *testing.T) {
+	s := mustOpen(t, t.TempDir(), Options{})
+	ctx := context.Background()
+	// Every minute for 3 hours; the counter steps to 1 at minute 90, the
+	// temperature (last metric in key order) never changes.
+	for i := 0; i <= 180; i++ {
+		v := 0.0
+		if i >= 90 {
+			v = 1
+		}
+		smp := []model.Sample{{Subject: "sda", Metric: "smart_attr_5_raw", Value: v}, {Subject: "sda", Metric: "temperature_c", Value: 40}}
+		if err := s.Append(ctx, base.Add(time.Duration(i)*time.Minute), smp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := func(m int, v float64) rules.Point { return rules.Point{Time: base.Add(time.Duration(m) * time.Minute), Value: v} }
+	for metric, want := range map[string][]rules.Point{
+		"smart_attr_5_raw": {at(0, 0), at(60, 0), at(90, 1), at(150, 1)},
+		"temperature_c":    {at(0, 40), at(60, 40), at(120, 40), at(180, 40)},
+	} {
+		got, err := s.Series("sda", metric, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%s (-want +got):\n%s", metric, d)
+		}
+	}
+	// The rules' readers see the step: held for the whole span, grew by 1.
+	ps, _ := s.Series("sda", "temperature_c", base)
+	if !rules.HeldFor(ps, base.Add(180*time.Minute), 3*time.Hour, func(v float64) bool { return v >= 40 }) {
+		t.Errorf("temperature not seen as held for 3 h: %v", ps)
+	}
+	if ps, _ := s.Series("sda", "smart_attr_5_raw", base); rules.Increase(ps) != 1 {
+		t.Errorf("increase %v over %v", rules.Increase(ps), ps)
+	}
+	// Heartbeat < 0 stores every reading.
+	s2 := mustOpen(t, t.TempDir(), Options{Heartbeat: -1})
+	for i := 0; i < 5; i++ {
+		s2.Append(ctx, base.Add(time.Duration(i)*time.Minute), samples(1, "sdb"))
+	}
+	if ps, _ := s2.Series("sdb", "temperature_c", time.Time{}); len(ps) != 5 {
+		t.Errorf("Heartbeat -1 kept %d of 5 readings", len(ps))
+	}
+}

@@ -92,20 +92,20 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Fatalf("soak child: %v\n%s", err, out)
 	}
-	stats := map[string][4]int{}
+	stats := map[string][6]int{}
 	for _, l := range strings.Split(string(out), "\n") {
 		var at string
-		var rss, hwm, gr, fds int
-		if n, _ := fmt.Sscanf(strings.TrimSpace(l), "soak %s rss=%d hwm=%d goroutines=%d fds=%d", &at, &rss, &hwm, &gr, &fds); n == 5 {
-			stats[at] = [4]int{rss, hwm, gr, fds}
+		var rss, hwm, gr, fds, anon, file int
+		if n, _ := fmt.Sscanf(strings.TrimSpace(l), "soak %s rss=%d hwm=%d goroutines=%d fds=%d anon=%d file=%d", &at, &rss, &hwm, &gr, &fds, &anon, &file); n == 7 {
+			stats[at] = [6]int{rss, hwm, gr, fds, anon, file}
 		}
 	}
 	early, last := stats["early"], stats["last"]
-	if early == ([4]int{}) || last == ([4]int{}) {
+	if early == ([6]int{}) || last == ([6]int{}) {
 		t.Fatalf("no stats from the child:\n%s", out)
 	}
-	t.Logf("after half the rounds: RSS %d KiB, goroutines %d, fds %d; at the end: RSS %d KiB (peak %d KiB = %.1f MiB), goroutines %d, fds %d",
-		early[0], early[2], early[3], last[0], last[1], float64(last[1])/1024, last[2], last[3])
+	t.Logf("after half the rounds: RSS %d KiB, goroutines %d, fds %d; at the end: RSS %d KiB (peak %d KiB = %.1f MiB; %d KiB private, %d KiB file-backed: program text and the memory-mapped store), goroutines %d, fds %d",
+		early[0], early[2], early[3], last[0], last[1], float64(last[1])/1024, last[4], last[5], last[2], last[3])
 	if last[2] > early[2] || last[3] > early[3] {
 		t.Errorf("goroutines or open files grew: %v -> %v", early, last)
 	}
@@ -138,7 +138,10 @@ func soakChild(t *testing.T) {
 	}
 	report := func(at string) {
 		runtime.GC()
-		fmt.Printf("soak %s rss=%d hwm=%d goroutines=%d fds=%d\n", at, procStatus("VmRSS"), procStatus("VmHWM"), runtime.NumGoroutine(), openFDs())
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Printf("soak %s rss=%d hwm=%d goroutines=%d fds=%d anon=%d file=%d heap=%d sys=%d\n", at, procStatus("VmRSS"), procStatus("VmHWM"), runtime.NumGoroutine(), openFDs(),
+			procStatus("RssAnon"), procStatus("RssFile"), ms.HeapAlloc>>10, ms.Sys>>10)
 	}
 	start := time.Now()
 	for i := 1; i <= rounds; i++ {
