@@ -187,6 +187,7 @@ func TestRigSMARTNative(t *testing.T) {
 	if out, err := vm.Exec(ctx, time.Minute, "diskwatch selftest "+"/dev/"+dev["nv0"]+" short"); err == nil {
 		t.Logf("selftest on virtio-scsi (SEND DIAGNOSTIC): exit %d: %s", out.Exit, strings.TrimSpace(string(out.Output)))
 	}
+	rigScheduledSelfTest(ctx, t, vm, ahci, read)
 
 	// Critical warning bits 2 and 3 at run time over QMP.
 	if _, err := vm.QMP(ctx, "qom-set", map[string]any{"path": "/machine/peripheral/nn0", "property": "smart_critical_warning", "value": 0x0c}); err != nil {
@@ -263,4 +264,79 @@ func tolerateSmartctlGaps(want, native *model.Disk) {
 	if native.Device.Protocol == "scsi" && !native.SMARTAvailable && native.TemperatureC == nil && want.TemperatureC != nil && *want.TemperatureC == 0 {
 		want.TemperatureC = nil
 	}
+}
+
+// rigScheduledSelfTest runs the daemon in the guest with a short self-test
+// scheduled a minute ago on the AHCI disk: its first round starts the
+// test (SMART EXECUTE OFFLINE IMMEDIATE; the disk's own self-test log
+// gains an entry), its second round and a restarted daemon start none.
+func rigScheduledSelfTest(ctx context.Context, t *testing.T, vm *rig.VM, ahci string, read func(string) map[string]model.Disk) {
+	logged := func(stage string) []model.SelfTestEntry {
+		if st := read(stage)[ahci].SelfTest; st != nil {
+			return st.Entries
+		}
+		return nil
+	}
+	before := len(logged("before the scheduled self-test"))
+	out, err := vm.MustExec(ctx, time.Minute, `at=$(date -d @$(( $(date +%s) - 60 )) +%H:%M)
+cat >/tmp/dw/selftest.yaml <<EOF
+collectors:
+  mdraid: {enabled: false}
+  kmsg: {enabled: false}
+  hwraid: {enabled: false}
+  hwmon: {enabled: false}
+  smart:
+    smartctl_fallback: false
+    self_tests:
+      short: "daily $at"
+      devices: [`+ahci+`]
+daemon: {interval: 1s}
+EOF
+echo "schedule: daily $at, guest time $(date +%H:%M:%S)"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("scheduled self-test: %s", strings.TrimSpace(string(out)))
+	daemon := func(stage string, rounds int) (started []string) {
+		t.Helper()
+		r, err := vm.Exec(ctx, 3*time.Minute, fmt.Sprintf("diskwatch daemon --config /tmp/dw/selftest.yaml --state /tmp/dw/selftest-state --metrics-listen off --no-history --rounds %d 2>&1", rounds))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Exit != 0 {
+			t.Errorf("%s: daemon exit %d:\n%s", stage, r.Exit, r.Output)
+		}
+		for _, l := range strings.Split(string(r.Output), "\n") {
+			if strings.Contains(l, `"part":"selftest"`) {
+				t.Logf("%s: %s", stage, l)
+			}
+			if strings.Contains(l, "self-test started") {
+				started = append(started, l)
+			}
+		}
+		return started
+	}
+	started := daemon("daemon, 2 rounds", 2)
+	if len(started) != 1 || !strings.Contains(started[0], `"device":"`+ahci+`"`) || !strings.Contains(started[0], `"test":"short"`) {
+		t.Errorf("daemon with a short self-test due: started %q, want one short test on %s", started, ahci)
+	}
+	after := logged("after the daemon's scheduled self-test")
+	if len(after) != before+1 || after[0].Type != "short" {
+		t.Errorf("self-test log: %d entries before, after %+v; want one more, a short one", before, after)
+	}
+	st, err := vm.MustExec(ctx, time.Minute, "stat -c %a /tmp/dw/selftest-state/selftests.json; cat /tmp/dw/selftest-state/selftests.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(st), "600\n") || !strings.Contains(string(st), `"serial:QEMU_HARDDISK_na0"`) {
+		t.Errorf("self-test state file (mode, content):\n%s", st)
+	}
+	if started := daemon("daemon restarted", 1); len(started) != 0 {
+		t.Errorf("restarted daemon started the same slot's test again: %q", started)
+	}
+	again := logged("after the restarted daemon")
+	if len(again) != len(after) {
+		t.Errorf("self-test log grew from %d to %d entries after a restart", len(after), len(again))
+	}
+	t.Logf("self-test log of %s: %d entries before the daemon, %d after it, %d after a restart; state file (mode, content):\n%s", ahci, before, len(after), len(again), st)
 }
