@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -56,7 +55,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	res := eng.Cycle(ctx)
 	switch *format {
 	case "json":
-		writeJSON(e.stdout, res)
+		writeCheckJSON(e.stdout, res)
 	case "nagios":
 		writeNagios(e.stdout, res)
 	default:
@@ -78,7 +77,8 @@ type checkJSON struct {
 	Sensors  []model.Sensor       `json:"sensors,omitempty"`
 }
 
-func writeJSON(w io.Writer, res *engine.Result) {
+// writeCheckJSON prints check's JSON document.
+func writeCheckJSON(w io.Writer, res *engine.Result) {
 	doc := checkJSON{
 		Status: res.Status.String(), Time: res.Snapshot.Time.UTC().Format("2006-01-02T15:04:05Z"),
 		Findings: res.Findings, Summary: counts(res.Findings), Sources: res.Snapshot.Sources,
@@ -87,9 +87,7 @@ func writeJSON(w io.Writer, res *engine.Result) {
 	if doc.Findings == nil {
 		doc.Findings = []rules.Finding{}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(doc)
+	writeJSON(w, doc)
 }
 
 func counts(fs []rules.Finding) map[string]int {

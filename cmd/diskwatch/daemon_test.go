@@ -214,6 +214,7 @@ type hook struct {
 	up  atomic.Bool
 	mu  sync.Mutex
 	got []webhook.Payload
+	raw [][]byte // the bodies as received
 }
 
 func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -221,13 +222,15 @@ func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "receiver down", http.StatusServiceUnavailable)
 		return
 	}
+	body, _ := io.ReadAll(r.Body)
 	var p webhook.Payload
-	if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+	if err := json.Unmarshal(body, &p); err != nil {
 		http.Error(w, err.Error(), 400)
 		return
 	}
 	h.mu.Lock()
 	h.got = append(h.got, p)
+	h.raw = append(h.raw, body)
 	h.mu.Unlock()
 }
 
@@ -255,10 +258,7 @@ func TestDaemonQueueExecReloadRestart(t *testing.T) {
 	h := &hook{}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	out := filepath.Join(dir, "exec-out")
-	os.MkdirAll(out, 0o755)
-	script := filepath.Join(dir, "record.sh")
-	os.WriteFile(script, []byte("#!/bin/sh\nenv | sort > \"$1/env.$$\"\ncat > \"$1/stdin.$$\"\n"), 0o755)
+	script, out := execRecorder(t, dir)
 	const token = "T0KEN-abc123-secret"
 	cfg := baseConfig + fmt.Sprintf(`  webhook:
     - url: %s/hook?key=%s
@@ -276,14 +276,7 @@ func TestDaemonQueueExecReloadRestart(t *testing.T) {
 	d.waitLog(t, "queued for retry", 1, 20*time.Second)
 
 	// Exec sink: argv, DISKWATCH_* environment, JSON on stdin.
-	var envs []string
-	for i := 0; i < 100 && len(envs) == 0; i++ {
-		envs, _ = filepath.Glob(filepath.Join(out, "env.*"))
-		time.Sleep(50 * time.Millisecond)
-	}
-	if len(envs) == 0 {
-		t.Fatal("exec sink never ran")
-	}
+	envs := waitExecRuns(t, out, "")
 	var sawDegraded bool
 	for _, e := range envs {
 		b, _ := os.ReadFile(e)
@@ -330,13 +323,7 @@ func TestDaemonQueueExecReloadRestart(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !bytes.Contains(page, []byte(`id="array-md9" data-kind="array" data-status="CRITICAL"`)) {
 		t.Errorf("/report: %s\n%.2000s", resp.Status, page)
 	}
-	if p, err := exec.LookPath("promtool"); err == nil {
-		c := exec.Command(p, "check", "metrics")
-		c.Stdin = bytes.NewReader(metrics)
-		if o, err := c.CombinedOutput(); err != nil || len(bytes.TrimSpace(o)) > 0 {
-			t.Errorf("promtool check metrics: %v\n%s", err, o)
-		}
-	}
+	promtoolCheck(t, metrics)
 
 	// SIGHUP with a broken config: kept, and said why.
 	os.WriteFile(cfgPath, []byte("daemon:\n  interval: soon\n"), 0o600)
@@ -401,6 +388,35 @@ func TestDaemonQueueExecReloadRestart(t *testing.T) {
 	}
 }
 
+// execRecorder writes a program for the exec sink that records, for each
+// run, its environment (out/env.PID) and standard input (out/stdin.PID);
+// notify.exec's argv is [script, out].
+func execRecorder(t *testing.T, dir string) (script, out string) {
+	t.Helper()
+	out = filepath.Join(dir, "exec-out")
+	os.MkdirAll(out, 0o755)
+	script = filepath.Join(dir, "record.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\nenv | sort > \"$1/env.$$\"\ncat > \"$1/stdin.$$\"\n"), 0o755)
+	return script, out
+}
+
+// waitExecRuns waits until an execRecorder environment file holds want
+// ("": any run) and returns the environment files.
+func waitExecRuns(t *testing.T, out, want string) []string {
+	t.Helper()
+	for i := 0; i < 300; i++ {
+		envs, _ := filepath.Glob(filepath.Join(out, "env.*"))
+		for _, e := range envs {
+			if b, _ := os.ReadFile(e); strings.Contains(string(b), want) {
+				return envs
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("exec sink never ran with %q", want)
+	return nil
+}
+
 func freeTCPPort(t *testing.T) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -408,6 +424,47 @@ func freeTCPPort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startAlertmanager runs the Alertmanager program am on a free port of
+// 127.0.0.1 with its data in dir, notifying the webhook receiver
+// (send_resolved) at once for each (alertname, subject); it returns its
+// base URL when it is ready.
+func startAlertmanager(t *testing.T, am, dir, receiver string) string {
+	t.Helper()
+	amCfg := fmt.Sprintf(`route:
+  receiver: hook
+  group_by: [alertname, subject]
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: %s
+        send_resolved: true
+`, receiver)
+	os.WriteFile(filepath.Join(dir, "am.yml"), []byte(amCfg), 0o600)
+	port := freeTCPPort(t)
+	amURL := fmt.Sprintf("http://127.0.0.1:%d", port)
+	amCmd := exec.Command(am, "--config.file="+filepath.Join(dir, "am.yml"), "--storage.path="+filepath.Join(dir, "am-data"),
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port), "--cluster.listen-address=")
+	amLog := &syncBuf{}
+	amCmd.Stderr = amLog
+	if err := amCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { amCmd.Process.Kill(); amCmd.Wait() })
+	for i := 0; ; i++ {
+		if r, err := http.Get(amURL + "/-/ready"); err == nil && r.StatusCode == 200 {
+			r.Body.Close()
+			return amURL
+		}
+		if i > 200 {
+			t.Fatalf("alertmanager not ready:\n%s", amLog.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // A real Alertmanager receives the alert, shows it, and receives its
@@ -441,39 +498,7 @@ func TestDaemonAlertmanager(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer rcv.Close()
-	amCfg := fmt.Sprintf(`route:
-  receiver: hook
-  group_by: [alertname, subject]
-  group_wait: 0s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: %s
-        send_resolved: true
-`, rcv.URL)
-	os.WriteFile(filepath.Join(dir, "am.yml"), []byte(amCfg), 0o600)
-	port := freeTCPPort(t)
-	amURL := fmt.Sprintf("http://127.0.0.1:%d", port)
-	amCmd := exec.Command(am, "--config.file="+filepath.Join(dir, "am.yml"), "--storage.path="+filepath.Join(dir, "am-data"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port), "--cluster.listen-address=")
-	amLog := &syncBuf{}
-	amCmd.Stderr = amLog
-	if err := amCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { amCmd.Process.Kill(); amCmd.Wait() }()
-	for i := 0; ; i++ {
-		if r, err := http.Get(amURL + "/-/ready"); err == nil && r.StatusCode == 200 {
-			r.Body.Close()
-			break
-		}
-		if i > 200 {
-			t.Fatalf("alertmanager not ready:\n%s", amLog.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	amURL := startAlertmanager(t, am, dir, rcv.URL)
 
 	cfg := baseConfig + fmt.Sprintf("  alertmanager:\n    - url: %s\n      labels: {env: test}\n", amURL)
 	cfgPath := filepath.Join(dir, "diskwatch.yaml")

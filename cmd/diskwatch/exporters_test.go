@@ -29,11 +29,18 @@ func TestMetricsCommandDirect(t *testing.T) {
 	if !strings.Contains(out, `diskwatch_md_degraded{array="md9"} 1`) || !strings.Contains(out, `diskwatch_md_disks{array="md9",state="failed"} 2`) {
 		t.Errorf("metrics:\n%s", out)
 	}
+	promtoolCheck(t, []byte(out))
+}
+
+// promtoolCheck runs `promtool check metrics` over a metrics exposition
+// when promtool is installed (Debian package prometheus).
+func promtoolCheck(t *testing.T, metrics []byte) {
+	t.Helper()
 	if p, err := exec.LookPath("promtool"); err == nil {
 		c := exec.Command(p, "check", "metrics")
-		c.Stdin = strings.NewReader(out)
+		c.Stdin = bytes.NewReader(metrics)
 		if o, err := c.CombinedOutput(); err != nil || len(bytes.TrimSpace(o)) > 0 {
-			t.Errorf("promtool: %v\n%s", err, o)
+			t.Errorf("promtool check metrics: %v\n%s", err, o)
 		}
 	}
 }

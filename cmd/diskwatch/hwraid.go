@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -59,9 +58,7 @@ func runRaid(ctx context.Context, e *env, args []string) int {
 		if doc.Disks == nil {
 			doc.Disks = []model.Disk{}
 		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(doc)
+		writeJSON(e.stdout, doc)
 	} else {
 		writeRaidText(e.stdout, &doc)
 	}
@@ -126,9 +123,7 @@ func runKernelLog(ctx context.Context, e *env, args []string) int {
 		if evs == nil {
 			evs = []model.KernelEvent{}
 		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(evs)
+		writeJSON(e.stdout, evs)
 	} else {
 		for _, ev := range snap.Events {
 			who := ev.Device

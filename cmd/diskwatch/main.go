@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
@@ -176,6 +178,28 @@ func formatOK(e *env, cmd, format string, allowed ...string) bool {
 	list := strings.Join(allowed[:len(allowed)-1], ", ") + " or " + allowed[len(allowed)-1]
 	fmt.Fprintf(e.stderr, "diskwatch %s: --format must be %s, not %q\n", cmd, list, format)
 	return false
+}
+
+// writeJSON writes v as indented JSON, with DEL and the C1 controls
+// (U+0080-U+009F) escaped too: encoding/json leaves them raw, and a device
+// string may carry them to a terminal.
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	out := make([]byte, 0, len(b)+1)
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			out = fmt.Appendf(out, `\u%04x`, r)
+		} else {
+			out = append(out, b[:n]...)
+		}
+		b = b[n:]
+	}
+	_, err = w.Write(append(out, '\n'))
+	return err
 }
 
 func runConfig(_ context.Context, e *env, args []string) int {

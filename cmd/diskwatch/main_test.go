@@ -156,3 +156,20 @@ func TestNoRawControlCharactersInOutput(t *testing.T) {
 		}
 	}
 }
+
+// encoding/json leaves DEL and the C1 controls raw; diskwatch's JSON
+// output escapes them, and the value reads back unchanged.
+func TestWriteJSONEscapesDELAndC1(t *testing.T) {
+	in := map[string]string{"model": "a\x7fb\u009bc\x1bd<"}
+	var b bytes.Buffer
+	if err := writeJSON(&b, in); err != nil {
+		t.Fatal(err)
+	}
+	if want := "{\n  \"model\": \"a\\u007fb\\u009bc\\u001bd\\u003c\"\n}\n"; b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+	var back map[string]string
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil || back["model"] != in["model"] {
+		t.Errorf("read back %q: %v", back, err)
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -125,9 +124,7 @@ func runSensors(ctx context.Context, e *env, args []string) int {
 		if doc.Sensors == nil {
 			doc.Sensors = []model.Sensor{}
 		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(doc)
+		writeJSON(e.stdout, doc)
 	} else {
 		writeSensorsText(e.stdout, snap)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -110,9 +109,7 @@ func runReplay(ctx context.Context, e *env, args []string) int {
 		return exitUnknown
 	}
 	if *format == "json" {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(sum)
+		writeJSON(e.stdout, sum)
 	} else {
 		sum.WriteText(e.stdout)
 	}

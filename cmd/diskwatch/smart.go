@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -110,9 +109,7 @@ func runSmart(ctx context.Context, e *env, args []string) int {
 		if disks == nil {
 			disks = []model.Disk{}
 		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(disks)
+		writeJSON(e.stdout, disks)
 	} else {
 		if len(disks) == 0 {
 			fmt.Fprintln(e.stdout, "no disks read")
