@@ -17,17 +17,17 @@ import (
 // threshold, NVMe critical warning) live in smart.go; these are about
 // change over time and about the combined failure risk.
 
-// Published evidence quoted in messages. The figures are the papers'.
+// Published evidence quoted in messages, in the sources' own terms (only
+// figures checked against the source are quoted as figures).
 const (
-	evPinheiroRealloc = "Pinheiro et al., FAST 2007: after their first reallocation drives were 14x likelier to fail within 60 days"
+	evPinheiroRealloc = "Pinheiro et al., FAST 2007: a first reallocation is strongly correlated with a higher probability of failure"
 	evPinheiroScan    = "Pinheiro et al., FAST 2007: after a first scan error drives were 39x likelier to fail within 60 days"
-	evPinheiroProbat  = "Pinheiro et al., FAST 2007: drives with probational (pending) sectors were 16x likelier to fail within 60 days"
-	evPinheiroOffline = "Pinheiro et al., FAST 2007: drives with offline reallocations were 21x likelier to fail within 60 days"
-	evBackblaze5      = "Backblaze ('What SMART Stats Tell Us About Hard Drives', 2016): raw 5, 187, 188, 197 or 198 > 0 in 76.7% of failed drives vs 4.2% of working ones"
+	evPinheiroProbat  = "Pinheiro et al., FAST 2007: a first probational (pending) sector is strongly correlated with a higher probability of failure"
+	evBackblaze5      = "Backblaze ('What SMART Stats Tell Us About Hard Drives', 2016) investigates a drive when raw 5, 187, 188, 197 or 198 is above 0"
 	evRecency         = "the FAST 2007 figures are for the 60 days after a count first appears or grows: growth within the window puts the disk in that period"
 	evCRC             = "UDMA CRC errors are transfer errors between drive and controller: usually a loose or bad SATA cable or backplane, rarely the drive"
 	evNVMeMedia       = "NVMe media and data integrity errors are unrecovered data errors (NVM Express base spec, SMART/Health log, bytes 160-175)"
-	evSCSIDefects     = "a growing SCSI grown-defect list is the SAS counterpart of ATA reallocations (same 14x evidence)"
+	evSCSIDefects     = "a growing SCSI grown-defect list is the SAS counterpart of ATA reallocations (the same evidence)"
 )
 
 // HistoryRules are the trend and risk rules.

@@ -101,7 +101,7 @@ func TestGrowthRules(t *testing.T) {
 				if f.Severity != rules.OK && len(f.Evidence) == 0 {
 					t.Errorf("%s: alert without evidence: %s", f.Rule, f.Message)
 				}
-				if f.Rule == "trend.reallocated" && (!strings.Contains(f.Message, "failure-risk score") || !strings.Contains(f.Message, "14x")) {
+				if f.Rule == "trend.reallocated" && (!strings.Contains(f.Message, "failure-risk score") || !strings.Contains(f.Message, "Pinheiro")) {
 					t.Errorf("growth alert lacks the risk score or its evidence: %s", f.Message)
 				}
 				if f.Rule == "trend.crc" && !strings.Contains(f.Message, "cable") {
