@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/collectors/ups/upstest"
 )
 
 // soakRoot writes a fixture host with 32 RAID1 arrays over 64 member disks
@@ -52,8 +53,12 @@ func soakRoot(t *testing.T, dir string) {
 }
 
 // procStatus reads a field of /proc/self/status in kB.
-func procStatus(field string) int {
-	f, err := os.Open("/proc/self/status")
+func procStatus(field string) int { return statusField("/proc/self/status", field) }
+
+// statusField reads a field of a /proc/PID/status file in kB (-1 when
+// it cannot).
+func statusField(path, field string) int {
+	f, err := os.Open(path)
 	if err != nil {
 		return -1
 	}
@@ -87,7 +92,8 @@ func TestSoak(t *testing.T) {
 		t.Skip("the soak runs with DISKWATCH_SOAK=1 (make soak)")
 	}
 	cmd := exec.Command(os.Args[0], "-test.run", "^TestSoak$", "-test.v")
-	cmd.Env = append(os.Environ(), "DISKWATCH_SOAK_CHILD=1", "GOGC=50")
+	stateDir := t.TempDir()
+	cmd.Env = append(os.Environ(), "DISKWATCH_SOAK_CHILD=1", "GOGC=50", "DISKWATCH_SOAK_STATE="+stateDir)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("soak child: %v\n%s", err, out)
@@ -112,6 +118,71 @@ func TestSoak(t *testing.T) {
 	if last[0] > early[0]*5/4+2048 {
 		t.Errorf("resident memory grew from %d to %d KiB", early[0], last[0])
 	}
+	soakRealDaemon(t, stateDir)
+}
+
+// soakRealDaemon runs the shipped binary (built as `make build` does:
+// static, stripped) as `diskwatch daemon` over the same fixture host and
+// the history the rounds above left in stateDir (which end now), one
+// round a second with /metrics served, for DISKWATCH_SOAK_REAL_ROUNDS
+// rounds (default 180), and reports its peak resident memory: the figure
+// an operator sees in top, which the test process above (a larger,
+// dynamically linked binary) cannot give. The target is 20 MiB.
+func soakRealDaemon(t *testing.T, stateDir string) {
+	rounds := 180
+	if v, err := strconv.Atoi(os.Getenv("DISKWATCH_SOAK_REAL_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "diskwatch")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	root := filepath.Join(dir, "root")
+	soakRoot(t, root)
+	cfg := filepath.Join(dir, "diskwatch.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("daemon:\n  interval: 1s\n  metrics_listen: 127.0.0.1:%d\n", upstest.FreePort(t))), 0o600)
+	cmd := exec.Command(bin, "daemon", "--root", root, "--state", stateDir, "--config", cfg, "--rounds", strconv.Itoa(rounds), "--log-level", "error")
+	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	status := filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "status")
+	var hwm, anon, file, samples int
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for running := true; running; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("daemon: %v\n%s", err, out.String())
+			}
+			running = false
+		case <-tick.C:
+			if h := statusField(status, "VmHWM"); h > 0 {
+				hwm, anon, file = h, statusField(status, "RssAnon"), statusField(status, "RssFile")
+				samples++
+			}
+		}
+	}
+	if samples < rounds/2 {
+		t.Fatalf("only %d samples of the daemon's memory in %d rounds", samples, rounds)
+	}
+	var size int64
+	if fi, err := os.Stat(filepath.Join(stateDir, "history.db")); err == nil {
+		size = fi.Size()
+	}
+	t.Logf("diskwatch daemon (static, stripped), %d one-second rounds over 64 disks, 32 arrays, 16 sensors, after the history above (store %.1f MiB): peak RSS %d KiB = %.1f MiB (last: %d KiB private, %d KiB file-backed)",
+		rounds, float64(size)/(1<<20), hwm, float64(hwm)/1024, anon, file)
+	if hwm > 20*1024 {
+		t.Errorf("peak RSS %.1f MiB is above the 20 MiB target", float64(hwm)/1024)
+	}
 }
 
 func soakChild(t *testing.T) {
@@ -119,11 +190,16 @@ func soakChild(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("DISKWATCH_SOAK_ROUNDS")); err == nil && v > 0 {
 		rounds = v
 	}
-	root, stateDir := t.TempDir(), t.TempDir()
+	root, stateDir := t.TempDir(), os.Getenv("DISKWATCH_SOAK_STATE")
+	if stateDir == "" {
+		stateDir = t.TempDir()
+	}
 	soakRoot(t, root)
 	cfgPath := filepath.Join(t.TempDir(), "diskwatch.yaml")
 	os.WriteFile(cfgPath, []byte("daemon:\n  metrics_listen: \"off\"\n"), 0o600)
-	clock := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	// The rounds end a few minutes before now, so the real daemon that
+	// follows carries on the same history.
+	clock := time.Now().UTC().Add(-time.Duration(rounds+5) * time.Minute).Truncate(time.Minute)
 	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: func(string) string { return "" }, now: func() time.Time { return clock }}
 	c := common{root: root, cfgPath: cfgPath, timeout: time.Minute}
 	rs := rules.Default()

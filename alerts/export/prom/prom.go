@@ -1,21 +1,29 @@
-// Package prom exposes diskwatch's readings as Prometheus metrics: a
-// prometheus.Collector over the latest snapshot document, served on
-// /metrics by the daemon and printed once by `diskwatch metrics` (for
-// node_exporter's textfile collector). Names follow Prometheus
-// conventions: diskwatch_ prefix, base units (seconds, celsius, ratios
-// 0-1, bytes), _info metrics carrying identity labels.
+// Package prom exposes diskwatch's readings as Prometheus metrics in the
+// text exposition format (version 0.0.4): built from the latest snapshot
+// document at every scrape, served on /metrics by the daemon and printed
+// once by `diskwatch metrics` (for node_exporter's textfile collector).
+// Names follow Prometheus conventions: diskwatch_ prefix, base units
+// (seconds, celsius, ratios 0-1, bytes), _info metrics carrying identity
+// labels.
+//
+// The format is written here rather than through client_golang: every
+// diskwatch metric is a gauge computed from a document, which needs none
+// of client_golang's registry, and leaving it (and the protobuf runtime
+// it brings) out keeps about 3 MiB off the daemon's resident memory.
 package prom
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/procfs"
 
 	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
 	"github.com/diskwatch/diskwatch/collectors/model"
@@ -24,16 +32,15 @@ import (
 // Source returns the document to expose (nil: nothing collected yet).
 type Source func() *snapshot.Doc
 
-// Collector turns the current document into metrics at scrape time.
-type Collector struct {
-	src Source
+// Desc is one metric family: its name, help text and label names.
+type Desc struct {
+	Name, Help string
+	Type       string // gauge (default) or counter
+	Labels     []string
 }
 
-// NewCollector returns a collector reading src at every scrape.
-func NewCollector(src Source) *Collector { return &Collector{src: src} }
-
-func desc(name, help string, labels ...string) *prometheus.Desc {
-	return prometheus.NewDesc("diskwatch_"+name, help, labels, nil)
+func desc(name, help string, labels ...string) *Desc {
+	return &Desc{Name: "diskwatch_" + name, Help: help, Labels: labels}
 }
 
 var (
@@ -80,16 +87,24 @@ var (
 	dSensorAlarm = desc("sensor_alarm", "1 when the sensor chip raises its alarm.", "sensor")
 )
 
-// Describe sends nothing: the metric set depends on the host (an
-// unchecked collector).
-func (c *Collector) Describe(chan<- *prometheus.Desc) {}
+// series is one sample of a family.
+type series struct {
+	d      *Desc
+	labels []string // values, in d.Labels order
+	v      float64
+}
 
-// Collect emits the metrics of the current document.
-func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	doc := c.src()
-	g := func(d *prometheus.Desc, v float64, lv ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, lv...)
-	}
+// Set is the samples of one exposition, written by WriteTo.
+type Set struct{ s []series }
+
+// Add records a sample of d with label values lv (in d.Labels order).
+func (m *Set) Add(d *Desc, v float64, lv ...string) {
+	m.s = append(m.s, series{d: d, labels: lv, v: v})
+}
+
+// Collect adds the metrics of doc (nil: nothing collected yet).
+func Collect(m *Set, doc *snapshot.Doc) {
+	g := m.Add
 	if doc == nil || doc.Snapshot == nil {
 		g(dUp, 0)
 		return
@@ -149,7 +164,98 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-type gaugeFunc func(d *prometheus.Desc, v float64, lv ...string)
+// WriteTo writes the samples in the text exposition format: families by
+// name, each with HELP and TYPE, label pairs sorted by name, series sorted
+// by their labels; a repeated series (same family and labels) is written
+// once, the first one added.
+func (m *Set) WriteTo(w io.Writer) (int64, error) {
+	type line struct {
+		key, text string
+	}
+	fams := map[string][]line{}
+	descs := map[string]*Desc{}
+	seen := map[string]bool{}
+	for _, x := range m.s {
+		var b strings.Builder
+		b.WriteString(x.d.Name)
+		if len(x.d.Labels) > 0 {
+			idx := make([]int, len(x.d.Labels))
+			for i := range idx {
+				idx[i] = i
+			}
+			sort.Slice(idx, func(i, j int) bool { return x.d.Labels[idx[i]] < x.d.Labels[idx[j]] })
+			b.WriteByte('{')
+			for n, i := range idx {
+				if n > 0 {
+					b.WriteByte(',')
+				}
+				v := ""
+				if i < len(x.labels) {
+					v = x.labels[i]
+				}
+				b.WriteString(x.d.Labels[i])
+				b.WriteString(`="`)
+				b.WriteString(escapeLabel(v))
+				b.WriteByte('"')
+			}
+			b.WriteByte('}')
+		}
+		key := b.String()
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		fams[x.d.Name] = append(fams[x.d.Name], line{key, key + " " + formatValue(x.v) + "\n"})
+		descs[x.d.Name] = x.d
+	}
+	names := make([]string, 0, len(fams))
+	for n := range fams {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	bw := bufio.NewWriter(w)
+	var n int64
+	for _, name := range names {
+		d, ls := descs[name], fams[name]
+		sort.Slice(ls, func(i, j int) bool { return ls[i].key < ls[j].key })
+		typ := d.Type
+		if typ == "" {
+			typ = "gauge"
+		}
+		k, _ := fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s %s\n", name, escapeHelp(d.Help), name, typ)
+		n += int64(k)
+		for _, l := range ls {
+			k, _ := bw.WriteString(l.text)
+			n += int64(k)
+		}
+	}
+	return n, bw.Flush()
+}
+
+var (
+	labelEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
+	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+)
+
+// escapeLabel escapes a label value (and makes it valid UTF-8, which the
+// format requires).
+func escapeLabel(v string) string { return labelEscaper.Replace(strings.ToValidUTF8(v, "\uFFFD")) }
+
+func escapeHelp(v string) string { return helpEscaper.Replace(v) }
+
+func formatValue(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+type gaugeFunc func(d *Desc, v float64, lv ...string)
 
 func b2f(b bool) float64 {
 	if b {
@@ -257,32 +363,66 @@ func collectUPS(g gaugeFunc, u *model.UPS) {
 	}
 }
 
-// Registry returns a registry holding the diskwatch collector.
-func Registry(src Source) *prometheus.Registry {
-	r := prometheus.NewRegistry()
-	r.MustRegister(NewCollector(src))
-	return r
+// Process metrics of the daemon itself (the names node_exporter and
+// client_golang use), from its own /proc entry.
+var (
+	dCPU     = &Desc{Name: "process_cpu_seconds_total", Help: "Total user and system CPU time spent in seconds.", Type: "counter"}
+	dRSS     = &Desc{Name: "process_resident_memory_bytes", Help: "Resident memory size in bytes."}
+	dVSZ     = &Desc{Name: "process_virtual_memory_bytes", Help: "Virtual memory size in bytes."}
+	dStart   = &Desc{Name: "process_start_time_seconds", Help: "Start time of the process since unix epoch in seconds."}
+	dFDs     = &Desc{Name: "process_open_fds", Help: "Number of open file descriptors."}
+	dMaxFDs  = &Desc{Name: "process_max_fds", Help: "Maximum number of open file descriptors."}
+	dGorout  = &Desc{Name: "go_goroutines", Help: "Number of goroutines that currently exist."}
+	dHeap    = &Desc{Name: "go_memstats_heap_alloc_bytes", Help: "Number of heap bytes allocated and still in use."}
+	dGoSys   = &Desc{Name: "go_memstats_sys_bytes", Help: "Number of bytes obtained from system."}
+	dGCCount = &Desc{Name: "go_gc_cycles_total", Help: "Completed GC cycles.", Type: "counter"}
+)
+
+// collectProcess adds the daemon's own process and Go runtime metrics;
+// what /proc cannot say is left out.
+func collectProcess(m *Set) {
+	if p, err := procfs.Self(); err == nil {
+		if st, err := p.Stat(); err == nil {
+			m.Add(dCPU, st.CPUTime())
+			m.Add(dRSS, float64(st.ResidentMemory()))
+			m.Add(dVSZ, float64(st.VirtualMemory()))
+			if t, err := st.StartTime(); err == nil {
+				m.Add(dStart, t)
+			}
+		}
+		if n, err := p.FileDescriptorsLen(); err == nil {
+			m.Add(dFDs, float64(n))
+		}
+		if l, err := p.Limits(); err == nil && l.OpenFiles > 0 {
+			m.Add(dMaxFDs, float64(l.OpenFiles))
+		}
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m.Add(dGorout, float64(runtime.NumGoroutine()))
+	m.Add(dHeap, float64(ms.HeapAlloc))
+	m.Add(dGoSys, float64(ms.Sys))
+	m.Add(dGCCount, float64(ms.NumGC))
 }
 
-// Handler serves /metrics for src (plus the Go runtime and process
-// metrics of the daemon).
+// Handler serves /metrics for src (plus the daemon's own process and Go
+// runtime metrics).
 func Handler(src Source) http.Handler {
-	r := Registry(src)
-	r.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
-	return promhttp.HandlerFor(r, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m Set
+		Collect(&m, src())
+		collectProcess(&m)
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		m.WriteTo(w)
+	})
 }
 
 // WriteText writes doc's metrics once in the text exposition format.
 func WriteText(w io.Writer, doc *snapshot.Doc) error {
-	mfs, err := Registry(func() *snapshot.Doc { return doc }).Gather()
-	if err != nil {
+	var m Set
+	Collect(&m, doc)
+	if _, err := m.WriteTo(w); err != nil {
 		return fmt.Errorf("metrics: %w", err)
-	}
-	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
 	}
 	return nil
 }

@@ -3,11 +3,16 @@ package prom_test
 import (
 	"bytes"
 	"io"
+	"math"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/common/expfmt"
+	pmodel "github.com/prometheus/common/model"
 
 	"github.com/diskwatch/diskwatch/alerts/export/internal/testdoc"
 	"github.com/diskwatch/diskwatch/alerts/export/prom"
@@ -93,4 +98,44 @@ func BenchmarkWriteText(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		prom.WriteText(io.Discard, doc)
 	}
+}
+
+// Label values are escaped so the exposition parses back to the very
+// values (invalid UTF-8 replaced); a series added twice is written once;
+// families and label pairs come out sorted.
+func TestWriteToEscapesAndParses(t *testing.T) {
+	d := &prom.Desc{Name: "x_value", Help: "help with \\ and\nnewline", Labels: []string{"zeta", "alpha"}}
+	var m prom.Set
+	m.Add(d, 1.5, "a\"b\\c\nd\xff", "1")
+	m.Add(d, 2, "a\"b\\c\nd\xff", "1") // duplicate: dropped
+	m.Add(d, math.Inf(1), "plain", "2")
+	m.Add(&prom.Desc{Name: "a_total", Help: "h", Type: "counter"}, 3)
+	var b bytes.Buffer
+	if _, err := m.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "# HELP a_total h\n# TYPE a_total counter\na_total 3\n" +
+		"# HELP x_value help with \\\\ and\\nnewline\n# TYPE x_value gauge\n" +
+		"x_value{alpha=\"1\",zeta=\"a\\\"b\\\\c\\nd\uFFFD\"} 1.5\n" +
+		"x_value{alpha=\"2\",zeta=\"plain\"} +Inf\n"
+	if d := cmp.Diff(want, b.String()); d != "" {
+		t.Errorf("exposition (-want +got):\n%s", d)
+	}
+	p := expfmt.NewTextParser(pmodel.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatalf("parse: %v\n%s", err, b.String())
+	}
+	got := map[string]float64{}
+	for _, m := range fams["x_value"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "zeta" {
+				got[l.GetValue()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	if got["a\"b\\c\nd\uFFFD"] != 1.5 || !math.IsInf(got["plain"], 1) {
+		t.Errorf("parsed back: %v", got)
+	}
+	promtool(t, b.Bytes())
 }
