@@ -58,7 +58,7 @@ func runAck(ctx context.Context, e *env, args []string) int {
 	rs := rules.Default()
 	if cfg, err := c.loadConfig(rs); err == nil {
 		cctx, cancel := context.WithTimeout(ctx, c.timeout)
-		snap := collectors.Run(cctx, now, sources(c.fs(), cfg))
+		snap := collectors.Run(cctx, now, sources(c.fs(), cfg, runState{*stateDir, e.now}))
 		cancel()
 		for i := range snap.Disks {
 			d := &snap.Disks[i]

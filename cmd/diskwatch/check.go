@@ -42,7 +42,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	ctx = log.WithContext(ctx) // collectors log what they skip and why at debug level
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	eng := &engine.Engine{Sources: sources(c.fs(), cfg), Rules: rs, Settings: &cfg.Settings, Now: e.now, Log: log}
+	eng := &engine.Engine{Sources: sources(c.fs(), cfg, runState{*stateDir, e.now}), Rules: rs, Settings: &cfg.Settings, Now: e.now, Log: log}
 	if *stateDir == "" && c.root != "" && c.root != "/" {
 		// A --root run reads a fixture tree, not this host: its readings
 		// are not this host's history unless --state says where to put them.

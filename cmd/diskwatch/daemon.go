@@ -194,7 +194,7 @@ func (d *daemon) apply(cfg *config.Config, q *notify.Queue) error {
 	d.cfg, d.host = cfg, host
 	d.sem = make(chan struct{}, conc)
 	d.sched = nil
-	for _, n := range sources(d.c.fs(), cfg) {
+	for _, n := range sources(d.c.fs(), cfg, runState{d.dir, d.e.now}) {
 		iv := cfg.Daemon.Collectors[n.Name]
 		if iv <= 0 {
 			iv = d.interval()

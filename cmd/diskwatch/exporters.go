@@ -67,7 +67,7 @@ func (f *docFlags) loadDoc(ctx context.Context, e *env) (doc *snapshot.Doc, from
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	eng := &engine.Engine{Sources: sources(f.fs(), cfg), Rules: rs, Settings: &cfg.Settings, Now: e.now, Log: f.logger(e)}
+	eng := &engine.Engine{Sources: sources(f.fs(), cfg, runState{f.stateDir, e.now}), Rules: rs, Settings: &cfg.Settings, Now: e.now, Log: f.logger(e)}
 	res := eng.Cycle(ctx)
 	host, _ := os.Hostname()
 	res.Snapshot.Host = host

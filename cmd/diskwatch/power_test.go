@@ -76,7 +76,7 @@ func TestUPSRealUpsdTransitions(t *testing.T) {
 	}
 	mem := state.NewMem(0, false, nil)
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	eng := &engine.Engine{Sources: sources(c.fs(), cfg), Rules: rs, Settings: &cfg.Settings, Now: func() time.Time { return now },
+	eng := &engine.Engine{Sources: sources(c.fs(), cfg, runState{now: func() time.Time { return now }}), Rules: rs, Settings: &cfg.Settings, Now: func() time.Time { return now },
 		Store: mem, History: mem, Log: zerolog.Nop()}
 	subject := "testups@" + n.Addr
 	steps := []struct {

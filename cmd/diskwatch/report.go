@@ -66,7 +66,7 @@ func runReport(ctx context.Context, e *env, args []string) int {
 	snap := &model.Snapshot{Time: now}
 	if !*noCollect {
 		cctx, cancel := context.WithTimeout(ctx, c.timeout)
-		eng := &engine.Engine{Sources: sources(c.fs(), cfg), Rules: rs, Settings: &cfg.Settings, Now: e.now, Log: log}
+		eng := &engine.Engine{Sources: sources(c.fs(), cfg, runState{*stateDir, e.now}), Rules: rs, Settings: &cfg.Settings, Now: e.now, Log: log}
 		snap = eng.Cycle(cctx).Snapshot
 		cancel()
 	}

@@ -71,7 +71,7 @@ func runSmart(ctx context.Context, e *env, args []string) int {
 		ctx, cancel := context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 		var set []collectors.Named
-		for _, s := range sources(c.fs(), cfg) {
+		for _, s := range sources(c.fs(), cfg, runState{now: e.now}) {
 			if smartSources[s.Name] {
 				set = append(set, s)
 			}

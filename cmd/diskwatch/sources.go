@@ -11,9 +11,17 @@ import (
 	"github.com/diskwatch/diskwatch/collectors/smartctl"
 )
 
+// runState is what collectors that keep state between runs need from the
+// command: its state directory (--state; "" or "off" for the default)
+// and its clock.
+type runState struct {
+	stateDir string
+	now      func() time.Time
+}
+
 // sources builds the enabled collectors for a host root and configuration.
 // Each collector family adds itself here.
-func sources(fs hostroot.FS, cfg *config.Config) []collectors.Named {
+func sources(fs hostroot.FS, cfg *config.Config, h runState) []collectors.Named {
 	var out []collectors.Named
 	if cfg.Collectors.MDRaid.On() {
 		out = append(out, collectors.Named{Name: "mdraid", Collector: mdraid.New(fs), Timeout: 30 * time.Second})
@@ -25,7 +33,7 @@ func sources(fs hostroot.FS, cfg *config.Config) []collectors.Named {
 		out = append(out, smartSource(fs, sm))
 	}
 	if cfg.Collectors.KMsg.On() {
-		out = append(out, kmsgSource(fs, cfg))
+		out = append(out, kmsgSource(fs, cfg, h))
 	}
 	if cfg.Collectors.HWRaid.On() {
 		out = append(out, hwraidSource(fs, cfg))

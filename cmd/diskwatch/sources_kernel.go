@@ -22,13 +22,16 @@ var (
 )
 
 // kmsgSource builds (or reuses) the kernel-log collector. On the live host
-// its position is kept under the daemon's state directory
-// (daemon.state_dir, default /var/lib/diskwatch); under --root nothing is
-// kept and the whole fixture log is read.
-func kmsgSource(fs hostroot.FS, cfg *config.Config) collectors.Named {
+// its position is kept in the command's state directory (--state; else
+// daemon.state_dir; else /var/lib/diskwatch); under --root nothing is kept
+// and the whole fixture log is read.
+func kmsgSource(fs hostroot.FS, cfg *config.Config, h runState) collectors.Named {
 	dir := ""
 	if fs.IsHost() {
-		dir = cfg.Daemon.StateDir
+		dir = h.stateDir
+		if dir == "" || dir == "off" {
+			dir = cfg.Daemon.StateDir
+		}
 		if dir == "" {
 			dir = state.DefaultDir
 		}
@@ -38,7 +41,7 @@ func kmsgSource(fs hostroot.FS, cfg *config.Config) collectors.Named {
 	key := [2]string{fs.Root(), dir}
 	c := kmsgCollectors[key]
 	if c == nil {
-		c = kmsg.New(fs, kmsg.Options{StateDir: dir, Now: time.Now})
+		c = kmsg.New(fs, kmsg.Options{StateDir: dir, Now: h.now})
 		kmsgCollectors[key] = c
 	}
 	return collectors.Named{Name: "kmsg", Collector: c, Timeout: 20 * time.Second}
