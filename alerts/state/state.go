@@ -451,7 +451,30 @@ func (s *Store) Compact(ctx context.Context, now time.Time) (err error) {
 			return fmt.Errorf("history store %s: compaction: %w", s.path, err)
 		}
 	}
-	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bktMeta).Put(keyComp, timeKey(now)) })
+	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bktMeta).Put(keyComp, timeKey(now)) }); err != nil {
+		return err
+	}
+	s.dropResident()
+	return nil
+}
+
+// dropResident takes the store's memory-mapped pages out of the process's
+// resident set (madvise MADV_DONTNEED on the read-only shared mapping):
+// compaction walks every page, and without this the whole file would stay
+// counted in the daemon's RSS although only the newest pages are read
+// each round. The pages stay in the kernel's page cache, so the next read
+// is a minor fault, not disk I/O. It runs inside a read transaction, which
+// holds bbolt's mmap lock: the mapping cannot move or go away meanwhile.
+// Best effort: an error changes nothing but the figure.
+func (s *Store) dropResident() {
+	s.db.View(func(tx *bolt.Tx) error {
+		addr, size := tx.DB().Info().Data, uintptr(tx.Size())
+		if addr == 0 || size == 0 {
+			return nil
+		}
+		syscall.Syscall(syscall.SYS_MADVISE, addr, size, syscall.MADV_DONTNEED)
+		return nil
+	})
 }
 
 // compact moves the given subjects' raw points older than RawRetention (or

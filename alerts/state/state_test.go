@@ -505,7 +505,9 @@ func TestUnchangedWithHeartbeat(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	at := func(m int, v float64) rules.Point { return rules.Point{Time: base.Add(time.Duration(m) * time.Minute), Value: v} }
+	at := func(m int, v float64) rules.Point {
+		return rules.Point{Time: base.Add(time.Duration(m) * time.Minute), Value: v}
+	}
 	for metric, want := range map[string][]rules.Point{
 		"smart_attr_5_raw": {at(0, 0), at(60, 0), at(90, 1), at(150, 1)},
 		"temperature_c":    {at(0, 40), at(60, 40), at(120, 40), at(180, 40)},
@@ -534,4 +536,65 @@ func TestUnchangedWithHeartbeat(t *testing.T) {
 	if ps, _ := s2.Series("sdb", "temperature_c", time.Time{}); len(ps) != 5 {
 		t.Errorf("Heartbeat -1 kept %d of 5 readings", len(ps))
 	}
+}
+
+// mappedRSS is the resident size in KiB of this process's mappings of path.
+func mappedRSS(t *testing.T, path string) int {
+	t.Helper()
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		t.Skip("no /proc/self/smaps")
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	in, total := false, 0
+	for sc.Scan() {
+		l := sc.Text()
+		if fs := strings.Fields(l); len(fs) >= 5 && strings.Contains(fs[0], "-") && !strings.HasSuffix(fs[0], ":") {
+			in = len(fs) >= 6 && fs[len(fs)-1] == path
+			continue
+		}
+		if v, ok := strings.CutPrefix(l, "Rss:"); ok && in {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			total += n
+		}
+	}
+	return total
+}
+
+// Compaction walks every page of the store; afterwards the pages leave the
+// process's resident set (they stay in the page cache) and reads still
+// see every point.
+func TestCompactionDropsResidentPages(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir, Options{Heartbeat: -1})
+	ctx := context.Background()
+	var subjects []string
+	for i := 0; i < 50; i++ {
+		subjects = append(subjects, fmt.Sprintf("disk%02d", i))
+	}
+	for i := 0; i < 200; i++ {
+		if err := s.Append(ctx, base.Add(time.Duration(i)*time.Minute), samples(float64(i), subjects...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, subj := range subjects {
+		s.Series(subj, "smart_attr_5_raw", time.Time{})
+	}
+	path, _ := filepath.EvalSymlinks(filepath.Join(dir, FileName))
+	before := mappedRSS(t, path)
+	if before < 64 {
+		t.Fatalf("store mapping only %d KiB resident after reading everything: the test cannot tell", before)
+	}
+	if err := s.Compact(ctx, base.Add(200*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	after := mappedRSS(t, path)
+	if after > before/4 {
+		t.Errorf("store mapping resident: %d KiB before compaction, %d KiB after", before, after)
+	}
+	if ps, _ := s.Series("disk07", "smart_attr_5_raw", time.Time{}); len(ps) != 200 || ps[199].Value != 199 {
+		t.Errorf("after dropping pages: %d points", len(ps))
+	}
+	t.Logf("store mapping resident: %d KiB before compaction, %d KiB after", before, after)
 }
