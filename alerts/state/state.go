@@ -245,6 +245,8 @@ func openReadOnly(path string, o Options) (s *Store, err error) {
 // verify checks the page structure and the format version, and creates
 // the top-level buckets of a new store.
 func (s *Store) verify() error {
+	// The check reads every page: drop them from the resident set after.
+	defer s.dropResident()
 	err := s.db.View(func(tx *bolt.Tx) error {
 		for e := range tx.Check() {
 			return &corruptError{e}
@@ -460,9 +462,9 @@ func (s *Store) Compact(ctx context.Context, now time.Time) (err error) {
 
 // dropResident takes the store's memory-mapped pages out of the process's
 // resident set (madvise MADV_DONTNEED on the read-only shared mapping):
-// compaction walks every page, and without this the whole file would stay
-// counted in the daemon's RSS although only the newest pages are read
-// each round. The pages stay in the kernel's page cache, so the next read
+// the check at open and compaction walk every page, and without this the
+// whole file would stay counted in the daemon's RSS although only the
+// newest pages are read each round. The pages stay in the kernel's page cache, so the next read
 // is a minor fault, not disk I/O. It runs inside a read transaction, which
 // holds bbolt's mmap lock: the mapping cannot move or go away meanwhile.
 // Best effort: an error changes nothing but the figure.
