@@ -106,6 +106,7 @@ func TestRigSMARTNative(t *testing.T) {
 		t.Logf("%s: %d native records in %v (guest, TCG); stderr: %s", stage, len(m), time.Since(start).Round(time.Millisecond), out[len(js):])
 		return m
 	}
+	rigDiscovery(ctx, t, vm, map[string]string{dev["na0"]: `"protocol":"ata","via":"sat"`, dev["nn0"]: `"protocol":"nvme","via":"nvme"`, dev["nv0"]: `"protocol":"scsi","via":"scsi"`})
 	recs := read("healthy")
 	paths := make([]string, 0, len(recs))
 	for p := range recs {
@@ -339,4 +340,31 @@ echo "schedule: daily $at, guest time $(date +%H:%M:%S)"`)
 		t.Errorf("self-test log grew from %d to %d entries after a restart", len(after), len(again))
 	}
 	t.Logf("self-test log of %s: %d entries before the daemon, %d after it, %d after a restart; state file (mode, content):\n%s", ahci, before, len(after), len(again), st)
+}
+
+// rigDiscovery checks SMART discovery in the real kernel with --verbose:
+// the block devices come from ghw's inventory (not the /sys/block
+// fallback), and each kernel device in want (a name: "sda", "nvme0n1")
+// gets the protocol want says.
+func rigDiscovery(ctx context.Context, t *testing.T, vm *rig.VM, want map[string]string) {
+	t.Helper()
+	r, err := vm.Exec(ctx, 2*time.Minute, "diskwatch smart --config /tmp/dw/native.yaml --verbose --format json 2>&1 >/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(r.Output)
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, `"message":"smart: block devices from ghw"`) || strings.Contains(l, `"message":"smart: found"`) ||
+			strings.Contains(l, `"message":"smart: skipped"`) || strings.Contains(l, "ghw block inventory failed") {
+			t.Logf("discovery: %s", l)
+		}
+	}
+	if !strings.Contains(out, `"message":"smart: block devices from ghw"`) || strings.Contains(out, "ghw block inventory failed") {
+		t.Errorf("discovery did not use ghw's inventory:\n%s", out)
+	}
+	for name, proto := range want {
+		if !strings.Contains(out, `"device":"`+name+`",`+proto) {
+			t.Errorf("%s: not found with %s:\n%s", name, proto, out)
+		}
+	}
 }

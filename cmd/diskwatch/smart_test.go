@@ -119,3 +119,30 @@ func TestSmartTextCleansDeviceStrings(t *testing.T) {
 		t.Errorf("exit %d:\n%q", code, out)
 	}
 }
+
+// TestSmartVerboseDiscovery: `--verbose` says where the block-device
+// inventory came from (ghw, chrooted at --root), each disk found with what
+// udev knows of it, and why each other device is skipped. The root is
+// collectors/smart/testdata/roots/copied-udev (its README says what it is);
+// it has no device nodes, so no disk is read.
+func TestSmartVerboseDiscovery(t *testing.T) {
+	root := filepath.Join("..", "..", "collectors", "smart", "testdata", "roots", "copied-udev")
+	out, errOut, code := runCmd(t, nil, "smart", "--config", noConfig(t), "--root", root, "--verbose")
+	if code != exitOK || out != "no disks read\n" {
+		t.Fatalf("exit %d, stdout %q, stderr:\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		`"devices":8,"root":"` + root + `"`, `"message":"smart: block devices from ghw"`,
+		`"device":"sdb","protocol":"ata","via":"sat","usb":true,"controller":"SCSI","bus_path":"pci-0000:00:14.0-usb-0:2:1.0-scsi-0:0:0:0","model":"PSSD_T7","serial":"S5SXNS0R123456A"`,
+		`"device":"dm-0","reason":"device-mapper volume"`, `"device":"loop1","reason":"loop device"`,
+		`"device":"md0","reason":"md RAID array (its members are read)"`, `"device":"sr0","reason":"optical drive"`,
+		`"device":"sda","reason":"no device node under ` + root + `/dev"`,
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %s:\n%s", want, errOut)
+		}
+	}
+	if strings.Contains(errOut, `"loop0"`) || strings.Contains(errOut, `"level":"warn"`) {
+		t.Errorf("unused loop0 listed, or a warning:\n%s", errOut)
+	}
+}

@@ -28,7 +28,7 @@ type Fallback func(ctx context.Context, dev, devType string) (model.Disk, error)
 // Collector is the native SMART collector.
 type Collector struct {
 	FS hostroot.FS
-	// Devices to read; empty means discover them in sysfs.
+	// Devices to read; empty means discover them (Discover).
 	Devices []string
 	Standby Standby
 	// Timeout bounds each command sent to a disk (default 10 s).
@@ -88,7 +88,7 @@ func (c *Collector) Collect(ctx context.Context, out *model.Snapshot) error {
 	var targets []Target
 	var errs []error
 	if len(c.Devices) == 0 {
-		ts, skipped, err := Discover(c.FS)
+		ts, skipped, err := Discover(ctx, c.FS, c.Log)
 		if err != nil {
 			if hostroot.IsNotExist(err) {
 				return fmt.Errorf("smart: %w", collectors.ErrAbsent)
