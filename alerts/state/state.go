@@ -30,6 +30,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"syscall"
 	"time"
 
@@ -131,6 +132,14 @@ type Store struct {
 	readOnly bool
 	// MovedAside is the path a corrupt store was moved to by Open, if any.
 	MovedAside string
+
+	// mu guards newest: each raw series' newest point, kept in memory so
+	// that skipping an unchanged reading and listing the subjects with a
+	// recent reading touch no page of the file (the pages a round
+	// touches are what the daemon keeps resident). Built on first use,
+	// dropped by compaction.
+	mu     sync.Mutex
+	newest map[string]map[string]rules.Point
 }
 
 // Open opens (or creates) the store in dir. A store that is corrupt or of
@@ -357,6 +366,11 @@ func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample)
 		return err
 	}
 	defer guard(s.path, &err)
+	if s.opt.Heartbeat > 0 {
+		s.mu.Lock()
+		s.newestLocked() // read before the write transaction, not inside it
+		s.mu.Unlock()
+	}
 	skipped, due := 0, false
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		skipped = 0
@@ -377,11 +391,10 @@ func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample)
 				b.FillPercent = 0.9
 				sb, sname = b, smp.Subject
 			}
-			key, val := seriesKey(smp.Metric, t), f64(smp.Value)
-			if s.unchanged(sb, key, val, t) {
+			if s.unchanged(smp.Subject, smp.Metric, smp.Value, t) {
 				continue
 			}
-			if err := sb.Put(key, val); err != nil {
+			if err := sb.Put(seriesKey(smp.Metric, t), f64(smp.Value)); err != nil {
 				return fmt.Errorf("%s %s: %w", model.Clean(smp.Subject), model.Clean(smp.Metric), err)
 			}
 		}
@@ -391,6 +404,13 @@ func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample)
 	})
 	if err != nil {
 		return fmt.Errorf("history store %s: append %d readings: %w", s.path, len(samples), err)
+	}
+	s.noteAppended(t, samples)
+	if !s.opt.Bulk {
+		// Copy-on-write puts each commit's pages somewhere new in the
+		// file; without this, reading them round after round would
+		// bring the whole file into the resident set.
+		defer s.dropResident()
 	}
 	if due {
 		if err := s.Compact(ctx, t); err != nil {
@@ -403,23 +423,99 @@ func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample)
 	return nil
 }
 
-// unchanged reports whether the series' newest point before key holds the
-// same value and is less than Heartbeat older than t: the reading adds
-// nothing a reader would not assume.
-func (s *Store) unchanged(sb *bolt.Bucket, key, val []byte, t time.Time) bool {
+// unchanged reports whether the series' newest point holds the same
+// value and is less than Heartbeat older than t: the reading adds nothing
+// a reader would not assume.
+func (s *Store) unchanged(subject, metric string, v float64, t time.Time) bool {
 	if s.opt.Heartbeat <= 0 {
 		return false
 	}
-	c := sb.Cursor()
-	k, v := c.Seek(key)
-	if k != nil && bytes.Equal(k, key) {
-		return false // same instant: overwrite, as before
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.newestLocked()[subject][metric]
+	age := t.Sub(p.Time)
+	return ok && p.Value == v && age > 0 && age < s.opt.Heartbeat
+}
+
+// noteAppended records the points of a committed Append as their series'
+// newest (a point older than the newest, after the clock went back, is
+// not).
+func (s *Store) noteAppended(t time.Time, samples []model.Sample) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.newest == nil {
+		return // built from the file on first use
 	}
-	if k, v = c.Prev(); k == nil || len(k) != len(key) || !bytes.Equal(k[:len(k)-8], key[:len(key)-8]) {
-		return false
+	for _, smp := range samples {
+		m := s.newest[smp.Subject]
+		if m == nil {
+			m = map[string]rules.Point{}
+			s.newest[smp.Subject] = m
+		}
+		if p, ok := m[smp.Metric]; !ok || !t.Before(p.Time) {
+			if ok && p.Value == smp.Value && t.Sub(p.Time) < s.opt.Heartbeat && t.After(p.Time) {
+				continue // not stored: the newest point is still p
+			}
+			m[smp.Metric] = rules.Point{Time: t, Value: smp.Value}
+		}
 	}
-	age := t.Sub(keyTime(k[len(k)-8:]))
-	return bytes.Equal(v, val) && age > 0 && age < s.opt.Heartbeat
+}
+
+// newestLocked returns the newest-point index, reading it from the file
+// (one cursor jump per series) when it is not built. s.mu is held.
+func (s *Store) newestLocked() map[string]map[string]rules.Point {
+	if s.newest != nil {
+		return s.newest
+	}
+	idx := map[string]map[string]rules.Point{}
+	s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktRaw).ForEachBucket(func(subj []byte) error {
+			m := map[string]rules.Point{}
+			c := tx.Bucket(bktRaw).Bucket(subj).Cursor()
+			for k, _ := c.First(); k != nil; {
+				metric, _, ok := splitKey(k)
+				if !ok {
+					k, _ = c.Next()
+					continue
+				}
+				// The first key after this metric's keys, then back one.
+				next := append(append([]byte(nil), metric...), 1)
+				nk, _ := c.Seek(next)
+				var lk, lv []byte
+				if nk == nil {
+					lk, lv = c.Last()
+				} else {
+					lk, lv = c.Prev()
+				}
+				if _, tk, ok := splitKey(lk); ok && len(lv) == 8 {
+					m[string(metric)] = rules.Point{Time: keyTime(tk), Value: math.Float64frombits(binary.BigEndian.Uint64(lv))}
+				}
+				k, _ = c.Seek(next)
+			}
+			idx[string(subj)] = m
+			return nil
+		})
+	})
+	s.newest = idx
+	s.dropResident()
+	return idx
+}
+
+// latestTime is the newest point's time in the whole raw index (zero when
+// empty): raw points at or after latestTime - RawRetention have not been
+// folded away by a compaction at or before it.
+func (s *Store) latestTime() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var t time.Time
+	for _, m := range s.newestLocked() {
+		for _, p := range m {
+			if p.Time.After(t) {
+				t = p.Time
+			}
+		}
+	}
+	return t
 }
 
 // compactChunk is how many subjects one compaction transaction handles:
@@ -456,6 +552,9 @@ func (s *Store) Compact(ctx context.Context, now time.Time) (err error) {
 	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bktMeta).Put(keyComp, timeKey(now)) }); err != nil {
 		return err
 	}
+	s.mu.Lock()
+	s.newest = nil // compaction moved and dropped points
+	s.mu.Unlock()
 	s.dropResident()
 	return nil
 }
@@ -708,6 +807,20 @@ func (s *Store) Subjects() (out []string, err error) {
 // SubjectsWithMetric lists the subjects with a reading of metric at or
 // after since (rules.SubjectLister: sensor.disappeared uses it).
 func (s *Store) SubjectsWithMetric(metric string, since time.Time) ([]string, error) {
+	// Within the raw retention the newest-point index answers without
+	// reading the file; further back daily points count too.
+	if latest := s.latestTime(); !latest.IsZero() && since.After(latest.Add(-s.opt.RawRetention)) {
+		s.mu.Lock()
+		var out []string
+		for sub, m := range s.newestLocked() {
+			if p, ok := m[metric]; ok && !p.Time.Before(since) {
+				out = append(out, sub)
+			}
+		}
+		s.mu.Unlock()
+		sort.Strings(out)
+		return out, nil
+	}
 	subs, err := s.Subjects()
 	if err != nil {
 		return nil, err

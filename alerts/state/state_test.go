@@ -528,6 +528,24 @@ func TestUnchangedWithHeartbeat(t *testing.T) {
 	if ps, _ := s.Series("sda", "smart_attr_5_raw", base); rules.Increase(ps) != 1 {
 		t.Errorf("increase %v over %v", rules.Increase(ps), ps)
 	}
+	// Reopened, the store knows each series' newest point from the file:
+	// an unchanged reading within the heartbeat is still not stored, a
+	// changed one is, and the subjects with a recent reading are listed.
+	dir := s.path[:len(s.path)-len(FileName)-1]
+	s.Close()
+	s = mustOpen(t, dir, Options{})
+	s.Append(ctx, base.Add(181*time.Minute), []model.Sample{{Subject: "sda", Metric: "temperature_c", Value: 40}, {Subject: "sda", Metric: "smart_attr_5_raw", Value: 2}})
+	if ps, _ := s.Series("sda", "temperature_c", base.Add(170*time.Minute)); len(ps) != 1 {
+		t.Errorf("after reopening, an unchanged reading was stored: %v", ps)
+	}
+	if ps, _ := s.Series("sda", "smart_attr_5_raw", base.Add(170*time.Minute)); len(ps) != 1 || ps[0].Value != 2 {
+		t.Errorf("after reopening, a changed reading: %v", ps)
+	}
+	for since, want := range map[time.Duration][]string{170 * time.Minute: {"sda"}, 200 * time.Minute: nil} {
+		if got, _ := s.SubjectsWithMetric("smart_attr_5_raw", base.Add(since)); !cmp.Equal(got, want) {
+			t.Errorf("subjects with a reading since +%s: %v, want %v", since, got, want)
+		}
+	}
 	// Heartbeat < 0 stores every reading.
 	s2 := mustOpen(t, t.TempDir(), Options{Heartbeat: -1})
 	for i := 0; i < 5; i++ {
