@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -132,10 +133,22 @@ func StartExim(t testing.TB) *Exim {
 	os.WriteFile(filepath.Join(dir, "exim.conf"), []byte(conf), 0o600)
 	port := upstest.FreePort(t)
 	cmd := exec.Command(bin, "-C", filepath.Join(dir, "exim.conf"), "-bdf", "-oX", fmt.Sprint(port))
+	// Its own process group: exim forks a child per connection and per
+	// delivery, which outlive a killed daemon and would still be writing
+	// to the spool while the test's directory is removed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		pg := -cmd.Process.Pid
+		syscall.Kill(pg, syscall.SIGKILL)
+		cmd.Wait()
+		for i := 0; i < 100 && syscall.Kill(pg, 0) == nil; i++ {
+			syscall.Kill(pg, syscall.SIGKILL)
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
 	e := &Exim{Dir: dir, Port: port}
 	for i := 0; i < 100; i++ {
 		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
