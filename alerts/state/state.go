@@ -372,8 +372,9 @@ func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample)
 		s.mu.Unlock()
 	}
 	skipped, due := 0, false
+	var stored []model.Sample // what the commit holds, for the newest-point index
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		skipped = 0
+		skipped, stored = 0, stored[:0]
 		raw := tx.Bucket(bktRaw)
 		var sb *bolt.Bucket
 		var sname string
@@ -397,6 +398,7 @@ func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample)
 			if err := sb.Put(seriesKey(smp.Metric, t), f64(smp.Value)); err != nil {
 				return fmt.Errorf("%s %s: %w", model.Clean(smp.Subject), model.Clean(smp.Metric), err)
 			}
+			stored = append(stored, smp)
 		}
 		last := tx.Bucket(bktMeta).Get(keyComp)
 		due = last == nil || t.Sub(keyTime(last)) >= s.opt.CompactEvery || t.Before(keyTime(last))
@@ -405,7 +407,7 @@ func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample)
 	if err != nil {
 		return fmt.Errorf("history store %s: append %d readings: %w", s.path, len(samples), err)
 	}
-	s.noteAppended(t, samples)
+	s.noteStored(t, stored)
 	if !s.opt.Bulk {
 		// Copy-on-write puts each commit's pages somewhere new in the
 		// file; without this, reading them round after round would
@@ -437,25 +439,21 @@ func (s *Store) unchanged(subject, metric string, v float64, t time.Time) bool {
 	return ok && p.Value == v && age > 0 && age < s.opt.Heartbeat
 }
 
-// noteAppended records the points of a committed Append as their series'
-// newest (a point older than the newest, after the clock went back, is
-// not).
-func (s *Store) noteAppended(t time.Time, samples []model.Sample) {
+// noteStored records the points a committed Append stored as their
+// series' newest (unless the series has a newer one: the clock went back).
+func (s *Store) noteStored(t time.Time, stored []model.Sample) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.newest == nil {
 		return // built from the file on first use
 	}
-	for _, smp := range samples {
+	for _, smp := range stored {
 		m := s.newest[smp.Subject]
 		if m == nil {
 			m = map[string]rules.Point{}
 			s.newest[smp.Subject] = m
 		}
 		if p, ok := m[smp.Metric]; !ok || !t.Before(p.Time) {
-			if ok && p.Value == smp.Value && t.Sub(p.Time) < s.opt.Heartbeat && t.After(p.Time) {
-				continue // not stored: the newest point is still p
-			}
 			m[smp.Metric] = rules.Point{Time: t, Value: smp.Value}
 		}
 	}
