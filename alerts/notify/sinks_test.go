@@ -17,7 +17,7 @@ import (
 	"github.com/diskwatch/diskwatch/alerts/notify"
 	"github.com/diskwatch/diskwatch/alerts/notify/alertmanager"
 	"github.com/diskwatch/diskwatch/alerts/notify/execsink"
-	"github.com/diskwatch/diskwatch/alerts/notify/journal"
+	"github.com/diskwatch/diskwatch/alerts/notify/syslog"
 	"github.com/diskwatch/diskwatch/alerts/notify/logsink"
 )
 
@@ -93,7 +93,7 @@ func TestSyslogSink(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	s := &journal.Sink{Network: "unixgram", Addr: sock, Tag: "diskwatch-test"}
+	s := &syslog.Sink{Network: "unixgram", Addr: sock, Tag: "diskwatch-test"}
 	if _, err := s.Notify(context.Background(), msg(lifecycle.Firing), msg(lifecycle.Resolved)); err != nil {
 		t.Fatal(err)
 	}

@@ -17,8 +17,8 @@ import (
 
 	"github.com/diskwatch/diskwatch/alerts/engine"
 	"github.com/diskwatch/diskwatch/alerts/rules"
-	"github.com/diskwatch/diskwatch/alerts/state"
-	"github.com/diskwatch/diskwatch/collectors/backblaze"
+	"github.com/diskwatch/diskwatch/alerts/history"
+	"github.com/diskwatch/diskwatch/alerts/replay/backblaze"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
@@ -124,7 +124,7 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 		// Two 30-day windows back (acceleration compares two halves), only
 		// the metrics the history rules read, runs of equal values
 		// compressed: memory grows with drives, not days.
-		hist = state.NewMem(60*rules.Day, true, rules.HistoryMetric)
+		hist = history.NewMem(60*rules.Day, true, rules.HistoryMetric)
 	}
 	drives := map[string]*drive{}
 	var sum Summary

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/diskwatch/diskwatch/alerts/rules"
-	"github.com/diskwatch/diskwatch/collectors/backblaze"
+	"github.com/diskwatch/diskwatch/alerts/replay/backblaze"
 )
 
 const slice = "testdata/2013q2-slice.csv.gz"

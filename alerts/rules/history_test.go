@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/diskwatch/diskwatch/alerts/rules"
-	"github.com/diskwatch/diskwatch/alerts/state"
+	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
@@ -27,7 +27,7 @@ func ataDisk(attrs map[int]int64) model.Disk {
 
 // feed appends one reading per step and evaluates the set at the last one,
 // as the engine does (append, then evaluate).
-func feed(t *testing.T, h *state.Mem, set *rules.Set, step time.Duration, disks []model.Disk) []rules.Finding {
+func feed(t *testing.T, h *history.Mem, set *rules.Set, step time.Duration, disks []model.Disk) []rules.Finding {
 	t.Helper()
 	var fs []rules.Finding
 	for i, d := range disks {
@@ -92,7 +92,7 @@ func TestGrowthRules(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			h := state.NewMem(0, false, nil)
+			h := history.NewMem(0, false, nil)
 			fs := feed(t, h, set, rules.Day, c.disks)
 			if d := cmp.Diff(c.want, briefs(fs)); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
@@ -134,7 +134,7 @@ func TestNoHistoryNoTrend(t *testing.T) {
 
 func TestAcknowledgedBaseline(t *testing.T) {
 	set := only(rules.Default(), "trend.reallocated", "risk.score")
-	h := state.NewMem(0, false, nil)
+	h := history.NewMem(0, false, nil)
 	// 8 sectors appeared, then the operator acknowledged them.
 	fs := feed(t, h, set, rules.Day, series(0, 8))
 	if d := cmp.Diff([]brief{{"trend.reallocated", rules.Warning}, {"risk.score", rules.OK}}, briefs(fs)); d != "" {
@@ -190,7 +190,7 @@ func TestTemperatureHoldAndHysteresis(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			fs := feed(t, state.NewMem(0, false, nil), set, 10*time.Minute, temps(c.vals...))
+			fs := feed(t, history.NewMem(0, false, nil), set, 10*time.Minute, temps(c.vals...))
 			if d := cmp.Diff(c.want, briefs(fs)); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}
@@ -219,17 +219,17 @@ func TestWearProjection(t *testing.T) {
 			for _, u := range c.used {
 				disks = append(disks, nv(u, 100))
 			}
-			fs := feed(t, state.NewMem(0, false, nil), set, 10*rules.Day, disks)
+			fs := feed(t, history.NewMem(0, false, nil), set, 10*rules.Day, disks)
 			if d := cmp.Diff(c.want, briefs(fs)); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}
 		})
 	}
 	// 30 points in 3 days: a rate over less than min_span_days says nothing.
-	if fs := feed(t, state.NewMem(0, false, nil), set, rules.Day, []model.Disk{nv(60, 100), nv(75, 100), nv(90, 100)}); len(fs) != 0 {
+	if fs := feed(t, history.NewMem(0, false, nil), set, rules.Day, []model.Disk{nv(60, 100), nv(75, 100), nv(90, 100)}); len(fs) != 0 {
 		t.Errorf("too short a span: %v", fs)
 	}
-	fs := feed(t, state.NewMem(0, false, nil), set, rules.Day, []model.Disk{nv(1, 100), nv(1, 95), nv(1, 85)})
+	fs := feed(t, history.NewMem(0, false, nil), set, rules.Day, []model.Disk{nv(1, 100), nv(1, 95), nv(1, 85)})
 	if d := cmp.Diff([]brief{{"trend.wear", rules.Warning}}, briefs(fs)); d != "" || !strings.Contains(fs[0].Message, "spare fell by 15") {
 		t.Errorf("spare drop (-want +got):\n%s %v", d, fs)
 	}

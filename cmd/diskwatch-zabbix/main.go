@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
-	"github.com/diskwatch/diskwatch/alerts/export/zabbix"
+	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
+	"github.com/diskwatch/diskwatch/alerts/output/zabbix"
 	"github.com/diskwatch/diskwatch/collectors/execx"
 )
 

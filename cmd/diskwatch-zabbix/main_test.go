@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
+	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/diskwatch/diskwatch/alerts/rules"
-	"github.com/diskwatch/diskwatch/alerts/state"
+	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/collectors"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
@@ -26,7 +26,7 @@ func runAck(ctx context.Context, e *env, args []string) int {
 	}
 	var c common
 	c.register(fs, e)
-	stateDir := fs.String("state", e.getenv("DISKWATCH_STATE"), "history store `DIR` (default "+state.DefaultDir+"; env DISKWATCH_STATE)")
+	stateDir := fs.String("state", e.getenv("DISKWATCH_STATE"), "history store `DIR` (default "+history.DefaultDir+"; env DISKWATCH_STATE)")
 	if code, ok := parse(fs, args, e); !ok {
 		return code
 	}
@@ -44,7 +44,7 @@ func runAck(ctx context.Context, e *env, args []string) int {
 		metrics = []string{a}
 	}
 	log := c.logger(e)
-	st, err := state.Open(ctx, *stateDir, state.Options{Log: log})
+	st, err := history.Open(ctx, *stateDir, history.Options{Log: log})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "diskwatch ack: %v\n", err)
 		return exitUnknown

@@ -12,7 +12,7 @@ import (
 
 	"github.com/diskwatch/diskwatch/alerts/engine"
 	"github.com/diskwatch/diskwatch/alerts/rules"
-	"github.com/diskwatch/diskwatch/alerts/state"
+	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
@@ -22,7 +22,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	c.register(fs, e)
 	format := fs.String("format", "text", "output `format`: text, json or nagios")
 	showOK := fs.Bool("all", false, "text: also list OK (informational) findings")
-	stateDir := fs.String("state", e.getenv("DISKWATCH_STATE"), "history store `DIR`: readings are appended so trend rules work from cron (default "+state.DefaultDir+"; \"off\" to not keep history; env DISKWATCH_STATE)")
+	stateDir := fs.String("state", e.getenv("DISKWATCH_STATE"), "history store `DIR`: readings are appended so trend rules work from cron (default "+history.DefaultDir+"; \"off\" to not keep history; env DISKWATCH_STATE)")
 	if code, ok := parse(fs, args, e); !ok {
 		return code
 	}
@@ -217,15 +217,15 @@ func oneLine(s string) string {
 // cannot be opened costs the trend rules, never the check: the reason is
 // logged (at info level for the default directory, which a non-root user
 // cannot create, at warn level for one given explicitly).
-func openHistory(ctx context.Context, dir string, log zerolog.Logger) *state.Store {
+func openHistory(ctx context.Context, dir string, log zerolog.Logger) *history.Store {
 	if dir == "off" || dir == "none" {
 		return nil
 	}
 	explicit := dir != ""
 	if !explicit {
-		dir = state.DefaultDir
+		dir = history.DefaultDir
 	}
-	st, err := state.Open(ctx, dir, state.Options{Log: log, LockTimeout: 2 * time.Second})
+	st, err := history.Open(ctx, dir, history.Options{Log: log, LockTimeout: 2 * time.Second})
 	if err != nil {
 		ev := log.Info()
 		if explicit {

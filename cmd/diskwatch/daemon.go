@@ -23,19 +23,19 @@ import (
 
 	"github.com/diskwatch/diskwatch/alerts/config"
 	"github.com/diskwatch/diskwatch/alerts/engine"
-	"github.com/diskwatch/diskwatch/alerts/export/prom"
-	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
-	"github.com/diskwatch/diskwatch/alerts/export/snapshot/fromrules"
+	"github.com/diskwatch/diskwatch/alerts/output/prom"
+	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
+	"github.com/diskwatch/diskwatch/alerts/output/snapshot/fromrules"
 	"github.com/diskwatch/diskwatch/alerts/lifecycle"
 	"github.com/diskwatch/diskwatch/alerts/notify"
 	"github.com/diskwatch/diskwatch/alerts/notify/alertmanager"
 	"github.com/diskwatch/diskwatch/alerts/notify/email"
 	"github.com/diskwatch/diskwatch/alerts/notify/execsink"
-	"github.com/diskwatch/diskwatch/alerts/notify/journal"
+	"github.com/diskwatch/diskwatch/alerts/notify/syslog"
 	"github.com/diskwatch/diskwatch/alerts/notify/logsink"
 	"github.com/diskwatch/diskwatch/alerts/notify/webhook"
 	"github.com/diskwatch/diskwatch/alerts/rules"
-	"github.com/diskwatch/diskwatch/alerts/state"
+	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/collectors"
 	"github.com/diskwatch/diskwatch/collectors/execx"
 	"github.com/diskwatch/diskwatch/collectors/model"
@@ -56,7 +56,7 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("daemon", flag.ContinueOnError)
 	var c common
 	c.register(fs, e)
-	stateDir := fs.String("state", e.getenv("DISKWATCH_STATE"), "state `DIR`: history, alert state, notification queue, snapshot (default from config, else "+state.DefaultDir+"; env DISKWATCH_STATE)")
+	stateDir := fs.String("state", e.getenv("DISKWATCH_STATE"), "state `DIR`: history, alert state, notification queue, snapshot (default from config, else "+history.DefaultDir+"; env DISKWATCH_STATE)")
 	listen := fs.String("metrics-listen", "", "serve Prometheus /metrics on `ADDR` (overrides daemon.metrics_listen; \"off\" disables)")
 	rounds := fs.Int("rounds", 0, "stop after `N` rounds (0: run until SIGTERM); for tests and trials")
 	noHistory := fs.Bool("no-history", false, "do not open the history store")
@@ -113,7 +113,7 @@ type daemon struct {
 	sem      chan struct{}
 	failures map[string]int
 	tracker  *lifecycle.Tracker
-	store    *state.Store
+	store    *history.Store
 	latest   atomic.Pointer[snapshot.Doc]
 	rngMu    sync.Mutex // collectors run concurrently
 	rng      *rand.Rand
@@ -135,7 +135,7 @@ func (d *daemon) stateDir(cfg *config.Config) string {
 	case cfg.Daemon.StateDir != "":
 		return cfg.Daemon.StateDir
 	}
-	return state.DefaultDir
+	return history.DefaultDir
 }
 
 // start prepares state, sinks and the metrics listener.
@@ -156,7 +156,7 @@ func (d *daemon) start(ctx context.Context, cfg *config.Config) error {
 		d.tracker = lifecycle.New(policy(cfg))
 	}
 	if !d.noHistory {
-		st, err := state.Open(ctx, d.dir, state.Options{Log: d.log})
+		st, err := history.Open(ctx, d.dir, history.Options{Log: d.log})
 		if err != nil {
 			d.log.Error().Err(err).Msg("history store unavailable: trend rules see no history this run")
 		} else {
@@ -274,7 +274,7 @@ func buildSinks(cfg *config.Config, log zerolog.Logger) ([]notify.Sink, error) {
 			URL: a.URL, BearerToken: notify.Secret(a.BearerToken), TTL: a.TTL, Labels: a.Labels}})
 	}
 	if s := n.Syslog; s != nil && (s.Enabled == nil || *s.Enabled) {
-		out = append(out, notify.Sink{Name: "syslog", Notifier: &journal.Sink{Tag: s.Tag}})
+		out = append(out, notify.Sink{Name: "syslog", Notifier: &syslog.Sink{Tag: s.Tag}})
 	}
 	return out, nil
 }
@@ -753,7 +753,7 @@ func (s *scheduled) fresh(round uint64) *model.Snapshot {
 // replayed ones) to the history store.
 type freshStore struct {
 	d     *daemon
-	st    *state.Store
+	st    *history.Store
 	round uint64
 }
 

@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/diskwatch/diskwatch/alerts/engine"
-	"github.com/diskwatch/diskwatch/alerts/export/prom"
-	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
-	"github.com/diskwatch/diskwatch/alerts/export/snapshot/fromrules"
-	"github.com/diskwatch/diskwatch/alerts/export/zabbix"
+	"github.com/diskwatch/diskwatch/alerts/output/prom"
+	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
+	"github.com/diskwatch/diskwatch/alerts/output/snapshot/fromrules"
+	"github.com/diskwatch/diskwatch/alerts/output/zabbix"
 	"github.com/diskwatch/diskwatch/alerts/rules"
-	"github.com/diskwatch/diskwatch/alerts/state"
+	"github.com/diskwatch/diskwatch/alerts/history"
 )
 
 // docFlags are the flags of the commands that read the daemon's snapshot.
@@ -29,7 +29,7 @@ type docFlags struct {
 
 func (f *docFlags) register(fs *flag.FlagSet, e *env) {
 	f.common.register(fs, e)
-	fs.StringVar(&f.stateDir, "state", e.getenv("DISKWATCH_STATE"), "the daemon's state `DIR`, where it publishes snapshot.json (default "+state.DefaultDir+"; env DISKWATCH_STATE)")
+	fs.StringVar(&f.stateDir, "state", e.getenv("DISKWATCH_STATE"), "the daemon's state `DIR`, where it publishes snapshot.json (default "+history.DefaultDir+"; env DISKWATCH_STATE)")
 	fs.BoolVar(&f.direct, "direct", false, "read the devices now even when the daemon's snapshot is fresh")
 	fs.DurationVar(&f.maxAge, "max-age", 0, "use the daemon's snapshot only if younger than `D` (default: 3 daemon intervals, at least 3m)")
 }
@@ -39,7 +39,7 @@ func (f *docFlags) register(fs *flag.FlagSet, e *env) {
 func (f *docFlags) loadDoc(ctx context.Context, e *env) (doc *snapshot.Doc, from string, err error) {
 	dir := f.stateDir
 	if dir == "" {
-		dir = state.DefaultDir
+		dir = history.DefaultDir
 	}
 	now := e.now()
 	if !f.direct {

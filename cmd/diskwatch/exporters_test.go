@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/diskwatch/diskwatch/alerts/export/snapshot"
+	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
 

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/diskwatch/diskwatch/alerts/replay"
-	"github.com/diskwatch/diskwatch/alerts/state"
+	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
@@ -45,7 +45,7 @@ func TestCheckAppendsHistory(t *testing.T) {
 			t.Fatalf("check exit %d: %s", code, stderr)
 		}
 	}
-	st, err := state.Open(context.Background(), dir, state.Options{})
+	st, err := history.Open(context.Background(), dir, history.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestCheckAppendsHistory(t *testing.T) {
 
 func TestAckStoredDisk(t *testing.T) {
 	dir := t.TempDir()
-	st, err := state.Open(context.Background(), dir, state.Options{})
+	st, err := history.Open(context.Background(), dir, history.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestAckStoredDisk(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "acknowledged smart_attr_5_raw = 8") {
 		t.Fatalf("ack: exit %d\n%s%s", code, out, stderr)
 	}
-	st, _ = state.Open(context.Background(), dir, state.Options{})
+	st, _ = history.Open(context.Background(), dir, history.Options{})
 	if b, ok := st.Baseline(id, "smart_attr_5_raw"); !ok || b.Value != 8 || !b.Time.Equal(fixedNow) {
 		t.Errorf("baseline %v %v", b, ok)
 	}
@@ -134,7 +134,7 @@ func TestReplayCommand(t *testing.T) {
 	if _, stderr, code := runAt(t, fixedNow, "replay", "--state", stateDir, "--progress", "off", short); code != exitOK {
 		t.Fatalf("replay --state: exit %d: %s", code, stderr)
 	}
-	st, err := state.Open(context.Background(), stateDir, state.Options{})
+	st, err := history.Open(context.Background(), stateDir, history.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

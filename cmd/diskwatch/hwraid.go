@@ -11,12 +11,12 @@ import (
 	"github.com/diskwatch/diskwatch/collectors"
 	"github.com/diskwatch/diskwatch/collectors/kmsg"
 	"github.com/diskwatch/diskwatch/collectors/model"
-	"github.com/diskwatch/diskwatch/collectors/raidctl"
+	"github.com/diskwatch/diskwatch/collectors/hwraid"
 )
 
 // raidJSON is what `diskwatch raid --format json` prints.
 type raidJSON struct {
-	Controllers []raidctl.Controller `json:"controllers"`
+	Controllers []hwraid.Controller `json:"controllers"`
 	Disks       []model.Disk         `json:"disks"`
 	Errors      []string             `json:"errors,omitempty"`
 }
@@ -42,7 +42,7 @@ func runRaid(ctx context.Context, e *env, args []string) int {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var doc raidJSON
-	doc.Controllers, err = raidctl.Discover(ctx, c.fs())
+	doc.Controllers, err = hwraid.Discover(ctx, c.fs())
 	if err != nil {
 		doc.Errors = append(doc.Errors, err.Error())
 	}
@@ -53,7 +53,7 @@ func runRaid(ctx context.Context, e *env, args []string) int {
 	}
 	if *format == "json" {
 		if doc.Controllers == nil {
-			doc.Controllers = []raidctl.Controller{}
+			doc.Controllers = []hwraid.Controller{}
 		}
 		if doc.Disks == nil {
 			doc.Disks = []model.Disk{}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/diskwatch/diskwatch/alerts/engine"
 	"github.com/diskwatch/diskwatch/alerts/rules"
-	"github.com/diskwatch/diskwatch/alerts/state"
+	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/collectors/hwmon/hwmontest"
 	"github.com/diskwatch/diskwatch/collectors/ups/nut"
 	"github.com/diskwatch/diskwatch/collectors/ups/upstest"
@@ -74,7 +74,7 @@ func TestUPSRealUpsdTransitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem := state.NewMem(0, false, nil)
+	mem := history.NewMem(0, false, nil)
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	eng := &engine.Engine{Sources: sources(c.fs(), cfg, runState{now: func() time.Time { return now }}), Rules: rs, Settings: &cfg.Settings, Now: func() time.Time { return now },
 		Store: mem, History: mem, Log: zerolog.Nop()}

@@ -13,8 +13,8 @@ import (
 	"github.com/diskwatch/diskwatch/alerts/config"
 	"github.com/diskwatch/diskwatch/alerts/replay"
 	"github.com/diskwatch/diskwatch/alerts/rules"
-	"github.com/diskwatch/diskwatch/alerts/state"
-	"github.com/diskwatch/diskwatch/collectors/backblaze"
+	"github.com/diskwatch/diskwatch/alerts/history"
+	"github.com/diskwatch/diskwatch/alerts/replay/backblaze"
 )
 
 func runReplay(ctx context.Context, e *env, args []string) int {
@@ -75,7 +75,7 @@ func runReplay(ctx context.Context, e *env, args []string) int {
 	}
 	if *stateDir != "" {
 		log := (&common{logLevel: "info"}).logger(e)
-		st, err := state.Open(ctx, *stateDir, state.Options{Log: log, Bulk: true, CompactEvery: 7 * rules.Day})
+		st, err := history.Open(ctx, *stateDir, history.Options{Log: log, Bulk: true, CompactEvery: 7 * rules.Day})
 		if err != nil {
 			fmt.Fprintf(e.stderr, "diskwatch replay: %v\n", err)
 			return exitUnknown

@@ -20,7 +20,7 @@ import (
 	"github.com/diskwatch/diskwatch/alerts/engine"
 	"github.com/diskwatch/diskwatch/alerts/report"
 	"github.com/diskwatch/diskwatch/alerts/rules"
-	"github.com/diskwatch/diskwatch/alerts/state"
+	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
@@ -29,7 +29,7 @@ func runReport(ctx context.Context, e *env, args []string) int {
 	var c common
 	c.register(fs, e)
 	htmlOut := fs.String("html", "", "write the HTML report to `FILE` (- for standard output)")
-	stateDir := fs.String("state", state.DefaultDir, "history store `DIR`")
+	stateDir := fs.String("state", history.DefaultDir, "history store `DIR`")
 	since := fs.String("since", "90d", "history window: `DURATION` such as 90d, 2w, 36h")
 	noCollect := fs.Bool("no-collect", false, "report from the history store alone; do not read this host")
 	if code, ok := parse(fs, args, e); !ok {
@@ -51,9 +51,9 @@ func runReport(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "diskwatch report: %v\n", err)
 		return exitUnknown
 	}
-	var hist *state.Store
-	if _, err := os.Stat(filepath.Join(*stateDir, state.FileName)); err == nil {
-		hist, err = state.Open(ctx, *stateDir, state.Options{Log: log, Now: e.now})
+	var hist *history.Store
+	if _, err := os.Stat(filepath.Join(*stateDir, history.FileName)); err == nil {
+		hist, err = history.Open(ctx, *stateDir, history.Options{Log: log, Now: e.now})
 		if err != nil {
 			fmt.Fprintf(e.stderr, "diskwatch report: %v\n", err)
 			return exitUnknown
@@ -116,7 +116,7 @@ func runReport(ctx context.Context, e *env, args []string) int {
 // known only from history; findings evaluates the rules on the combined
 // snapshot. hist may be nil.
 func buildReport(ctx context.Context, snap *model.Snapshot, findings func(*model.Snapshot) []rules.Finding,
-	hist *state.Store, host string, now time.Time, window time.Duration, log zerolog.Logger) (*report.Report, error) {
+	hist *history.Store, host string, now time.Time, window time.Duration, log zerolog.Logger) (*report.Report, error) {
 	s := *snap
 	s.Disks = append([]model.Disk(nil), snap.Disks...)
 	in := report.Input{Host: host, Now: now, Since: now.Add(-window), Snapshot: &s}
@@ -152,7 +152,7 @@ var attrMetricRE = regexp.MustCompile(`^smart_attr_(\d+)_(raw|value)$`)
 // addStoredSubjects adds to snap the disks known only from history (a fleet
 // replayed into the store, a disk since removed), rebuilt from their
 // latest stored readings so the same rules judge them.
-func addStoredSubjects(snap *model.Snapshot, hist *state.Store) error {
+func addStoredSubjects(snap *model.Snapshot, hist *history.Store) error {
 	live := map[string]bool{}
 	for _, d := range snap.Disks {
 		live[d.Device.ID()] = true
@@ -237,7 +237,7 @@ func diskFromLatest(kind, rest string, latest map[string]rules.Point) model.Disk
 
 // alertMarks reads the alert_level series the engine stores after each
 // evaluation and marks every rise.
-func alertMarks(hist *state.Store, snap *model.Snapshot, since time.Time) map[string][]report.Mark {
+func alertMarks(hist *history.Store, snap *model.Snapshot, since time.Time) map[string][]report.Mark {
 	out := map[string][]report.Mark{}
 	var subjects []string
 	for _, d := range snap.Disks {

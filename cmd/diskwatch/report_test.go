@@ -16,14 +16,14 @@ import (
 	"time"
 
 	"github.com/diskwatch/diskwatch/alerts/engine"
-	"github.com/diskwatch/diskwatch/alerts/state"
+	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
 // TestReportFromStore writes a history, then a report from it alone.
 func TestReportFromStore(t *testing.T) {
 	dir := t.TempDir()
-	st, err := state.Open(context.Background(), dir, state.Options{Now: func() time.Time { return fixedNow }})
+	st, err := history.Open(context.Background(), dir, history.Options{Now: func() time.Time { return fixedNow }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/cmd/diskwatch/internal/rig"
 	"github.com/diskwatch/diskwatch/collectors/model"
-	"github.com/diskwatch/diskwatch/collectors/raidctl"
+	"github.com/diskwatch/diskwatch/collectors/hwraid"
 )
 
 // hwraidDoc is the part of `check --format json` TestRigHWRaid reads.
@@ -134,7 +134,7 @@ func TestRigHWRaid(t *testing.T) {
 		t.Fatal(err)
 	}
 	var raid struct {
-		Controllers []raidctl.Controller `json:"controllers"`
+		Controllers []hwraid.Controller `json:"controllers"`
 		Disks       []model.Disk         `json:"disks"`
 	}
 	out := string(r.Output)
@@ -204,10 +204,10 @@ func TestRigHWRaid(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("smartctl --scan-open in the guest:\n%s", scan)
-	entries := raidctl.ParseScan(scan)
+	entries := hwraid.ParseScan(scan)
 	n := 0
 	for _, host := range []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9} {
-		n += len(raidctl.MegaRAIDTargets(entries, host))
+		n += len(hwraid.MegaRAIDTargets(entries, host))
 	}
 	if n != 2 {
 		t.Errorf("smartctl --scan-open gives %d MegaRAID targets:\n%s", n, scan)

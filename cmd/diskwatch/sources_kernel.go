@@ -5,11 +5,11 @@ import (
 	"time"
 
 	"github.com/diskwatch/diskwatch/alerts/config"
-	"github.com/diskwatch/diskwatch/alerts/state"
+	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/collectors"
 	"github.com/diskwatch/diskwatch/collectors/hostroot"
 	"github.com/diskwatch/diskwatch/collectors/kmsg"
-	"github.com/diskwatch/diskwatch/collectors/raidctl"
+	"github.com/diskwatch/diskwatch/collectors/hwraid"
 	"github.com/diskwatch/diskwatch/collectors/smartctl"
 )
 
@@ -33,7 +33,7 @@ func kmsgSource(fs hostroot.FS, cfg *config.Config, h runState) collectors.Named
 			dir = cfg.Daemon.StateDir
 		}
 		if dir == "" {
-			dir = state.DefaultDir
+			dir = history.DefaultDir
 		}
 	}
 	kmsgMu.Lock()
@@ -51,12 +51,12 @@ func kmsgSource(fs hostroot.FS, cfg *config.Config, h runState) collectors.Named
 // controllers: MFI pass-through natively, smartctl (-d 3ware,N /
 // megaraid,N) as the fallback, both on the live host only.
 func hwraidSource(fs hostroot.FS, cfg *config.Config) collectors.Named {
-	var sc raidctl.SmartctlReader
+	var sc hwraid.SmartctlReader
 	if fs.IsHost() {
 		b := smartctl.Backend{Program: cfg.Collectors.Smartctl.Program, Timeout: cfg.Collectors.Smartctl.Timeout, NoCheck: cfg.Collectors.Smartctl.NoCheck}
 		sc = b
 	}
-	c := raidctl.New(fs, &raidctl.HostNative{FS: fs}, sc)
+	c := hwraid.New(fs, &hwraid.HostNative{FS: fs}, sc)
 	c.SmartctlProgram = cfg.Collectors.Smartctl.Program
 	return collectors.Named{Name: "hwraid", Collector: c, Timeout: 2 * time.Minute}
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/diskwatch/diskwatch/collectors/hostroot"
 	"github.com/diskwatch/diskwatch/collectors/model"
-	"github.com/diskwatch/diskwatch/collectors/raidctl"
+	"github.com/diskwatch/diskwatch/collectors/hwraid"
 )
 
 // resolver attributes events to disks through sysfs, caching what it read
@@ -19,7 +19,7 @@ type resolver struct {
 	fs     hostroot.FS
 	ata    map[string]string // ata3 -> sdb (built on first use)
 	ids    map[string]string // sdb -> disk identity
-	ctrls  []raidctl.Controller
+	ctrls  []hwraid.Controller
 	ctrlOK bool
 }
 
@@ -143,9 +143,9 @@ func unitSerial(b []byte) string {
 }
 
 // controllers lists the RAID controllers once per Collect.
-func (r *resolver) controllers() []raidctl.Controller {
+func (r *resolver) controllers() []hwraid.Controller {
 	if !r.ctrlOK {
-		r.ctrls, _ = raidctl.Discover(r.ctx, r.fs)
+		r.ctrls, _ = hwraid.Discover(r.ctx, r.fs)
 		r.ctrlOK = true
 	}
 	return r.ctrls

@@ -1,0 +1,141 @@
+package prom_test
+
+import (
+	"bytes"
+	"io"
+	"math"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/common/expfmt"
+	pmodel "github.com/prometheus/common/model"
+
+	"github.com/diskwatch/diskwatch/alerts/output/internal/testdoc"
+	"github.com/diskwatch/diskwatch/alerts/output/prom"
+	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
+)
+
+// promtool checks the exposition with the real linter (Debian package
+// prometheus).
+func promtool(t *testing.T, text []byte) {
+	t.Helper()
+	p, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool not installed (Debian package prometheus; .ci/setup installs it)")
+		}
+		t.Skip("promtool not installed: apt-get install prometheus")
+	}
+	cmd := exec.Command(p, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(text)
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+func TestWriteTextPassesPromtool(t *testing.T) {
+	var b bytes.Buffer
+	if err := prom.WriteText(&b, testdoc.Doc()); err != nil {
+		t.Fatal(err)
+	}
+	text := b.String()
+	for _, want := range []string{
+		`diskwatch_up 1`,
+		`diskwatch_disk_temperature_celsius{disk="wwn:5000cca0499602d2"} 26`,
+		`diskwatch_disk_ata_attribute_raw{disk="wwn:5000cca0499602d2",id="12",name="Power_Cycle_Count"} 81`,
+		`diskwatch_disk_nvme_critical_warning{disk=`,
+		`diskwatch_md_degraded{array="md127"} 0`,
+		`diskwatch_ups_battery_charge_ratio{ups="apc@127.0.0.1:3493"} 1`,
+		`diskwatch_ups_status{flag="OL",ups="apc@127.0.0.1:3493"} 1`,
+		`diskwatch_sensor_value{kind="temperature",label="Package id 0",sensor="hwmon/coretemp/temp1",unit="C"} 41`,
+		`diskwatch_collector_up{collector="smartctl",state="partial"} 0`,
+		`diskwatch_findings{severity="critical"}`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("exposition:\n%s", text)
+	}
+	promtool(t, b.Bytes())
+}
+
+func TestHandlerPassesPromtool(t *testing.T) {
+	doc := testdoc.Doc()
+	srv := httptest.NewServer(prom.Handler(func() *snapshot.Doc { return doc }))
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(b, []byte("diskwatch_md_disks{")) || !bytes.Contains(b, []byte("go_goroutines")) {
+		t.Fatalf("handler output lacks metrics:\n%.2000s", b)
+	}
+	promtool(t, b)
+}
+
+// Before the first round there is nothing but diskwatch_up 0.
+func TestNoSnapshot(t *testing.T) {
+	var b bytes.Buffer
+	if err := prom.WriteText(&b, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "diskwatch_up 0") {
+		t.Errorf("got %s", b.String())
+	}
+}
+
+func BenchmarkWriteText(b *testing.B) {
+	doc := testdoc.Doc()
+	for i := 0; i < b.N; i++ {
+		prom.WriteText(io.Discard, doc)
+	}
+}
+
+// Label values are escaped so the exposition parses back to the very
+// values (invalid UTF-8 replaced); a series added twice is written once;
+// families and label pairs come out sorted.
+func TestWriteToEscapesAndParses(t *testing.T) {
+	d := &prom.Desc{Name: "x_value", Help: "help with \\ and\nnewline", Labels: []string{"zeta", "alpha"}}
+	var m prom.Set
+	m.Add(d, 1.5, "a\"b\\c\nd\xff", "1")
+	m.Add(d, 2, "a\"b\\c\nd\xff", "1") // duplicate: dropped
+	m.Add(d, math.Inf(1), "plain", "2")
+	m.Add(&prom.Desc{Name: "a_total", Help: "h", Type: "counter"}, 3)
+	var b bytes.Buffer
+	if _, err := m.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "# HELP a_total h\n# TYPE a_total counter\na_total 3\n" +
+		"# HELP x_value help with \\\\ and\\nnewline\n# TYPE x_value gauge\n" +
+		"x_value{alpha=\"1\",zeta=\"a\\\"b\\\\c\\nd\uFFFD\"} 1.5\n" +
+		"x_value{alpha=\"2\",zeta=\"plain\"} +Inf\n"
+	if d := cmp.Diff(want, b.String()); d != "" {
+		t.Errorf("exposition (-want +got):\n%s", d)
+	}
+	p := expfmt.NewTextParser(pmodel.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatalf("parse: %v\n%s", err, b.String())
+	}
+	got := map[string]float64{}
+	for _, m := range fams["x_value"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "zeta" {
+				got[l.GetValue()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	if got["a\"b\\c\nd\uFFFD"] != 1.5 || !math.IsInf(got["plain"], 1) {
+		t.Errorf("parsed back: %v", got)
+	}
+	promtool(t, b.Bytes())
+}
