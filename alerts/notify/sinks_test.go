@@ -17,8 +17,8 @@ import (
 	"github.com/diskwatch/diskwatch/alerts/notify"
 	"github.com/diskwatch/diskwatch/alerts/notify/alertmanager"
 	"github.com/diskwatch/diskwatch/alerts/notify/execsink"
-	"github.com/diskwatch/diskwatch/alerts/notify/syslog"
 	"github.com/diskwatch/diskwatch/alerts/notify/logsink"
+	"github.com/diskwatch/diskwatch/alerts/notify/syslog"
 )
 
 func TestAlertmanagerConvert(t *testing.T) {

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/diskwatch/diskwatch/alerts/engine"
-	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/alerts/replay/backblaze"
+	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
 

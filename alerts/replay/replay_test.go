@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/alerts/replay/backblaze"
+	"github.com/diskwatch/diskwatch/alerts/rules"
 )
 
 const slice = "testdata/2013q2-slice.csv.gz"

@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/alerts/history"
+	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )

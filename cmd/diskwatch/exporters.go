@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/diskwatch/diskwatch/alerts/engine"
+	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/alerts/output/prom"
 	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
 	"github.com/diskwatch/diskwatch/alerts/output/snapshot/fromrules"
 	"github.com/diskwatch/diskwatch/alerts/output/zabbix"
 	"github.com/diskwatch/diskwatch/alerts/rules"
-	"github.com/diskwatch/diskwatch/alerts/history"
 )
 
 // docFlags are the flags of the commands that read the daemon's snapshot.

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/diskwatch/diskwatch/alerts/replay"
 	"github.com/diskwatch/diskwatch/alerts/history"
+	"github.com/diskwatch/diskwatch/alerts/replay"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
 

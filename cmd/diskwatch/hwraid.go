@@ -9,16 +9,16 @@ import (
 
 	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors"
+	"github.com/diskwatch/diskwatch/collectors/hwraid"
 	"github.com/diskwatch/diskwatch/collectors/kmsg"
 	"github.com/diskwatch/diskwatch/collectors/model"
-	"github.com/diskwatch/diskwatch/collectors/hwraid"
 )
 
 // raidJSON is what `diskwatch raid --format json` prints.
 type raidJSON struct {
 	Controllers []hwraid.Controller `json:"controllers"`
-	Disks       []model.Disk         `json:"disks"`
-	Errors      []string             `json:"errors,omitempty"`
+	Disks       []model.Disk        `json:"disks"`
+	Errors      []string            `json:"errors,omitempty"`
 }
 
 // runRaid implements `diskwatch raid`: the RAID controllers found and the

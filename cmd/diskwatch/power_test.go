@@ -13,8 +13,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/diskwatch/diskwatch/alerts/engine"
-	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/alerts/history"
+	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors/hwmon/hwmontest"
 	"github.com/diskwatch/diskwatch/collectors/ups/nut"
 	"github.com/diskwatch/diskwatch/collectors/ups/upstest"

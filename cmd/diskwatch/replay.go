@@ -11,10 +11,10 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/diskwatch/diskwatch/alerts/config"
-	"github.com/diskwatch/diskwatch/alerts/replay"
-	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/alerts/history"
+	"github.com/diskwatch/diskwatch/alerts/replay"
 	"github.com/diskwatch/diskwatch/alerts/replay/backblaze"
+	"github.com/diskwatch/diskwatch/alerts/rules"
 )
 
 func runReplay(ctx context.Context, e *env, args []string) int {

@@ -18,9 +18,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/diskwatch/diskwatch/alerts/engine"
+	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/alerts/report"
 	"github.com/diskwatch/diskwatch/alerts/rules"
-	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
 

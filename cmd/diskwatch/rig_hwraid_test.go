@@ -10,8 +10,8 @@ import (
 
 	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/cmd/diskwatch/internal/rig"
-	"github.com/diskwatch/diskwatch/collectors/model"
 	"github.com/diskwatch/diskwatch/collectors/hwraid"
+	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
 // hwraidDoc is the part of `check --format json` TestRigHWRaid reads.
@@ -135,7 +135,7 @@ func TestRigHWRaid(t *testing.T) {
 	}
 	var raid struct {
 		Controllers []hwraid.Controller `json:"controllers"`
-		Disks       []model.Disk         `json:"disks"`
+		Disks       []model.Disk        `json:"disks"`
 	}
 	out := string(r.Output)
 	if i := strings.Index(out, "{"); r.Exit != 0 || i < 0 || json.Unmarshal([]byte(out[i:strings.LastIndex(out, "}")+1]), &raid) != nil {

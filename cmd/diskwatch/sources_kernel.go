@@ -8,8 +8,8 @@ import (
 	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/collectors"
 	"github.com/diskwatch/diskwatch/collectors/hostroot"
-	"github.com/diskwatch/diskwatch/collectors/kmsg"
 	"github.com/diskwatch/diskwatch/collectors/hwraid"
+	"github.com/diskwatch/diskwatch/collectors/kmsg"
 	"github.com/diskwatch/diskwatch/collectors/smartctl"
 )
 

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/diskwatch/diskwatch/collectors/hostroot"
-	"github.com/diskwatch/diskwatch/collectors/model"
 	"github.com/diskwatch/diskwatch/collectors/hwraid"
+	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
 // resolver attributes events to disks through sysfs, caching what it read

@@ -3,8 +3,8 @@
 package fromrules
 
 import (
-	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
 	"github.com/diskwatch/diskwatch/alerts/lifecycle"
+	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
 	"github.com/diskwatch/diskwatch/alerts/rules"
 )
 
