@@ -36,8 +36,8 @@ type Engine struct {
 // Result is the outcome of one cycle.
 type Result struct {
 	Snapshot *model.Snapshot `json:"snapshot"`
-	Findings []rules.Finding `json:"findings"`
-	Status   rules.Severity  `json:"status"`
+	Findings []model.Finding `json:"findings"`
+	Status   model.Severity  `json:"status"`
 }
 
 // Cycle collects, stores and evaluates once.
@@ -73,10 +73,10 @@ const AlertLevelMetric = "alert_level"
 
 // AlertLevels returns one alert_level sample per disk and array of the
 // snapshot (UNKNOWN findings count as 0: they are about collectors).
-func AlertLevels(snap *model.Snapshot, findings []rules.Finding) []model.Sample {
-	worst := map[string]rules.Severity{}
+func AlertLevels(snap *model.Snapshot, findings []model.Finding) []model.Sample {
+	worst := map[string]model.Severity{}
 	for _, f := range findings {
-		if f.Severity == rules.Warning || f.Severity == rules.Critical {
+		if f.Severity == model.Warning || f.Severity == model.Critical {
 			if f.Severity.Rank() > worst[f.SubjectID].Rank() {
 				worst[f.SubjectID] = f.Severity
 			}

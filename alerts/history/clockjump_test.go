@@ -27,7 +27,7 @@ func TestClockJumpsBackRatesStaySane(t *testing.T) {
 		return model.Disk{Device: model.DeviceInfo{Path: "/dev/sda", Protocol: "ata", Model: "M", Serial: "S"}, SMARTAvailable: true, SMARTPassed: &passed,
 			ATAAttributes: []model.ATAAttribute{{ID: 5, Name: "Reallocated_Sector_Ct", Value: 100, Worst: 100, Thresh: 36, Raw: realloc}}}
 	}
-	round := func(now time.Time, realloc int64) []rules.Finding {
+	round := func(now time.Time, realloc int64) []model.Finding {
 		snap := &model.Snapshot{Time: now, Disks: []model.Disk{disk(realloc)}}
 		if err := st.Append(context.Background(), now, snap.Samples()); err != nil {
 			t.Fatal(err)
@@ -42,10 +42,10 @@ func TestClockJumpsBackRatesStaySane(t *testing.T) {
 		}
 		return fs
 	}
-	alerts := func(fs []rules.Finding) []string {
+	alerts := func(fs []model.Finding) []string {
 		var out []string
 		for _, f := range fs {
-			if f.Severity == rules.Warning || f.Severity == rules.Critical {
+			if f.Severity == model.Warning || f.Severity == model.Critical {
 				out = append(out, f.Rule)
 			}
 		}

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
 // TestClockJumpsBack is fault 10 of the trust issue: the wall clock jumps
@@ -13,9 +13,9 @@ import (
 func TestClockJumpsBack(t *testing.T) {
 	tr := New(DefaultPolicy)
 	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	f := rules.Finding{Severity: rules.Critical, Rule: "md.degraded", Subject: "md0", SubjectID: "md0", Message: "md0 is DEGRADED"}
+	f := model.Finding{Severity: model.Critical, Rule: "md.degraded", Subject: "md0", SubjectID: "md0", Message: "md0 is DEGRADED"}
 	count := map[Kind]int{}
-	step := func(now time.Time, fs ...rules.Finding) {
+	step := func(now time.Time, fs ...model.Finding) {
 		for _, ev := range tr.Update(now, fs) {
 			count[ev.Kind]++
 		}

@@ -5,14 +5,14 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
 // FuzzLoad: any bytes in the state file load without a panic, as a state
 // or an error, and a loaded state survives an Update and a Save.
 func FuzzLoad(f *testing.F) {
 	tr := New(Policy{})
-	tr.Update(t0, []rules.Finding{{Rule: "md.degraded", Subject: "md0", SubjectID: "md0", Severity: rules.Critical, Related: []string{"sdb1"}}})
+	tr.Update(t0, []model.Finding{{Rule: "md.degraded", Subject: "md0", SubjectID: "md0", Severity: model.Critical, Related: []string{"sdb1"}}})
 	dir := f.TempDir()
 	tr.Save(filepath.Join(dir, "seed.json"))
 	seed, _ := os.ReadFile(filepath.Join(dir, "seed.json"))
@@ -26,7 +26,7 @@ func FuzzLoad(f *testing.F) {
 		if err := tr.Load(p); err != nil {
 			return
 		}
-		tr.Update(t0, []rules.Finding{{Rule: "r", Subject: "s", Severity: rules.Warning}})
+		tr.Update(t0, []model.Finding{{Rule: "r", Subject: "s", Severity: model.Warning}})
 		tr.Update(t0.Add(1e12), nil)
 		if err := tr.Save(p); err != nil {
 			t.Fatal(err)

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
 // Kind is what happened to an alert.
@@ -39,39 +39,13 @@ const (
 	Flapping Kind = "flapping"
 )
 
-// Alert is one (rule, subject) condition.
-type Alert struct {
-	Key       string         `json:"key"`
-	Rule      string         `json:"rule"`
-	Subject   string         `json:"subject"`
-	SubjectID string         `json:"subject_id,omitempty"`
-	Severity  rules.Severity `json:"severity"`
-	Message   string         `json:"message"`
-	Remedy    string         `json:"remedy,omitempty"`
-	Evidence  []string       `json:"evidence,omitempty"`
-	Related   []string       `json:"related,omitempty"`
-	// Values are the numbers behind the latest finding.
-	Values map[string]float64 `json:"values,omitempty"`
-	// StartsAt is when the current firing episode began.
-	StartsAt time.Time `json:"starts_at"`
-	// EndsAt is set once the alert resolved.
-	EndsAt time.Time `json:"ends_at,omitempty"`
-	// LastSeen is the last cycle the finding was present.
-	LastSeen time.Time `json:"last_seen"`
-	// InhibitedBy names the alert key that inhibits this one, if any.
-	InhibitedBy string `json:"inhibited_by,omitempty"`
-}
-
-// Active reports whether the alert is firing.
-func (a *Alert) Active() bool { return a.EndsAt.IsZero() }
-
 // Event is one notification-worthy change.
 type Event struct {
-	Kind  Kind      `json:"kind"`
-	Time  time.Time `json:"time"`
-	Alert Alert     `json:"alert"`
+	Kind  Kind        `json:"kind"`
+	Time  time.Time   `json:"time"`
+	Alert model.Alert `json:"alert"`
 	// Previous is the severity before an escalation.
-	Previous rules.Severity `json:"previous,omitempty"`
+	Previous model.Severity `json:"previous,omitempty"`
 }
 
 // Policy tunes the lifecycle.
@@ -89,22 +63,22 @@ type Policy struct {
 	// MinSeverity is the least severity that alerts (default WARNING:
 	// UNKNOWN and OK findings are shown by check but not alerted unless
 	// set to UNKNOWN).
-	MinSeverity rules.Severity
+	MinSeverity model.Severity
 }
 
 // DefaultPolicy is used for zero fields.
-var DefaultPolicy = Policy{Renotify: 24 * time.Hour, ResolveAfter: 2, FlapWindow: time.Hour, FlapChanges: 4, MinSeverity: rules.Warning}
+var DefaultPolicy = Policy{Renotify: 24 * time.Hour, ResolveAfter: 2, FlapWindow: time.Hour, FlapChanges: 4, MinSeverity: model.Warning}
 
 // entry is the tracker's memory of one key.
 type entry struct {
-	Alert Alert `json:"alert"`
+	Alert model.Alert `json:"alert"`
 	// Missing counts consecutive cycles without the finding.
 	Missing int `json:"missing,omitempty"`
 	// Notified is the state last told to the sinks: "" never, "firing",
 	// "resolved".
 	Notified string `json:"notified,omitempty"`
 	// NotifiedSeverity is the severity last told.
-	NotifiedSeverity rules.Severity `json:"notified_severity,omitempty"`
+	NotifiedSeverity model.Severity `json:"notified_severity,omitempty"`
 	LastNotified     time.Time      `json:"last_notified,omitempty"`
 	// Changes are the times the alert fired or resolved, within the flap
 	// window.
@@ -112,7 +86,7 @@ type entry struct {
 	Flapping bool        `json:"flapping,omitempty"`
 	// Recovery is the text of the OK finding that announced the end of
 	// the condition, kept until the alert resolves.
-	Recovery *rules.Finding `json:"recovery,omitempty"`
+	Recovery *model.Finding `json:"recovery,omitempty"`
 }
 
 // State is the tracker's persisted memory.
@@ -144,7 +118,7 @@ func New(p Policy) *Tracker {
 	if p.FlapChanges == 0 {
 		p.FlapChanges = DefaultPolicy.FlapChanges
 	}
-	if p.MinSeverity == rules.OK {
+	if p.MinSeverity == model.OK {
 		p.MinSeverity = DefaultPolicy.MinSeverity
 	}
 	return &Tracker{policy: p, st: State{Version: 1, Entries: map[string]*entry{}}}
@@ -157,7 +131,7 @@ func (t *Tracker) SetPolicy(p Policy) {
 }
 
 // Key is the dedup key of a finding: rule and stable subject identity.
-func Key(f rules.Finding) string {
+func Key(f model.Finding) string {
 	id := f.SubjectID
 	if id == "" {
 		id = f.Subject
@@ -166,8 +140,8 @@ func Key(f rules.Finding) string {
 }
 
 // alerting reports whether severity s alerts under the policy.
-func (t *Tracker) alerting(s rules.Severity) bool {
-	if s == rules.OK {
+func (t *Tracker) alerting(s model.Severity) bool {
+	if s == model.OK {
 		return false
 	}
 	return s.Rank() >= t.policy.MinSeverity.Rank()
@@ -175,7 +149,7 @@ func (t *Tracker) alerting(s rules.Severity) bool {
 
 // Update feeds one cycle's findings and returns the events to notify, in
 // a stable order (resolved first, then by key).
-func (t *Tracker) Update(now time.Time, findings []rules.Finding) []Event {
+func (t *Tracker) Update(now time.Time, findings []model.Finding) []Event {
 	return t.UpdateExcept(now, findings, nil)
 }
 
@@ -184,14 +158,14 @@ func (t *Tracker) Update(now time.Time, findings []rules.Finding) []Event {
 // alerts are kept as they are instead of counting towards resolution. An
 // alert is resolved because its condition is gone, never because diskwatch
 // went blind.
-func (t *Tracker) UpdateExcept(now time.Time, findings []rules.Finding, unseen func(subjectID string) bool) []Event {
+func (t *Tracker) UpdateExcept(now time.Time, findings []model.Finding, unseen func(subjectID string) bool) []Event {
 	// Dedup: one finding per key, the most severe.
-	cur := map[string]rules.Finding{}
+	cur := map[string]model.Finding{}
 	// An OK finding under an alert's own key is its recovery notice ("back
 	// on line after 4m on battery"): the resolved event carries its text.
-	notes := map[string]rules.Finding{}
+	notes := map[string]model.Finding{}
 	for _, f := range findings {
-		if f.Severity == rules.OK {
+		if f.Severity == model.OK {
 			notes[Key(f)] = f
 		}
 		if !t.alerting(f.Severity) {
@@ -322,12 +296,9 @@ func (t *Tracker) flapCheck(now time.Time, e *entry) bool {
 	return e.Flapping && !was
 }
 
-// fromFinding copies a finding into an alert.
-func fromFinding(k string, f rules.Finding) Alert {
-	return Alert{
-		Key: k, Rule: f.Rule, Subject: f.Subject, SubjectID: f.SubjectID, Severity: f.Severity,
-		Message: f.Message, Remedy: f.Remedy, Evidence: f.Evidence, Related: f.Related, Values: f.Values,
-	}
+// fromFinding makes the alert of a finding.
+func fromFinding(k string, f model.Finding) model.Alert {
+	return model.Alert{Key: k, Finding: f}
 }
 
 // inhibitions returns, for each inhibited key, the key inhibiting it.
@@ -335,7 +306,7 @@ func fromFinding(k string, f rules.Finding) Alert {
 //     of other rules on the same subject.
 //   - A CRITICAL alert naming related devices (a failed array and its
 //     members) inhibits the lesser alerts of those devices.
-func inhibitions(cur map[string]rules.Finding) map[string]string {
+func inhibitions(cur map[string]model.Finding) map[string]string {
 	out := map[string]string{}
 	keys := make([]string, 0, len(cur))
 	for k := range cur {
@@ -345,11 +316,11 @@ func inhibitions(cur map[string]rules.Finding) map[string]string {
 	// Only CRITICAL alerts inhibit.
 	type crit struct {
 		key string
-		f   rules.Finding
+		f   model.Finding
 	}
 	var crits []crit
 	for _, k := range keys {
-		if f := cur[k]; f.Severity == rules.Critical {
+		if f := cur[k]; f.Severity == model.Critical {
 			crits = append(crits, crit{k, f})
 		}
 	}
@@ -358,7 +329,7 @@ func inhibitions(cur map[string]rules.Finding) map[string]string {
 	}
 	for _, k := range keys {
 		f := cur[k]
-		if f.Severity.Rank() >= rules.Critical.Rank() {
+		if f.Severity.Rank() >= model.Critical.Rank() {
 			continue
 		}
 		var names map[string]bool
@@ -382,7 +353,7 @@ func inhibitions(cur map[string]rules.Finding) map[string]string {
 	return out
 }
 
-func sameSubject(a, b rules.Finding) bool {
+func sameSubject(a, b model.Finding) bool {
 	ida, idb := a.SubjectID, b.SubjectID
 	if ida == "" {
 		ida = a.Subject
@@ -395,7 +366,7 @@ func sameSubject(a, b rules.Finding) bool {
 
 // relatedTo reports whether a subject known by names is one of c's related
 // devices (by kernel name, whole disk of a partition, or identity).
-func relatedTo(names map[string]bool, c rules.Finding) bool {
+func relatedTo(names map[string]bool, c model.Finding) bool {
 	for _, r := range c.Related {
 		for _, n := range []string{r, wholeDisk(r)} {
 			if n != "" && names[n] {
@@ -407,7 +378,7 @@ func relatedTo(names map[string]bool, c rules.Finding) bool {
 }
 
 // subjectNames lists the names a finding's subject is known by.
-func subjectNames(f rules.Finding) map[string]bool {
+func subjectNames(f model.Finding) map[string]bool {
 	m := map[string]bool{}
 	add := func(s string) {
 		s = strings.TrimPrefix(s, "/dev/")
@@ -447,8 +418,8 @@ func wholeDisk(n string) string {
 
 // Active returns the firing alerts (inhibited ones included, marked), by
 // key.
-func (t *Tracker) Active() []Alert {
-	var out []Alert
+func (t *Tracker) Active() []model.Alert {
+	var out []model.Alert
 	for _, e := range t.st.Entries {
 		if e.Alert.Active() {
 			out = append(out, e.Alert)

@@ -6,21 +6,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/diskwatch/diskwatch/collectors/model"
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/diskwatch/diskwatch/alerts/rules"
 )
 
 var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
-func f(rule, id string, sev rules.Severity, related ...string) rules.Finding {
-	return rules.Finding{Rule: rule, Subject: id, SubjectID: id, Severity: sev, Message: rule + " on " + id, Related: related}
+func f(rule, id string, sev model.Severity, related ...string) model.Finding {
+	return model.Finding{Rule: rule, Subject: id, SubjectID: id, Severity: sev, Message: rule + " on " + id, Related: related}
 }
 
 // step is one cycle: at minutes after t0, these findings, these events.
 type step struct {
 	at   int
-	in   []rules.Finding
+	in   []model.Finding
 	want []string // "kind key SEVERITY"
 }
 
@@ -33,9 +32,9 @@ func summarize(evs []Event) []string {
 }
 
 var (
-	W = rules.Warning
-	C = rules.Critical
-	U = rules.Unknown
+	W = model.Warning
+	C = model.Critical
+	U = model.Unknown
 )
 
 func TestLifecycle(t *testing.T) {
@@ -46,39 +45,39 @@ func TestLifecycle(t *testing.T) {
 		steps []step
 	}{
 		{"fire, dedup, renotify, resolve", pol, []step{
-			{0, []rules.Finding{f("smart.pending", "disk1", W), f("smart.pending", "disk1", W)}, []string{"firing smart.pending|disk1 WARNING"}},
-			{5, []rules.Finding{f("smart.pending", "disk1", W)}, nil},
-			{59, []rules.Finding{f("smart.pending", "disk1", W)}, nil},
-			{60, []rules.Finding{f("smart.pending", "disk1", W)}, []string{"renotify smart.pending|disk1 WARNING"}},
+			{0, []model.Finding{f("smart.pending", "disk1", W), f("smart.pending", "disk1", W)}, []string{"firing smart.pending|disk1 WARNING"}},
+			{5, []model.Finding{f("smart.pending", "disk1", W)}, nil},
+			{59, []model.Finding{f("smart.pending", "disk1", W)}, nil},
+			{60, []model.Finding{f("smart.pending", "disk1", W)}, []string{"renotify smart.pending|disk1 WARNING"}},
 			{70, nil, []string{"resolved smart.pending|disk1 WARNING"}},
 			{80, nil, nil},
 		}},
 		{"OK and UNKNOWN findings do not alert by default", pol, []step{
-			{0, []rules.Finding{f("collector.nothing", "diskwatch", rules.OK), f("collector.failed", "collector:smart", U)}, nil},
+			{0, []model.Finding{f("collector.nothing", "diskwatch", model.OK), f("collector.failed", "collector:smart", U)}, nil},
 		}},
 		{"escalation notifies at once, de-escalation does not", pol, []step{
-			{0, []rules.Finding{f("md.degraded", "md0", W)}, []string{"firing md.degraded|md0 WARNING"}},
-			{1, []rules.Finding{f("md.degraded", "md0", C)}, []string{"escalated md.degraded|md0 CRITICAL"}},
-			{2, []rules.Finding{f("md.degraded", "md0", W)}, nil},
-			{3, []rules.Finding{f("md.degraded", "md0", C)}, nil},
+			{0, []model.Finding{f("md.degraded", "md0", W)}, []string{"firing md.degraded|md0 WARNING"}},
+			{1, []model.Finding{f("md.degraded", "md0", C)}, []string{"escalated md.degraded|md0 CRITICAL"}},
+			{2, []model.Finding{f("md.degraded", "md0", W)}, nil},
+			{3, []model.Finding{f("md.degraded", "md0", C)}, nil},
 			{4, nil, []string{"resolved md.degraded|md0 CRITICAL"}},
 		}},
 		{"hysteresis: resolved after two absent cycles", Policy{ResolveAfter: 2, FlapChanges: -1}, []step{
-			{0, []rules.Finding{f("r", "d", W)}, []string{"firing r|d WARNING"}},
+			{0, []model.Finding{f("r", "d", W)}, []string{"firing r|d WARNING"}},
 			{1, nil, nil},
-			{2, []rules.Finding{f("r", "d", W)}, nil},
+			{2, []model.Finding{f("r", "d", W)}, nil},
 			{3, nil, nil},
 			{4, nil, []string{"resolved r|d WARNING"}},
 		}},
 		{"a disk's CRITICAL inhibits its WARNINGs", pol, []step{
-			{0, []rules.Finding{f("smart.temp", "diskA", W), f("smart.health", "diskA", C), f("smart.temp", "diskB", W)},
+			{0, []model.Finding{f("smart.temp", "diskA", W), f("smart.health", "diskA", C), f("smart.temp", "diskB", W)},
 				[]string{"firing smart.health|diskA CRITICAL", "firing smart.temp|diskB WARNING"}},
 			// The critical goes: the warning, still there, is now told.
-			{1, []rules.Finding{f("smart.temp", "diskA", W), f("smart.temp", "diskB", W)},
+			{1, []model.Finding{f("smart.temp", "diskA", W), f("smart.temp", "diskB", W)},
 				[]string{"resolved smart.health|diskA CRITICAL", "firing smart.temp|diskA WARNING"}},
 		}},
 		{"a failed array inhibits its members' lesser alerts", pol, []step{
-			{0, []rules.Finding{
+			{0, []model.Finding{
 				f("md.failed", "md0", C, "sdb1", "nvme0n1p2"),
 				f("smart.pending", "sdb", W),
 				f("smart.media", "nvme0n1", W),
@@ -87,32 +86,32 @@ func TestLifecycle(t *testing.T) {
 			}, []string{"firing md.failed|md0 CRITICAL", "firing smart.health|sdb CRITICAL", "firing smart.pending|sdc WARNING"}},
 		}},
 		{"flapping is told once, then quiet, then reconciled", Policy{Renotify: -1, ResolveAfter: 1, FlapWindow: 30 * time.Minute, FlapChanges: 4}, []step{
-			{0, []rules.Finding{f("ups.onbattery", "ups1", W)}, []string{"firing ups.onbattery|ups1 WARNING"}},
+			{0, []model.Finding{f("ups.onbattery", "ups1", W)}, []string{"firing ups.onbattery|ups1 WARNING"}},
 			{1, nil, []string{"resolved ups.onbattery|ups1 WARNING"}},
-			{2, []rules.Finding{f("ups.onbattery", "ups1", W)}, []string{"firing ups.onbattery|ups1 WARNING"}},
+			{2, []model.Finding{f("ups.onbattery", "ups1", W)}, []string{"firing ups.onbattery|ups1 WARNING"}},
 			{3, nil, []string{"flapping ups.onbattery|ups1 WARNING"}},
-			{4, []rules.Finding{f("ups.onbattery", "ups1", W)}, nil},
+			{4, []model.Finding{f("ups.onbattery", "ups1", W)}, nil},
 			{5, nil, nil},
-			{6, []rules.Finding{f("ups.onbattery", "ups1", W)}, nil},
+			{6, []model.Finding{f("ups.onbattery", "ups1", W)}, nil},
 			// Stable (firing) for the window: the changes at 0..6 have aged
 			// out at 36; the last told state was "firing", so nothing new.
-			{20, []rules.Finding{f("ups.onbattery", "ups1", W)}, nil},
-			{37, []rules.Finding{f("ups.onbattery", "ups1", W)}, nil},
+			{20, []model.Finding{f("ups.onbattery", "ups1", W)}, nil},
+			{37, []model.Finding{f("ups.onbattery", "ups1", W)}, nil},
 			{38, nil, []string{"resolved ups.onbattery|ups1 WARNING"}},
 		}},
 		{"flapping that settles resolved sends the recovery notice", Policy{Renotify: -1, ResolveAfter: 1, FlapWindow: 30 * time.Minute, FlapChanges: 4}, []step{
-			{0, []rules.Finding{f("r", "x", C)}, []string{"firing r|x CRITICAL"}},
+			{0, []model.Finding{f("r", "x", C)}, []string{"firing r|x CRITICAL"}},
 			{1, nil, []string{"resolved r|x CRITICAL"}},
-			{2, []rules.Finding{f("r", "x", C)}, []string{"firing r|x CRITICAL"}},
+			{2, []model.Finding{f("r", "x", C)}, []string{"firing r|x CRITICAL"}},
 			{3, nil, []string{"flapping r|x CRITICAL"}},
-			{4, []rules.Finding{f("r", "x", C)}, nil},
+			{4, []model.Finding{f("r", "x", C)}, nil},
 			{5, nil, nil},
 			{20, nil, nil},
 			{40, nil, []string{"resolved r|x CRITICAL"}},
 			{41, nil, nil},
 		}},
 		{"UNKNOWN alerts when MinSeverity is UNKNOWN", Policy{MinSeverity: U, ResolveAfter: 1}, []step{
-			{0, []rules.Finding{f("collector.failed", "collector:smart", U)}, []string{"firing collector.failed|collector:smart UNKNOWN"}},
+			{0, []model.Finding{f("collector.failed", "collector:smart", U)}, []string{"firing collector.failed|collector:smart UNKNOWN"}},
 		}},
 	}
 	for _, c := range cases {
@@ -134,7 +133,7 @@ func TestPersistAcrossRestart(t *testing.T) {
 	path := filepath.Join(dir, "alerts.json")
 	pol := Policy{Renotify: time.Hour, ResolveAfter: 1}
 	tr := New(pol)
-	if got := summarize(tr.Update(t0, []rules.Finding{f("md.degraded", "md0", C)})); len(got) != 1 {
+	if got := summarize(tr.Update(t0, []model.Finding{f("md.degraded", "md0", C)})); len(got) != 1 {
 		t.Fatalf("first cycle: %v", got)
 	}
 	if err := tr.Save(path); err != nil {
@@ -151,7 +150,7 @@ func TestPersistAcrossRestart(t *testing.T) {
 	if err := tr2.Load(path); err != nil {
 		t.Fatal(err)
 	}
-	if got := summarize(tr2.Update(t0.Add(time.Minute), []rules.Finding{f("md.degraded", "md0", C)})); got != nil {
+	if got := summarize(tr2.Update(t0.Add(time.Minute), []model.Finding{f("md.degraded", "md0", C)})); got != nil {
 		t.Errorf("after restart the same alert re-alerted: %v", got)
 	}
 	got := summarize(tr2.Update(t0.Add(2*time.Minute), nil))
@@ -182,7 +181,7 @@ func TestWholeDisk(t *testing.T) {
 }
 
 func BenchmarkUpdate(b *testing.B) {
-	var fs []rules.Finding
+	var fs []model.Finding
 	for i := 0; i < 200; i++ {
 		fs = append(fs, f("smart.pending", "disk"+string(rune('a'+i%26))+string(rune('a'+i/26)), W))
 	}
@@ -195,7 +194,7 @@ func BenchmarkUpdate(b *testing.B) {
 
 // 200 disks with warnings and one failed array naming 50 members.
 func BenchmarkUpdateInhibition(b *testing.B) {
-	var fs []rules.Finding
+	var fs []model.Finding
 	var members []string
 	for i := 0; i < 200; i++ {
 		name := "sd" + string(rune('a'+i%26)) + string(rune('a'+i/26))
@@ -216,7 +215,7 @@ func BenchmarkUpdateInhibition(b *testing.B) {
 // because diskwatch went blind.
 func TestUnseenSubjectsKeepAlerts(t *testing.T) {
 	tr := New(Policy{ResolveAfter: 1})
-	fs := []rules.Finding{f("md.degraded", "md0", C), f("smart.pending", "sdb", W)}
+	fs := []model.Finding{f("md.degraded", "md0", C), f("smart.pending", "sdb", W)}
 	tr.Update(t0, fs)
 	blind := func(id string) bool { return id == "md0" }
 	got := summarize(tr.UpdateExcept(t0.Add(time.Minute), nil, blind))

@@ -28,11 +28,11 @@ import (
 type Message struct {
 	// ID is unique per event (key, kind, time): receivers can dedup
 	// retried deliveries on it.
-	ID    string          `json:"id"`
-	Kind  lifecycle.Kind  `json:"kind"`
-	Host  string          `json:"host"`
-	Time  time.Time       `json:"time"`
-	Alert lifecycle.Alert `json:"alert"`
+	ID    string         `json:"id"`
+	Kind  lifecycle.Kind `json:"kind"`
+	Host  string         `json:"host"`
+	Time  time.Time      `json:"time"`
+	Alert model.Alert    `json:"alert"`
 }
 
 // FromEvent makes the message for a lifecycle event on host.

@@ -20,15 +20,15 @@ import (
 	"github.com/diskwatch/diskwatch/alerts/lifecycle"
 	"github.com/diskwatch/diskwatch/alerts/notify"
 	"github.com/diskwatch/diskwatch/alerts/notify/webhook"
-	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
 var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
 func msg(kind lifecycle.Kind) notify.Message {
-	return notify.FromEvent("host1", lifecycle.Event{Kind: kind, Time: t0, Alert: lifecycle.Alert{
-		Key: "md.degraded|md0", Rule: "md.degraded", Subject: "md0", SubjectID: "md0", Severity: rules.Critical,
-		Message: "md0 is degraded", StartsAt: t0,
+	return notify.FromEvent("host1", lifecycle.Event{Kind: kind, Time: t0, Alert: model.Alert{
+		Key: "md.degraded|md0", Finding: model.Finding{Rule: "md.degraded", Subject: "md0", SubjectID: "md0", Severity: model.Critical,
+			Message: "md0 is degraded"}, StartsAt: t0,
 	}})
 }
 

@@ -101,7 +101,7 @@ type drive struct {
 	first         time.Time
 	failed        time.Time
 	alert         [3]time.Time // first alert per method
-	severity      rules.Severity
+	severity      model.Severity
 	rules         []string
 }
 
@@ -210,9 +210,9 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 		in.Now = rec.Date
 		if dr.alert[0].IsZero() {
 			var fired []string
-			worst := rules.OK
+			worst := model.OK
 			for _, f := range o.Rules.Evaluate(in, o.Settings) {
-				if f.Severity == rules.Warning || f.Severity == rules.Critical {
+				if f.Severity == model.Warning || f.Severity == model.Critical {
 					fired = append(fired, f.Rule)
 					if f.Severity.Rank() > worst.Rank() {
 						worst = f.Severity

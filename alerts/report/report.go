@@ -22,7 +22,7 @@ type Input struct {
 	// hold only DeviceInfo for disks known from history alone.
 	Snapshot *model.Snapshot
 	// Findings are the current findings (from the same snapshot).
-	Findings []rules.Finding
+	Findings []model.Finding
 	// History supplies the chart series; nil draws no charts.
 	History rules.History
 	// Alerts are past alert moments per subject ID, drawn on the charts.
@@ -49,7 +49,7 @@ type Section struct {
 	Kind     string
 	Details  []string
 	Status   string
-	Findings []rules.Finding
+	Findings []model.Finding
 	Charts   []Chart
 	// chartsHTML is filled at render time.
 	ChartsHTML []template.HTML
@@ -77,11 +77,11 @@ var diskMetrics = []struct {
 // subject with no history gets no charts, not an error.
 func Build(ctx context.Context, in Input) (*Report, error) {
 	r := &Report{Title: "diskwatch health report", Host: model.Clean(in.Host), Generated: in.Now, Since: in.Since, Counts: map[string]int{}}
-	bySubject := map[string][]rules.Finding{}
+	bySubject := map[string][]model.Finding{}
 	for _, f := range in.Findings {
 		bySubject[f.SubjectID] = append(bySubject[f.SubjectID], f)
 	}
-	status := func(fs []rules.Finding) string { return rules.Overall(fs).String() }
+	status := func(fs []model.Finding) string { return rules.Overall(fs).String() }
 	series := func(subject, metric string) []Point {
 		if in.History == nil {
 			return nil
@@ -197,7 +197,7 @@ func firstNonEmpty(a ...string) string {
 }
 
 func rank(status string) int {
-	s, _ := rules.ParseSeverity(status)
+	s, _ := model.ParseSeverity(status)
 	return s.Rank()
 }
 

@@ -58,9 +58,9 @@ func TestBuildAndRender(t *testing.T) {
 	}
 	snap := &model.Snapshot{Disks: []model.Disk{disk, {Device: model.DeviceInfo{Path: "/dev/sdb", Serial: "S2"}}},
 		Arrays: []model.Array{{Name: "md0", Level: "raid1", DisksTotal: 2, DisksActive: 1, Members: []model.Member{{Name: "sda1"}, {Name: "sdb1", Faulty: true}}}}}
-	findings := []rules.Finding{
-		{Severity: rules.Critical, Rule: "md.degraded", Subject: "md0", SubjectID: "md0", Message: "md0 is DEGRADED", Remedy: "mdadm /dev/md0 --add /dev/sdb1"},
-		{Severity: rules.Warning, Rule: "smart.growth", Subject: disk.Device.Display(), SubjectID: id, Message: "reallocated sectors grew <fast>", Evidence: []string{"Pinheiro et al. 2007"}},
+	findings := []model.Finding{
+		{Severity: model.Critical, Rule: "md.degraded", Subject: "md0", SubjectID: "md0", Message: "md0 is DEGRADED", Remedy: "mdadm /dev/md0 --add /dev/sdb1"},
+		{Severity: model.Warning, Rule: "smart.growth", Subject: disk.Device.Display(), SubjectID: id, Message: "reallocated sectors grew <fast>", Evidence: []string{"Pinheiro et al. 2007"}},
 	}
 	r, err := Build(context.Background(), Input{Host: "host1", Now: t0.Add(100 * time.Hour), Since: t0, Snapshot: snap, Findings: findings, History: h,
 		Alerts: map[string][]Mark{id: {{Time: t0.Add(50 * time.Hour), Severity: "WARNING"}}}})

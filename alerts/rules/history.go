@@ -66,12 +66,12 @@ func HistoryMetric(metric string) bool {
 	return false
 }
 
-func diskMatch(d *model.Disk) Match {
-	return Match{Path: d.Device.Path, Serial: d.Device.Serial, Model: d.Device.Model}
+func diskMatch(d *model.Disk) model.Match {
+	return model.Match{Path: d.Device.Path, Serial: d.Device.Serial, Model: d.Device.Model}
 }
 
-func diskFinding(d *model.Disk, sev Severity, msg, remedy string) Finding {
-	return Finding{Severity: sev, Subject: d.Device.Display(), SubjectID: d.Device.ID(), Message: msg, Remedy: remedy, Match: diskMatch(d)}
+func diskFinding(d *model.Disk, sev model.Severity, msg, remedy string) model.Finding {
+	return model.Finding{Severity: sev, Subject: d.Device.Display(), SubjectID: d.Device.ID(), Message: msg, Remedy: remedy, Match: diskMatch(d)}
 }
 
 // metricValue reads one metric of a disk's current readings, by the names
@@ -180,8 +180,8 @@ func growthRule(name, what string, metrics []string, evidence, remedy string) *R
 		Name:    name,
 		Summary: what + " grew within window_days (by at least min_increase, beyond any acknowledged baseline); needs the history store",
 		Params:  map[string]float64{"window_days": 30, "min_increase": 1},
-		Eval: func(in *Input, p Params) []Finding {
-			var out []Finding
+		Eval: func(in *Input, p Params) []model.Finding {
+			var out []model.Finding
 			for i := range in.Snapshot.Disks {
 				d := &in.Snapshot.Disks[i]
 				if d.Skipped != "" {
@@ -206,7 +206,7 @@ func growthRule(name, what string, metrics []string, evidence, remedy string) *R
 						msg += "; growth is accelerating"
 					}
 					msg += " — " + evidence
-					f := diskFinding(d, Warning, msg, remedy)
+					f := diskFinding(d, model.Warning, msg, remedy)
 					f.Evidence = []string{evidence}
 					f.Values = map[string]float64{metric: cur, "increase": g.inc}
 					if name != "trend.crc" && name != "trend.timeouts" {
@@ -240,8 +240,8 @@ var trendWear = &Rule{
 	Summary: "SSD wear projected from its rate over window_days: WARNING when rated life ends within warn_days, CRITICAL within crit_days; " +
 		"also NVMe available spare dropping by spare_drop points within the window",
 	Params: map[string]float64{"window_days": 30, "min_span_days": 7, "warn_days": 180, "crit_days": 30, "spare_drop": 10},
-	Eval: func(in *Input, p Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, p Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Disks {
 			d := &in.Snapshot.Disks[i]
 			if d.Skipped != "" || in.History == nil {
@@ -265,14 +265,14 @@ var trendWear = &Rule{
 					continue
 				}
 				left := DaysUntil(wm.used(cur), 100, rate)
-				sev := OK
+				sev := model.OK
 				switch {
 				case left <= p.Get("crit_days", m):
-					sev = Critical
+					sev = model.Critical
 				case left <= p.Get("warn_days", m):
-					sev = Warning
+					sev = model.Warning
 				}
-				if sev == OK {
+				if sev == model.OK {
 					continue
 				}
 				f := diskFinding(d, sev, fmt.Sprintf("%s: SSD wear %.0f%% used, growing %.2f points/day: rated endurance reached in about %.0f days",
@@ -288,7 +288,7 @@ var trendWear = &Rule{
 					hi = math.Max(hi, pt.Value)
 				}
 				if drop := hi - cur; drop >= p.Get("spare_drop", m) {
-					f := diskFinding(d, Warning, fmt.Sprintf("%s: NVMe available spare fell by %.0f points in %s to %.0f%%: the drive is consuming spare blocks",
+					f := diskFinding(d, model.Warning, fmt.Sprintf("%s: NVMe available spare fell by %.0f points in %s to %.0f%%: the drive is consuming spare blocks",
 						d.Device.Display(), drop, days(window), cur), "back up; plan the replacement")
 					f.Values = map[string]float64{"nvme_available_spare": cur, "drop": drop}
 					out = append(out, f)
@@ -304,8 +304,8 @@ var trendTemperature = &Rule{
 	Summary: "temperature at or above max_c (CRITICAL at crit_c) held for hold_minutes, clearing only below max_c - hysteresis_c; " +
 		"or at or below min_c for hold_minutes",
 	Params: map[string]float64{"max_c": 60, "crit_c": 70, "min_c": 5, "hold_minutes": 30, "hysteresis_c": 5},
-	Eval: func(in *Input, p Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, p Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Disks {
 			d := &in.Snapshot.Disks[i]
 			if d.Skipped != "" || d.TemperatureC == nil || in.History == nil {
@@ -322,16 +322,16 @@ var trendTemperature = &Rule{
 				HeldFor(ps, in.Now, hold, func(v float64) bool { return v < minC+hyst })
 			switch {
 			case hot:
-				sev := Warning
+				sev := model.Warning
 				if HeldFor(ps, in.Now, hold, func(v float64) bool { return v >= critC }) {
-					sev = Critical
+					sev = model.Critical
 				}
 				f := diskFinding(d, sev, fmt.Sprintf("%s: temperature %.0f °C, at or above %.0f °C for %s or more", d.Device.Display(), cur, maxC, roughDuration(hold)),
 					"check airflow, fans and the room; sustained heat shortens drive life")
 				f.Values = map[string]float64{"temperature_c": cur}
 				out = append(out, f)
 			case cold:
-				f := diskFinding(d, Warning, fmt.Sprintf("%s: temperature %.0f °C, at or below %.0f °C for %s or more", d.Device.Display(), cur, minC, roughDuration(hold)),
+				f := diskFinding(d, model.Warning, fmt.Sprintf("%s: temperature %.0f °C, at or below %.0f °C for %s or more", d.Device.Display(), cur, minC, roughDuration(hold)),
 					"drives are rated for about 5 °C and up; check the environment")
 				f.Values = map[string]float64{"temperature_c": cur}
 				out = append(out, f)
@@ -405,8 +405,8 @@ var riskScore = &Rule{
 	Summary: "failure-risk score per disk, the sum of the points of each signal present (static error counts, counts growing within window_days), each " +
 		"with its published evidence; OK (information) below warn, WARNING from warn, CRITICAL from crit points",
 	Params: map[string]float64{"window_days": 30, "warn": 4, "crit": 5},
-	Eval: func(in *Input, p Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, p Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Disks {
 			d := &in.Snapshot.Disks[i]
 			if d.Skipped != "" {
@@ -417,15 +417,15 @@ var riskScore = &Rule{
 			if len(r.parts) == 0 {
 				continue
 			}
-			sev := OK
+			sev := model.OK
 			switch {
 			case r.score >= p.Get("crit", m):
-				sev = Critical
+				sev = model.Critical
 			case r.score >= p.Get("warn", m):
-				sev = Warning
+				sev = model.Warning
 			}
 			f := diskFinding(d, sev, fmt.Sprintf("%s: %s. Evidence: %s", d.Device.Display(), r, strings.Join(r.evidence, "; ")), "")
-			if sev != OK {
+			if sev != model.OK {
 				f.Remedy = "back up the disk now and plan its replacement"
 			}
 			f.Evidence = r.evidence

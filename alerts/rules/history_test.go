@@ -27,9 +27,9 @@ func ataDisk(attrs map[int]int64) model.Disk {
 
 // feed appends one reading per step and evaluates the set at the last one,
 // as the engine does (append, then evaluate).
-func feed(t *testing.T, h *history.Mem, set *rules.Set, step time.Duration, disks []model.Disk) []rules.Finding {
+func feed(t *testing.T, h *history.Mem, set *rules.Set, step time.Duration, disks []model.Disk) []model.Finding {
 	t.Helper()
-	var fs []rules.Finding
+	var fs []model.Finding
 	for i, d := range disks {
 		now := day0.Add(time.Duration(i) * step)
 		snap := &model.Snapshot{Time: now, Disks: []model.Disk{d}}
@@ -55,10 +55,10 @@ func only(set *rules.Set, names ...string) *rules.Set {
 
 type brief struct {
 	Rule     string
-	Severity rules.Severity
+	Severity model.Severity
 }
 
-func briefs(fs []rules.Finding) []brief {
+func briefs(fs []model.Finding) []brief {
 	var out []brief
 	for _, f := range fs {
 		out = append(out, brief{f.Rule, f.Severity})
@@ -82,13 +82,13 @@ func TestGrowthRules(t *testing.T) {
 		want  []brief
 	}{
 		{"healthy", series(0, 0, 0, 0), nil},
-		{"static count: information only", series(8, 8, 8, 8), []brief{{"risk.score", rules.OK}}},
-		{"first reallocation", series(0, 0, 0, 1), []brief{{"trend.reallocated", rules.Warning}, {"risk.score", rules.OK}}},
-		{"grew long ago (outside 30 days)", append(series(0, 4), series(append(make([]int64, 0, 40), repeat(4, 40)...)...)...), []brief{{"risk.score", rules.OK}}},
+		{"static count: information only", series(8, 8, 8, 8), []brief{{"risk.score", model.OK}}},
+		{"first reallocation", series(0, 0, 0, 1), []brief{{"trend.reallocated", model.Warning}, {"risk.score", model.OK}}},
+		{"grew long ago (outside 30 days)", append(series(0, 4), series(append(make([]int64, 0, 40), repeat(4, 40)...)...)...), []brief{{"risk.score", model.OK}}},
 		{"reallocations and pending growing", []model.Disk{
 			ataDisk(map[int]int64{5: 0, 197: 0}), ataDisk(map[int]int64{5: 2, 197: 0}), ataDisk(map[int]int64{5: 6, 197: 8}),
-		}, []brief{{"risk.score", rules.Critical}, {"trend.pending", rules.Warning}, {"trend.reallocated", rules.Warning}}},
-		{"CRC errors", []model.Disk{ataDisk(map[int]int64{5: 0, 199: 0}), ataDisk(map[int]int64{5: 0, 199: 12})}, []brief{{"trend.crc", rules.Warning}}},
+		}, []brief{{"risk.score", model.Critical}, {"trend.pending", model.Warning}, {"trend.reallocated", model.Warning}}},
+		{"CRC errors", []model.Disk{ataDisk(map[int]int64{5: 0, 199: 0}), ataDisk(map[int]int64{5: 0, 199: 12})}, []brief{{"trend.crc", model.Warning}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -98,7 +98,7 @@ func TestGrowthRules(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", d)
 			}
 			for _, f := range fs {
-				if f.Severity != rules.OK && len(f.Evidence) == 0 {
+				if f.Severity != model.OK && len(f.Evidence) == 0 {
 					t.Errorf("%s: alert without evidence: %s", f.Rule, f.Message)
 				}
 				if f.Rule == "trend.reallocated" && (!strings.Contains(f.Message, "failure-risk score") || !strings.Contains(f.Message, "Pinheiro")) {
@@ -107,7 +107,7 @@ func TestGrowthRules(t *testing.T) {
 				if f.Rule == "trend.crc" && !strings.Contains(f.Message, "cable") {
 					t.Errorf("CRC alert does not point at the cable: %s", f.Message)
 				}
-				if f.Rule == "risk.score" && f.Severity == rules.Critical && !strings.Contains(f.Message, "Pinheiro") {
+				if f.Rule == "risk.score" && f.Severity == model.Critical && !strings.Contains(f.Message, "Pinheiro") {
 					t.Errorf("risk message lacks its evidence: %s", f.Message)
 				}
 			}
@@ -137,12 +137,12 @@ func TestAcknowledgedBaseline(t *testing.T) {
 	h := history.NewMem(0, false, nil)
 	// 8 sectors appeared, then the operator acknowledged them.
 	fs := feed(t, h, set, rules.Day, series(0, 8))
-	if d := cmp.Diff([]brief{{"trend.reallocated", rules.Warning}, {"risk.score", rules.OK}}, briefs(fs)); d != "" {
+	if d := cmp.Diff([]brief{{"trend.reallocated", model.Warning}, {"risk.score", model.OK}}, briefs(fs)); d != "" {
 		t.Fatalf("before ack (-want +got):\n%s", d)
 	}
 	h.Ack(context.Background(), ataDisk(nil).Device.ID(), "smart_attr_5_raw", day0.Add(rules.Day+time.Hour), 8)
 	h2 := h // same store, later days
-	var last []rules.Finding
+	var last []model.Finding
 	for i, v := range []int64{8, 8, 9} {
 		now := day0.Add(time.Duration(2+i) * rules.Day)
 		snap := &model.Snapshot{Time: now, Disks: []model.Disk{series(v)[0]}}
@@ -152,7 +152,7 @@ func TestAcknowledgedBaseline(t *testing.T) {
 			t.Fatalf("day %d: acknowledged count still alerts: %+v", i, last)
 		}
 	}
-	if d := cmp.Diff([]brief{{"trend.reallocated", rules.Warning}, {"risk.score", rules.OK}}, briefs(last)); d != "" {
+	if d := cmp.Diff([]brief{{"trend.reallocated", model.Warning}, {"risk.score", model.OK}}, briefs(last)); d != "" {
 		t.Fatalf("growth past the ack (-want +got):\n%s", d)
 	}
 	if !strings.Contains(last[0].Message, "grew by 1") || !strings.Contains(last[0].Message, "acknowledged 8") {
@@ -182,11 +182,11 @@ func TestTemperatureHoldAndHysteresis(t *testing.T) {
 	}{
 		{"normal", []float64{40, 41, 42, 41}, nil},
 		{"brief spike (20 min)", []float64{40, 40, 62, 62, 62}, nil},
-		{"hot for 30 min", []float64{40, 62, 62, 63, 62}, []brief{{"trend.temperature", rules.Warning}}},
-		{"cooling but above the hysteresis", []float64{62, 62, 62, 62, 57}, []brief{{"trend.temperature", rules.Warning}}},
+		{"hot for 30 min", []float64{40, 62, 62, 63, 62}, []brief{{"trend.temperature", model.Warning}}},
+		{"cooling but above the hysteresis", []float64{62, 62, 62, 62, 57}, []brief{{"trend.temperature", model.Warning}}},
 		{"cooled below the hysteresis", []float64{62, 62, 62, 62, 54}, nil},
-		{"critical for 30 min", []float64{71, 72, 72, 71}, []brief{{"trend.temperature", rules.Critical}}},
-		{"cold for 30 min", []float64{3, 3, 3, 3}, []brief{{"trend.temperature", rules.Warning}}},
+		{"critical for 30 min", []float64{71, 72, 72, 71}, []brief{{"trend.temperature", model.Critical}}},
+		{"cold for 30 min", []float64{3, 3, 3, 3}, []brief{{"trend.temperature", model.Warning}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -210,8 +210,8 @@ func TestWearProjection(t *testing.T) {
 		want []brief
 	}{
 		{"slow: 0.1 points/day, ~500 days left", []int{50, 51, 52, 53}, nil},
-		{"1 point/day from 90%: 10 days left", []int{60, 70, 80, 90}, []brief{{"trend.wear", rules.Critical}}},
-		{"0.5 points/day from 20%: 160 days", []int{5, 10, 15, 20}, []brief{{"trend.wear", rules.Warning}}},
+		{"1 point/day from 90%: 10 days left", []int{60, 70, 80, 90}, []brief{{"trend.wear", model.Critical}}},
+		{"0.5 points/day from 20%: 160 days", []int{5, 10, 15, 20}, []brief{{"trend.wear", model.Warning}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -230,7 +230,7 @@ func TestWearProjection(t *testing.T) {
 		t.Errorf("too short a span: %v", fs)
 	}
 	fs := feed(t, history.NewMem(0, false, nil), set, rules.Day, []model.Disk{nv(1, 100), nv(1, 95), nv(1, 85)})
-	if d := cmp.Diff([]brief{{"trend.wear", rules.Warning}}, briefs(fs)); d != "" || !strings.Contains(fs[0].Message, "spare fell by 15") {
+	if d := cmp.Diff([]brief{{"trend.wear", model.Warning}}, briefs(fs)); d != "" || !strings.Contains(fs[0].Message, "spare fell by 15") {
 		t.Errorf("spare drop (-want +got):\n%s %v", d, fs)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/diskwatch/diskwatch/collectors/kmsg"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
@@ -55,18 +54,18 @@ func groupEvents(in *Input, window time.Duration, pick func(*model.KernelEvent) 
 
 // eventSubject names the disk of a group: its SMART record's display
 // name when the snapshot has one, else the kernel or controller name.
-func eventSubject(in *Input, g eventGroup) (subject string, m Match) {
+func eventSubject(in *Input, g eventGroup) (subject string, m model.Match) {
 	e := g.events[0]
 	for i := range in.Snapshot.Disks {
 		d := &in.Snapshot.Disks[i].Device
 		if (e.Disk != "" && d.ID() == e.Disk) || (e.Controller != "" && d.Name == e.Device) {
-			return d.Display(), Match{Path: d.Path, Serial: d.Serial, Model: d.Model}
+			return d.Display(), model.Match{Path: d.Path, Serial: d.Serial, Model: d.Model}
 		}
 	}
 	if e.Controller != "" {
-		return model.Clean(e.Device), Match{}
+		return model.Clean(e.Device), model.Match{}
 	}
-	return model.Clean(e.Device), Match{Path: "/dev/" + e.Device}
+	return model.Clean(e.Device), model.Match{Path: "/dev/" + e.Device}
 }
 
 // diskPath is the path of the SMART record of a controller event's disk.
@@ -105,8 +104,8 @@ var kmsgBurst = &Rule{
 	Name:    "kernel.error_burst",
 	Summary: "a burst of I/O errors or timeouts on one disk in the kernel log (count within window_minutes): WARNING with the kernel lines as evidence",
 	Params:  map[string]float64{"count": 3, "window_minutes": 10},
-	Eval: func(in *Input, p Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, p Params) []model.Finding {
+		var out []model.Finding
 		for _, g := range groupEvents(in, 24*time.Hour, func(*model.KernelEvent) bool { return true }) {
 			subj, m := eventSubject(in, g)
 			window := minutes(p.Get("window_minutes", m))
@@ -119,7 +118,7 @@ var kmsgBurst = &Rule{
 					continue
 				}
 				recent = append(recent, e)
-				if kmsg.Counted(e.Kind) {
+				if model.CountedKind(e.Kind) {
 					counted = append(counted, e)
 					kinds[e.Kind]++
 				}
@@ -127,8 +126,8 @@ var kmsgBurst = &Rule{
 			if limit < 1 || len(counted) < limit {
 				continue
 			}
-			out = append(out, Finding{
-				Severity: Warning, Subject: subj, SubjectID: subjectID(g), Match: m,
+			out = append(out, model.Finding{
+				Severity: model.Warning, Subject: subj, SubjectID: subjectID(g), Match: m,
 				Message: fmt.Sprintf("%d I/O errors or timeouts in the kernel log within %s (%s)",
 					len(counted), roughDuration(window), kindList(kinds)),
 				Remedy:   "check the disk's SMART data and its cable/port; if errors continue, replace the disk (copy data off first)",
@@ -153,9 +152,9 @@ var kmsgMedia = &Rule{
 	Name:    "kernel.media_error",
 	Summary: "the kernel log reports a medium (unreadable/unwritable sector) error on a disk within window_minutes: WARNING",
 	Params:  map[string]float64{"window_minutes": 60},
-	Eval: func(in *Input, p Params) []Finding {
-		var out []Finding
-		for _, g := range groupEvents(in, 24*time.Hour, func(e *model.KernelEvent) bool { return e.Kind == kmsg.KindMediaError }) {
+	Eval: func(in *Input, p Params) []model.Finding {
+		var out []model.Finding
+		for _, g := range groupEvents(in, 24*time.Hour, func(e *model.KernelEvent) bool { return e.Kind == model.KindMediaError }) {
 			subj, m := eventSubject(in, g)
 			since := in.Now.Add(-minutes(p.Get("window_minutes", m)))
 			var recent []model.KernelEvent
@@ -175,8 +174,8 @@ var kmsgMedia = &Rule{
 			if len(sectors) > 0 {
 				msg += " at sector(s) " + strings.Join(sectors, ", ")
 			}
-			out = append(out, Finding{
-				Severity: Warning, Subject: subj, SubjectID: subjectID(g), Match: m, Message: msg,
+			out = append(out, model.Finding{
+				Severity: model.Warning, Subject: subj, SubjectID: subjectID(g), Match: m, Message: msg,
 				Remedy:   "the disk could not read or write a sector: back up its data, run a long SMART self-test (smartctl -t long), and plan to replace it",
 				Evidence: evidence(recent),
 				Values:   map[string]float64{"kernel_media_errors": float64(len(recent))},
@@ -190,9 +189,9 @@ var kmsgRAIDTimeout = &Rule{
 	Name:    "kernel.raid_drive_timeout",
 	Summary: "a hardware RAID controller reported a drive timeout (3ware AEN 0x0009 \"Drive timeout detected\", MegaRAID command timeout) within window_minutes: WARNING naming the controller port",
 	Params:  map[string]float64{"window_minutes": 60},
-	Eval: func(in *Input, p Params) []Finding {
-		var out []Finding
-		for _, g := range groupEvents(in, 24*time.Hour, func(e *model.KernelEvent) bool { return e.Kind == kmsg.KindRAIDTimeout }) {
+	Eval: func(in *Input, p Params) []model.Finding {
+		var out []model.Finding
+		for _, g := range groupEvents(in, 24*time.Hour, func(e *model.KernelEvent) bool { return e.Kind == model.KindRAIDTimeout }) {
 			subj, m := eventSubject(in, g)
 			since := in.Now.Add(-minutes(p.Get("window_minutes", m)))
 			var recent []model.KernelEvent
@@ -205,8 +204,8 @@ var kmsgRAIDTimeout = &Rule{
 				continue
 			}
 			e := recent[0]
-			out = append(out, Finding{
-				Severity: Warning, Subject: subj, SubjectID: subjectID(g), Match: m,
+			out = append(out, model.Finding{
+				Severity: model.Warning, Subject: subj, SubjectID: subjectID(g), Match: m,
 				Message:  fmt.Sprintf("RAID controller reported %d drive timeout(s) on %s", len(recent), model.Clean(e.Device)),
 				Remedy:   raidRemedy(e, diskPath(in, e)),
 				Evidence: evidence(recent),
@@ -241,12 +240,12 @@ var kmsgRAIDDrive = &Rule{
 	Name:    "kernel.raid_drive_event",
 	Summary: "a hardware RAID controller reported a drive failed, removed or in error, a unit degraded, or a rebuild failed, within window_minutes: WARNING",
 	Params:  map[string]float64{"window_minutes": 60},
-	Eval: func(in *Input, p Params) []Finding {
+	Eval: func(in *Input, p Params) []model.Finding {
 		bad := map[string]string{
-			kmsg.KindRAIDFailed: "drive failed", kmsg.KindRAIDRemoved: "drive removed", kmsg.KindRAIDDriveError: "drive error",
-			kmsg.KindRAIDDegraded: "unit degraded", kmsg.KindRAIDRebuildFail: "rebuild failed", kmsg.KindRAIDSMART: "SMART threshold exceeded",
+			model.KindRAIDFailed: "drive failed", model.KindRAIDRemoved: "drive removed", model.KindRAIDDriveError: "drive error",
+			model.KindRAIDDegraded: "unit degraded", model.KindRAIDRebuildFail: "rebuild failed", model.KindRAIDSMART: "SMART threshold exceeded",
 		}
-		var out []Finding
+		var out []model.Finding
 		for _, g := range groupEvents(in, 24*time.Hour, func(e *model.KernelEvent) bool { _, ok := bad[e.Kind]; return ok }) {
 			subj, m := eventSubject(in, g)
 			since := in.Now.Add(-minutes(p.Get("window_minutes", m)))
@@ -261,8 +260,8 @@ var kmsgRAIDDrive = &Rule{
 			if len(recent) == 0 {
 				continue
 			}
-			out = append(out, Finding{
-				Severity: Warning, Subject: subj, SubjectID: subjectID(g), Match: m,
+			out = append(out, model.Finding{
+				Severity: model.Warning, Subject: subj, SubjectID: subjectID(g), Match: m,
 				Message:  fmt.Sprintf("RAID controller event on %s: %s", model.Clean(recent[0].Device), kindList(what)),
 				Remedy:   raidRemedy(recent[0], diskPath(in, recent[0])),
 				Evidence: evidence(recent),

@@ -56,7 +56,7 @@ func kernelSnapshot(t *testing.T, extra ...string) *model.Snapshot {
 	return s
 }
 
-func kfind(fs []Finding, rule, subject string) *Finding {
+func kfind(fs []model.Finding, rule, subject string) *model.Finding {
 	for i := range fs {
 		if fs[i].Rule == rule && strings.HasPrefix(fs[i].Subject, subject) {
 			return &fs[i]
@@ -73,7 +73,7 @@ func TestKernelRulesCapture(t *testing.T) {
 	fs := set.Evaluate(&Input{Snapshot: snap, Now: kt0}, nil)
 
 	b := kfind(fs, "kernel.error_burst", "sdc (QEMU HARDDISK AHCIERR)")
-	if b == nil || b.Severity != Warning || b.Values["kernel_errors"] != 16 || len(b.Evidence) != maxEvidence {
+	if b == nil || b.Severity != model.Warning || b.Values["kernel_errors"] != 16 || len(b.Evidence) != maxEvidence {
 		t.Fatalf("burst on sdc: %+v\nall: %+v", b, fs)
 	}
 	if !strings.Contains(b.Evidence[len(b.Evidence)-1], "sdc") {
@@ -88,7 +88,7 @@ func TestKernelRulesCapture(t *testing.T) {
 		t.Errorf("media error on nvme0n1: %+v", m)
 	}
 	tw := kfind(fs, "kernel.raid_drive_timeout", "twa0 port 1")
-	if tw == nil || tw.Severity != Warning || !strings.Contains(tw.Remedy, "smartctl -a -d 3ware,1 /dev/twa0") {
+	if tw == nil || tw.Severity != model.Warning || !strings.Contains(tw.Remedy, "smartctl -a -d 3ware,1 /dev/twa0") {
 		t.Errorf("3ware timeout: %+v", tw)
 	}
 

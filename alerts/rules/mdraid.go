@@ -13,10 +13,10 @@ func MDRules() []*Rule {
 	return []*Rule{mdDegraded, mdInactive, mdReadOnly, mdMemberError, mdMismatch, mdSync, mdBoot}
 }
 
-func mdMatch(a *model.Array) Match { return Match{Path: a.Path} }
+func mdMatch(a *model.Array) model.Match { return model.Match{Path: a.Path} }
 
-func mdFinding(a *model.Array, sev Severity, msg, remedy string) Finding {
-	return Finding{Severity: sev, Subject: model.Clean(a.Name), SubjectID: a.Name, Message: msg, Remedy: remedy, Match: mdMatch(a)}
+func mdFinding(a *model.Array, sev model.Severity, msg, remedy string) model.Finding {
+	return model.Finding{Severity: sev, Subject: model.Clean(a.Name), SubjectID: a.Name, Message: msg, Remedy: remedy, Match: mdMatch(a)}
 }
 
 // slotMap renders "[2/1] [U_]" from the counts.
@@ -57,8 +57,8 @@ func progress(a *model.Array) string {
 var mdDegraded = &Rule{
 	Name:    "md.degraded",
 	Summary: "an md array is missing a member or has a failed one, and is not rebuilding",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Arrays {
 			a := &in.Snapshot.Arrays[i]
 			if a.Activity == "inactive" {
@@ -74,25 +74,25 @@ var mdDegraded = &Rule{
 			}
 			rebuilding := a.SyncAction == "recover" && a.SyncPending == ""
 			queued := a.SyncPending != "" && a.DisksSpare > 0
-			var f Finding
+			var f model.Finding
 			detached := names(a.Members, func(m model.Member) bool { return m.Faulty && m.Detached })
 			switch {
 			case missing == 0 && len(detached) == len(failed):
 				// Every slot is in sync; the failed member(s) are gone from
 				// the system (unplugged, or replaced and re-added under a new
 				// name) and only md's stale entry is left.
-				f = mdFinding(a, Warning,
+				f = mdFinding(a, model.Warning,
 					fmt.Sprintf("%s (%s) is in sync %s but still lists failed member(s) %s, whose device is gone (unplugged or replaced); redundancy is intact",
 						a.Name, a.Level, slotMap(a), strings.Join(failed, ", ")),
 					removeHint(a, failed))
 			case missing == 0:
 				// Every slot is in sync but a failed device is still attached.
-				f = mdFinding(a, Critical,
+				f = mdFinding(a, model.Critical,
 					fmt.Sprintf("%s (%s) has failed member(s) %s; redundancy is intact %s but the failed disk must be replaced",
 						a.Name, a.Level, strings.Join(failed, ", "), slotMap(a)),
 					removeHint(a, failed))
 			case rebuilding:
-				f = mdFinding(a, Warning,
+				f = mdFinding(a, model.Warning,
 					fmt.Sprintf("%s (%s) is rebuilding %s: %s; no redundancy until it completes", a.Name, a.Level, slotMap(a), progress(a)),
 					"wait for the rebuild; avoid heavy I/O and do not remove any other member")
 				f.Rule = "md.rebuilding"
@@ -101,7 +101,7 @@ var mdDegraded = &Rule{
 					f.Message += "; failed member(s) still attached: " + strings.Join(failed, ", ")
 				}
 			case queued:
-				f = mdFinding(a, Warning,
+				f = mdFinding(a, model.Warning,
 					fmt.Sprintf("%s (%s) is degraded %s; rebuild onto a spare is queued (%s=%s)", a.Name, a.Level, slotMap(a), a.SyncAction, a.SyncPending),
 					"the rebuild starts when the array it waits for is done; check /proc/mdstat")
 				f.Rule = "md.rebuilding"
@@ -129,7 +129,7 @@ var mdDegraded = &Rule{
 					}
 					remedy += fmt.Sprintf("add a replacement disk: mdadm %s --add /dev/NEWDISK", a.Path)
 				}
-				f = mdFinding(a, Critical, msg, remedy)
+				f = mdFinding(a, model.Critical, msg, remedy)
 				f.Related = append(failed, a.Candidates...)
 			}
 			f.Values = mergeValues(f.Values, map[string]float64{"disks_total": float64(a.DisksTotal), "disks_active": float64(a.DisksActive), "disks_failed": float64(len(failed))})
@@ -180,8 +180,8 @@ func mergeValues(a, b map[string]float64) map[string]float64 {
 var mdInactive = &Rule{
 	Name:    "md.inactive",
 	Summary: "an md array is inactive (not assembled/running) or failed",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Arrays {
 			a := &in.Snapshot.Arrays[i]
 			if isContainer(a) {
@@ -189,11 +189,11 @@ var mdInactive = &Rule{
 			}
 			switch {
 			case a.Activity == "inactive" || a.ArrayState == "inactive":
-				out = append(out, mdFinding(a, Critical,
+				out = append(out, mdFinding(a, model.Critical,
 					fmt.Sprintf("%s is INACTIVE (members: %s); its data is not available", a.Name, strings.Join(names(a.Members, func(model.Member) bool { return true }), ", ")),
 					fmt.Sprintf("inspect with mdadm --examine on the members, then mdadm --assemble --scan (or mdadm --run %s)", a.Path)))
 			case a.ArrayState == "broken" || a.ArrayState == "clear":
-				out = append(out, mdFinding(a, Critical,
+				out = append(out, mdFinding(a, model.Critical,
 					fmt.Sprintf("%s array_state is %q: the array has failed", a.Name, a.ArrayState),
 					fmt.Sprintf("check members with mdadm --detail %s and the kernel log", a.Path)))
 			}
@@ -205,8 +205,8 @@ var mdInactive = &Rule{
 var mdReadOnly = &Rule{
 	Name:    "md.readonly",
 	Summary: "an md array is read-only",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Arrays {
 			a := &in.Snapshot.Arrays[i]
 			if !a.ReadOnly || a.Activity == "inactive" {
@@ -215,10 +215,10 @@ var mdReadOnly = &Rule{
 			if a.ArrayState == "read-auto" {
 				// auto-read-only is the normal state of a freshly assembled
 				// array until its first write.
-				out = append(out, mdFinding(a, OK, fmt.Sprintf("%s is auto-read-only until its first write", a.Name), ""))
+				out = append(out, mdFinding(a, model.OK, fmt.Sprintf("%s is auto-read-only until its first write", a.Name), ""))
 				continue
 			}
-			out = append(out, mdFinding(a, Warning, fmt.Sprintf("%s is read-only: writes fail", a.Name),
+			out = append(out, mdFinding(a, model.Warning, fmt.Sprintf("%s is read-only: writes fail", a.Name),
 				fmt.Sprintf("if unintended: mdadm --readwrite %s", a.Path)))
 		}
 		return out
@@ -229,8 +229,8 @@ var mdMemberError = &Rule{
 	Name:    "md.member_error",
 	Summary: "a member's sysfs state shows write errors, a wanted replacement or faulty, or it has recorded bad blocks, even while /proc/mdstat shows it in sync",
 	Params:  map[string]float64{"bad_blocks": 1},
-	Eval: func(in *Input, p Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, p Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Arrays {
 			a := &in.Snapshot.Arrays[i]
 			for _, m := range a.Members {
@@ -247,7 +247,7 @@ var mdMemberError = &Rule{
 				if len(why) == 0 || (m.Faulty && len(why) == 1 && why[0] == "faulty") {
 					continue // a plain (F) member is md.degraded's finding
 				}
-				f := mdFinding(a, Critical,
+				f := mdFinding(a, model.Critical,
 					fmt.Sprintf("%s member %s: %s (sysfs state %q)", a.Name, model.Clean(m.Name), strings.Join(why, ", "), strings.Join(m.State, ",")),
 					fmt.Sprintf("the disk is failing writes: replace it (mdadm %s --add /dev/NEWDISK; mdadm %s --replace /dev/%s --with /dev/NEWDISK)", a.Path, a.Path, model.Clean(m.Name)))
 				f.Related = []string{model.Clean(m.Name)}
@@ -263,8 +263,8 @@ var mdMismatch = &Rule{
 	Name:    "md.mismatch",
 	Summary: "mismatch_cnt > 0 after a completed check on raid4/5/6 (raid1/10 report harmless mismatches and are info only unless raid1_warn is 1)",
 	Params:  map[string]float64{"min": 1, "raid1_warn": 0},
-	Eval: func(in *Input, p Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, p Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Arrays {
 			a := &in.Snapshot.Arrays[i]
 			if a.MismatchCount <= 0 || float64(a.MismatchCount) < p.Get("min", mdMatch(a)) {
@@ -274,16 +274,16 @@ var mdMismatch = &Rule{
 				continue // only a finished check's count means anything
 			}
 			parity := a.Level == "raid4" || a.Level == "raid5" || a.Level == "raid6"
-			sev := OK
+			sev := model.OK
 			msg := fmt.Sprintf("%s: last check found %d mismatched sectors", a.Name, a.MismatchCount)
 			remedy := ""
 			switch {
 			case parity:
-				sev = Warning
+				sev = model.Warning
 				msg += "; on " + a.Level + " this means parity and data disagree"
 				remedy = fmt.Sprintf("check the members' SMART and kernel log, then run a repair: echo repair > /sys/block/%s/md/sync_action", a.Name)
 			case p.Get("raid1_warn", mdMatch(a)) != 0:
-				sev = Warning
+				sev = model.Warning
 				remedy = fmt.Sprintf("echo repair > /sys/block/%s/md/sync_action", a.Name)
 			default:
 				msg += "; on " + a.Level + " this is usually harmless (swap or in-flight writes), not alarming"
@@ -299,8 +299,8 @@ var mdMismatch = &Rule{
 var mdSync = &Rule{
 	Name:    "md.sync",
 	Summary: "a resync, check or reshape is running (or waiting) while redundancy is intact: info",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Arrays {
 			a := &in.Snapshot.Arrays[i]
 			if a.SyncAction == "" || a.SyncAction == "idle" || a.SyncAction == "recover" || a.Activity == "inactive" {
@@ -313,7 +313,7 @@ var mdSync = &Rule{
 			if a.SyncPending != "" {
 				msg = fmt.Sprintf("%s: %s %s (waits for another array on the same disks); redundancy intact", a.Name, a.SyncAction, strings.ToLower(a.SyncPending))
 			}
-			f := mdFinding(a, OK, msg, "")
+			f := mdFinding(a, model.OK, msg, "")
 			f.Values = map[string]float64{"percent": a.SyncPercent}
 			out = append(out, f)
 		}
@@ -324,8 +324,8 @@ var mdSync = &Rule{
 var mdBoot = &Rule{
 	Name:    "md.boot",
 	Summary: "a member disk of a RAID1 holding / or /boot has neither boot code in its MBR nor an EFI system partition",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Arrays {
 			a := &in.Snapshot.Arrays[i]
 			var bootable, cannot []string
@@ -340,7 +340,7 @@ var mdBoot = &Rule{
 				}
 			}
 			for _, d := range cannot {
-				f := mdFinding(a, Warning,
+				f := mdFinding(a, model.Warning,
 					fmt.Sprintf("%s holds %s, but member disk %s has no boot code in its MBR and no EFI system partition: if %s dies the machine will not boot",
 						a.Name, strings.Join(a.MountPoints, " and "), d, strings.Join(bootable, "/")),
 					fmt.Sprintf("install the boot loader on it: grub-install /dev/%s (BIOS), or create and populate an ESP on it (UEFI)", d))

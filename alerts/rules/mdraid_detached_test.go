@@ -20,13 +20,13 @@ func TestMDDetachedFailedMember(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		a        model.Array
-		sev      Severity
+		sev      model.Severity
 		remedy   string
 		noRemedy string
 	}{
-		{"detached ghost, in sync", arr(true, 0), Warning, "mdadm /dev/md0 --remove detached", "--remove /dev/sdb"},
-		{"failed disk still attached, in sync", arr(false, 0), Critical, "mdadm /dev/md0 --remove /dev/sdb", "detached"},
-		{"detached and degraded", arr(true, 1), Critical, "mdadm /dev/md0 --remove detached", "--remove /dev/sdb"},
+		{"detached ghost, in sync", arr(true, 0), model.Warning, "mdadm /dev/md0 --remove detached", "--remove /dev/sdb"},
+		{"failed disk still attached, in sync", arr(false, 0), model.Critical, "mdadm /dev/md0 --remove /dev/sdb", "detached"},
+		{"detached and degraded", arr(true, 1), model.Critical, "mdadm /dev/md0 --remove detached", "--remove /dev/sdb"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := mdDegraded.Eval(&Input{Snapshot: &model.Snapshot{Arrays: []model.Array{tc.a}}}, Params{rule: mdDegraded})

@@ -16,14 +16,14 @@ import (
 
 var now = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
-func eval(t *testing.T, st *Settings, arrays ...model.Array) []Finding {
+func eval(t *testing.T, st *Settings, arrays ...model.Array) []model.Finding {
 	t.Helper()
 	snap := &model.Snapshot{Time: now, Arrays: arrays, Sources: []model.SourceStatus{{Name: "mdraid", State: model.SourceOK}}}
 	return NewSet(MDRules()...).Evaluate(&Input{Snapshot: snap, Now: now}, st)
 }
 
 // verdicts renders findings as "subject SEVERITY rule".
-func verdicts(fs []Finding) []string {
+func verdicts(fs []model.Finding) []string {
 	var out []string
 	for _, f := range fs {
 		out = append(out, f.Subject+" "+f.Severity.String()+" "+f.Rule)
@@ -184,7 +184,7 @@ func TestSettings(t *testing.T) {
 	if got := verdicts(eval(t, st, raid1Mismatch)); len(got) != 1 {
 		t.Errorf("override for another device applied: %v", got)
 	}
-	if !(DeviceSettings{Model: "ST4000*"}).Matches(Match{Model: "ST4000DM000"}) || (DeviceSettings{Model: "ST4000*", Serial: "X"}).Matches(Match{Model: "ST4000DM000"}) {
+	if !(DeviceSettings{Model: "ST4000*"}).Matches(model.Match{Model: "ST4000DM000"}) || (DeviceSettings{Model: "ST4000*", Serial: "X"}).Matches(model.Match{Model: "ST4000DM000"}) {
 		t.Error("model glob / AND matching wrong")
 	}
 }

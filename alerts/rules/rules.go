@@ -5,99 +5,13 @@
 package rules
 
 import (
-	"encoding/json"
 	"fmt"
 	"path"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
-
-// Severity of a finding. The numeric values are the monitoring-plugin exit
-// codes.
-type Severity int
-
-// Severities.
-const (
-	OK       Severity = 0
-	Warning  Severity = 1
-	Critical Severity = 2
-	Unknown  Severity = 3
-)
-
-var sevNames = [...]string{"OK", "WARNING", "CRITICAL", "UNKNOWN"}
-
-func (s Severity) String() string {
-	if s < 0 || int(s) >= len(sevNames) {
-		return fmt.Sprintf("Severity(%d)", int(s))
-	}
-	return sevNames[s]
-}
-
-// Rank orders severities for display and for the overall status:
-// CRITICAL > WARNING > UNKNOWN > OK.
-func (s Severity) Rank() int {
-	switch s {
-	case Critical:
-		return 3
-	case Warning:
-		return 2
-	case Unknown:
-		return 1
-	}
-	return 0
-}
-
-// MarshalJSON writes the name.
-func (s Severity) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
-
-// UnmarshalJSON reads a name.
-func (s *Severity) UnmarshalJSON(b []byte) error {
-	var n string
-	if err := json.Unmarshal(b, &n); err != nil {
-		return err
-	}
-	v, err := ParseSeverity(n)
-	*s = v
-	return err
-}
-
-// ParseSeverity reads "OK", "WARNING", "CRITICAL" or "UNKNOWN" (any case).
-func ParseSeverity(n string) (Severity, error) {
-	for i, x := range sevNames {
-		if strings.EqualFold(n, x) {
-			return Severity(i), nil
-		}
-	}
-	return Unknown, fmt.Errorf("unknown severity %q", n)
-}
-
-// Finding is one conclusion about one subject.
-type Finding struct {
-	Severity Severity `json:"severity"`
-	Rule     string   `json:"rule"`
-	// Subject is the terminal-safe display name ("md0", "sda (MODEL SN)").
-	Subject string `json:"subject"`
-	// SubjectID is the stable identity (array name, disk ID, UPS name).
-	SubjectID string `json:"subject_id,omitempty"`
-	Message   string `json:"message"`
-	// Remedy says what to do, as exact as possible.
-	Remedy   string   `json:"remedy,omitempty"`
-	Evidence []string `json:"evidence,omitempty"`
-	// Related names other subjects involved (member devices of an array).
-	Related []string `json:"related,omitempty"`
-	// Values are numbers behind the finding (for perfdata and alerts).
-	Values map[string]float64 `json:"values,omitempty"`
-	// Match is used to apply per-device settings; not serialised.
-	Match Match `json:"-"`
-}
-
-// Match identifies a subject for per-device settings.
-type Match struct {
-	Path, Serial, Model string
-}
 
 // Input is what rules evaluate.
 type Input struct {
@@ -130,7 +44,7 @@ type Rule struct {
 	// Off makes the rule disabled unless the config enables it.
 	Off bool
 	// Eval produces findings; p reads parameters for a subject.
-	Eval func(in *Input, p Params) []Finding
+	Eval func(in *Input, p Params) []model.Finding
 }
 
 // Params reads a rule's parameters for a subject.
@@ -142,7 +56,7 @@ type Params struct {
 // Get returns parameter name for the subject m: a matching device
 // override, else the global setting, else the rule's default. It panics on
 // a parameter the rule did not declare (a programming error).
-func (p Params) Get(name string, m Match) float64 {
+func (p Params) Get(name string, m model.Match) float64 {
 	def, ok := p.rule.Params[name]
 	if !ok {
 		panic(fmt.Sprintf("rule %s: undeclared parameter %q", p.rule.Name, name))
@@ -185,7 +99,7 @@ type DeviceSettings struct {
 }
 
 // Matches reports whether the override applies to m.
-func (d DeviceSettings) Matches(m Match) bool {
+func (d DeviceSettings) Matches(m model.Match) bool {
 	if d.Serial == "" && d.Model == "" && d.Path == "" {
 		return false
 	}
@@ -205,7 +119,7 @@ func (d DeviceSettings) Matches(m Match) bool {
 }
 
 // enabled reports whether rule r applies to subject m.
-func (s *Settings) enabled(r *Rule, m Match) bool {
+func (s *Settings) enabled(r *Rule, m model.Match) bool {
 	on := !r.Off
 	if s == nil {
 		return on
@@ -253,8 +167,8 @@ func (s *Set) Rules() []*Rule { return s.rules }
 
 // Evaluate runs every enabled rule and returns the findings, most severe
 // first.
-func (s *Set) Evaluate(in *Input, st *Settings) []Finding {
-	var out []Finding
+func (s *Set) Evaluate(in *Input, st *Settings) []model.Finding {
+	var out []model.Finding
 	for _, r := range s.rules {
 		if r.Off && (st == nil || !st.Enabled[r.Name]) && !anyDeviceEnables(st, r.Name) {
 			continue
@@ -286,7 +200,7 @@ func anyDeviceEnables(st *Settings, name string) bool {
 }
 
 // Sort orders findings most severe first, then by subject and rule.
-func Sort(fs []Finding) {
+func Sort(fs []model.Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
 		if a.Severity.Rank() != b.Severity.Rank() {
@@ -300,8 +214,8 @@ func Sort(fs []Finding) {
 }
 
 // Overall is the status of a set of findings: the most severe.
-func Overall(fs []Finding) Severity {
-	worst := OK
+func Overall(fs []model.Finding) model.Severity {
+	worst := model.OK
 	for _, f := range fs {
 		if f.Severity.Rank() > worst.Rank() {
 			worst = f.Severity

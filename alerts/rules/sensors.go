@@ -22,7 +22,7 @@ type SubjectLister interface {
 	SubjectsWithMetric(metric string, since time.Time) ([]string, error)
 }
 
-func sensorMatch(s *model.Sensor) Match { return Match{Path: s.ID, Model: s.Chip} }
+func sensorMatch(s *model.Sensor) model.Match { return model.Match{Path: s.ID, Model: s.Chip} }
 
 func sensorSubject(s *model.Sensor) string {
 	n := model.Clean(s.ID)
@@ -35,8 +35,8 @@ func sensorSubject(s *model.Sensor) string {
 	return n
 }
 
-func sensorFinding(s *model.Sensor, sev Severity, msg, remedy string) Finding {
-	return Finding{Severity: sev, Subject: sensorSubject(s), SubjectID: s.ID, Message: msg, Remedy: remedy,
+func sensorFinding(s *model.Sensor, sev model.Severity, msg, remedy string) model.Finding {
+	return model.Finding{Severity: sev, Subject: sensorSubject(s), SubjectID: s.ID, Message: msg, Remedy: remedy,
 		Match: sensorMatch(s), Values: map[string]float64{"value": s.Value}, Related: nonEmpty(s.Disk)}
 }
 
@@ -83,8 +83,8 @@ var sensorLimit = &Rule{
 	Summary: "a sensor is above its critical limit (CRITICAL), above its maximum or below its minimum (WARNING); " +
 		"limits are the chip's own or the probe's, or temp_max / temp_crit (°C, 0 = the sensor's own) set globally or per sensor (devices: match: {path: SENSOR-ID})",
 	Params: map[string]float64{"temp_max": 0, "temp_crit": 0},
-	Eval: func(in *Input, p Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, p Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Sensors {
 			s := &in.Snapshot.Sensors[i]
 			m := sensorMatch(s)
@@ -105,20 +105,20 @@ var sensorLimit = &Rule{
 			if hasMin && hasMax && mn >= mx {
 				hasMin, hasMax = false, false // an unconfigured channel
 			}
-			var f Finding
+			var f model.Finding
 			switch {
 			case hasCrit && s.Value >= cr:
-				f = sensorFinding(s, Critical, fmt.Sprintf("%s reads %s, at or above its critical limit %s", sensorSubject(s), fmtVal(s.Value, s.Unit), fmtVal(cr, s.Unit)),
+				f = sensorFinding(s, model.Critical, fmt.Sprintf("%s reads %s, at or above its critical limit %s", sensorSubject(s), fmtVal(s.Value, s.Unit), fmtVal(cr, s.Unit)),
 					remedyFor(s))
 				f.Values["crit"] = cr
 			case hasMax && s.Value > mx:
-				f = sensorFinding(s, Warning, fmt.Sprintf("%s reads %s, above its maximum %s", sensorSubject(s), fmtVal(s.Value, s.Unit), fmtVal(mx, s.Unit)),
+				f = sensorFinding(s, model.Warning, fmt.Sprintf("%s reads %s, above its maximum %s", sensorSubject(s), fmtVal(s.Value, s.Unit), fmtVal(mx, s.Unit)),
 					remedyFor(s))
 				f.Values["max"] = mx
 			case hasMin && s.Value < mn && !(s.Kind == "fan" && s.Value == 0):
 				// A fan at 0 rpm is sensor.fan_stopped's, which knows whether it
 				// ever spun.
-				f = sensorFinding(s, Warning, fmt.Sprintf("%s reads %s, below its minimum %s", sensorSubject(s), fmtVal(s.Value, s.Unit), fmtVal(mn, s.Unit)),
+				f = sensorFinding(s, model.Warning, fmt.Sprintf("%s reads %s, below its minimum %s", sensorSubject(s), fmtVal(s.Value, s.Unit), fmtVal(mn, s.Unit)),
 					remedyFor(s))
 				f.Values["min"] = mn
 			default:
@@ -151,18 +151,18 @@ var sensorAlarm = &Rule{
 	Name: "sensor.alarm",
 	Summary: "a chip raises its own alarm flag on a temperature or fan sensor (WARNING); on voltage/current/power " +
 		"channels, whose limits are often never configured, the flag is only reported (OK)",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Sensors {
 			s := &in.Snapshot.Sensors[i]
 			if !s.Alarm {
 				continue
 			}
 			if s.Kind == "temperature" || s.Kind == "fan" {
-				out = append(out, sensorFinding(s, Warning, fmt.Sprintf("%s: the chip raises its alarm (reading %s)", sensorSubject(s), fmtVal(s.Value, s.Unit)), remedyFor(s)))
+				out = append(out, sensorFinding(s, model.Warning, fmt.Sprintf("%s: the chip raises its alarm (reading %s)", sensorSubject(s), fmtVal(s.Value, s.Unit)), remedyFor(s)))
 				continue
 			}
-			out = append(out, sensorFinding(s, OK, fmt.Sprintf("%s: the chip's alarm flag is set (reading %s); its limits may not be configured", sensorSubject(s), fmtVal(s.Value, s.Unit)), ""))
+			out = append(out, sensorFinding(s, model.OK, fmt.Sprintf("%s: the chip's alarm flag is set (reading %s); its limits may not be configured", sensorSubject(s), fmtVal(s.Value, s.Unit)), ""))
 		}
 		return out
 	},
@@ -172,11 +172,11 @@ var sensorRising = &Rule{
 	Name:    "sensor.rising",
 	Summary: "a temperature rises at or faster than rise_c_per_10min over the last window_min minutes (WARNING): cooling failed",
 	Params:  map[string]float64{"rise_c_per_10min": 10, "window_min": 10, "min_span_min": 2},
-	Eval: func(in *Input, p Params) []Finding {
+	Eval: func(in *Input, p Params) []model.Finding {
 		if in.History == nil {
 			return nil
 		}
-		var out []Finding
+		var out []model.Finding
 		for i := range in.Snapshot.Sensors {
 			s := &in.Snapshot.Sensors[i]
 			if s.Kind != "temperature" {
@@ -203,7 +203,7 @@ var sensorRising = &Rule{
 			if rise <= 0 || rate < p.Get("rise_c_per_10min", m) {
 				continue
 			}
-			f := sensorFinding(s, Warning, fmt.Sprintf("%s rises fast: %s → %s in %s (%.1f°C per 10 min)", sensorSubject(s),
+			f := sensorFinding(s, model.Warning, fmt.Sprintf("%s rises fast: %s → %s in %s (%.1f°C per 10 min)", sensorSubject(s),
 				fmtVal(low.Value, "C"), fmtVal(s.Value, "C"), roughDuration(span), rate), remedyFor(s))
 			f.Values["c_per_10min"] = rate
 			out = append(out, f)
@@ -216,11 +216,11 @@ var sensorFanStopped = &Rule{
 	Name:    "sensor.fan_stopped",
 	Summary: "a fan reads 0 rpm although it spun (above min_rpm) within the last lookback_h hours (CRITICAL); a fan that never spun is not reported",
 	Params:  map[string]float64{"min_rpm": 100, "lookback_h": 24},
-	Eval: func(in *Input, p Params) []Finding {
+	Eval: func(in *Input, p Params) []model.Finding {
 		if in.History == nil {
 			return nil
 		}
-		var out []Finding
+		var out []model.Finding
 		for i := range in.Snapshot.Sensors {
 			s := &in.Snapshot.Sensors[i]
 			if s.Kind != "fan" || s.Value > 0 {
@@ -240,7 +240,7 @@ var sensorFanStopped = &Rule{
 			if last == nil {
 				continue
 			}
-			f := sensorFinding(s, Critical, fmt.Sprintf("%s has STOPPED: 0 rpm, it ran at %s %s ago", sensorSubject(s), fmtVal(last.Value, "rpm"), roughDuration(in.Now.Sub(last.Time))),
+			f := sensorFinding(s, model.Critical, fmt.Sprintf("%s has STOPPED: 0 rpm, it ran at %s %s ago", sensorSubject(s), fmtVal(last.Value, "rpm"), roughDuration(in.Now.Sub(last.Time))),
 				remedyFor(s))
 			f.Values["last_rpm"] = last.Value
 			out = append(out, f)
@@ -254,7 +254,7 @@ var sensorGone = &Rule{
 	Summary: "a sensor that reported within the last lookback_h hours reports no more (WARNING): a probe unplugged, a drive " +
 		"gone, a driver unloaded (needs a history store that lists subjects)",
 	Params: map[string]float64{"lookback_h": 1},
-	Eval: func(in *Input, p Params) []Finding {
+	Eval: func(in *Input, p Params) []model.Finding {
 		sl, ok := in.History.(SubjectLister)
 		if !ok || in.History == nil {
 			return nil
@@ -263,10 +263,10 @@ var sensorGone = &Rule{
 		for _, s := range in.Snapshot.Sensors {
 			now[s.ID] = true
 		}
-		var out []Finding
+		var out []model.Finding
 		for _, kind := range []string{"temperature", "fan", "voltage", "current", "power", "humidity", "other"} {
 			metric := "sensor_" + kind
-			subs, err := sl.SubjectsWithMetric(metric, in.Now.Add(-time.Duration(p.Get("lookback_h", Match{})*float64(time.Hour))))
+			subs, err := sl.SubjectsWithMetric(metric, in.Now.Add(-time.Duration(p.Get("lookback_h", model.Match{})*float64(time.Hour))))
 			if err != nil {
 				continue
 			}
@@ -275,13 +275,13 @@ var sensorGone = &Rule{
 				if now[id] {
 					continue
 				}
-				m := Match{Path: id}
+				m := model.Match{Path: id}
 				pts, err := in.History.Series(id, metric, in.Now.Add(-time.Duration(p.Get("lookback_h", m)*float64(time.Hour))))
 				if err != nil || len(pts) == 0 {
 					continue
 				}
 				last := pts[len(pts)-1]
-				out = append(out, Finding{Severity: Warning, Subject: model.Clean(id), SubjectID: id, Match: m,
+				out = append(out, model.Finding{Severity: model.Warning, Subject: model.Clean(id), SubjectID: id, Match: m,
 					Message: fmt.Sprintf("%s (%s) disappeared: last reading %s, %s ago", model.Clean(id), kind,
 						fmtVal(last.Value, unitOfKind(kind)), roughDuration(in.Now.Sub(last.Time))),
 					Remedy: "check that the probe is plugged in, the drive is present and the sensor driver is loaded",

@@ -16,12 +16,12 @@ func SMARTRules() []*Rule {
 		smartTemperature, smartSelfTest, smartErrorLog, scsiCounters, smartNotRead, smartDisabled}
 }
 
-func smartMatch(d *model.Disk) Match {
-	return Match{Path: d.Device.Path, Serial: d.Device.Serial, Model: d.Device.Model}
+func smartMatch(d *model.Disk) model.Match {
+	return model.Match{Path: d.Device.Path, Serial: d.Device.Serial, Model: d.Device.Model}
 }
 
-func smartFinding(d *model.Disk, sev Severity, msg, remedy string) Finding {
-	return Finding{Severity: sev, Subject: d.Device.Display(), SubjectID: d.Device.ID(), Message: msg, Remedy: remedy, Match: smartMatch(d)}
+func smartFinding(d *model.Disk, sev model.Severity, msg, remedy string) model.Finding {
+	return model.Finding{Severity: sev, Subject: d.Device.Display(), SubjectID: d.Device.ID(), Message: msg, Remedy: remedy, Match: smartMatch(d)}
 }
 
 // smartctlCmd is the smartctl command line that shows a disk's details,
@@ -49,8 +49,8 @@ func readable(d *model.Disk) bool { return d.Skipped == "" }
 var smartHealth = &Rule{
 	Name:    "smart.health",
 	Summary: "the drive's own SMART health self-assessment says FAILED (CRITICAL)",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Disks {
 			d := &in.Snapshot.Disks[i]
 			if !readable(d) || d.SMARTPassed == nil || *d.SMARTPassed {
@@ -59,7 +59,7 @@ var smartHealth = &Rule{
 			if d.NVMe != nil && d.NVMe.CriticalWarning != 0 {
 				continue // smart.nvme_critical_warning names each bit
 			}
-			f := smartFinding(d, Critical, "SMART health self-assessment FAILED: the drive predicts its own failure",
+			f := smartFinding(d, model.Critical, "SMART health self-assessment FAILED: the drive predicts its own failure",
 				"back up its data now and replace the disk; "+smartctlCmd(d, "-x")+" shows why")
 			for _, a := range d.ATAAttributes {
 				if attrWhenFailed(&a) == "now" {
@@ -103,8 +103,8 @@ var smartAttribute = &Rule{
 	Name: "smart.attribute",
 	Summary: "(findings smart.attribute.ID) an ATA SMART attribute is at or below its threshold now (CRITICAL) or was in the past (WARNING); " +
 		"temperature attributes (190, 194) only WARNING now and info in the past; threshold 0 never fails",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Disks {
 			d := &in.Snapshot.Disks[i]
 			if !readable(d) {
@@ -122,18 +122,18 @@ var smartAttribute = &Rule{
 				}
 				desc := fmt.Sprintf("attribute %d %s (%s) value %d, worst %d, threshold %d, raw %s",
 					a.ID, model.Clean(a.Name), kind, a.Value, a.Worst, a.Thresh, model.Clean(a.RawString))
-				var f Finding
+				var f model.Finding
 				switch {
 				case wf == "now" && isTemperatureAttr(a):
-					f = smartFinding(d, Warning, desc+": the drive is at its temperature limit now",
+					f = smartFinding(d, model.Warning, desc+": the drive is at its temperature limit now",
 						"improve cooling (airflow, fans, dust) and check the drive temperature")
 				case wf == "now":
-					f = smartFinding(d, Critical, desc+": FAILING NOW",
+					f = smartFinding(d, model.Critical, desc+": FAILING NOW",
 						"back up its data and plan to replace the disk; "+smartctlCmd(d, "-x")+" shows the details")
 				case isTemperatureAttr(a):
-					f = smartFinding(d, OK, desc+": the drive was at its temperature limit in the past", "")
+					f = smartFinding(d, model.OK, desc+": the drive was at its temperature limit in the past", "")
 				default:
-					f = smartFinding(d, Warning, desc+": was at or below threshold in the past",
+					f = smartFinding(d, model.Warning, desc+": was at or below threshold in the past",
 						"watch this disk; run a long self-test ("+smartctlCmd(d, "-t long")+") and replace it if the attribute keeps falling")
 				}
 				// One alert per attribute: a second attribute failing is news.
@@ -151,8 +151,8 @@ var smartPending = &Rule{
 	Summary: "ATA attribute 197 (current pending sectors) or 198 (offline uncorrectable) raw count is above max (default 0): " +
 		"sectors the drive could not read (WARNING, as smartd's -C 197 -U 198)",
 	Params: map[string]float64{"max": 0},
-	Eval: func(in *Input, p Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, p Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Disks {
 			d := &in.Snapshot.Disks[i]
 			if !readable(d) {
@@ -172,7 +172,7 @@ var smartPending = &Rule{
 			if len(ev) == 0 {
 				continue
 			}
-			f := smartFinding(d, Warning, "has unreadable sectors: "+strings.Join(ev, ", "),
+			f := smartFinding(d, model.Warning, "has unreadable sectors: "+strings.Join(ev, ", "),
 				"back up its data; run a long self-test ("+smartctlCmd(d, "-t long")+"); replace the disk if the count grows")
 			f.Values = map[string]float64{"sectors": float64(worst)}
 			out = append(out, f)
@@ -186,28 +186,28 @@ var smartPending = &Rule{
 var nvmeBits = []struct {
 	mask     int
 	rule     string
-	sev      Severity
+	sev      model.Severity
 	msg, fix string
 }{
-	{0x01, "spare_below_threshold", Critical, "available spare capacity has fallen below the drive's threshold",
+	{0x01, "spare_below_threshold", model.Critical, "available spare capacity has fallen below the drive's threshold",
 		"the drive is running out of spare blocks: back up its data and replace it"},
-	{0x02, "temperature", Warning, "temperature is above an over-temperature or below an under-temperature threshold",
+	{0x02, "temperature", model.Warning, "temperature is above an over-temperature or below an under-temperature threshold",
 		"improve cooling; the drive throttles or shuts down if it stays too hot"},
-	{0x04, "reliability_degraded", Critical, "NVM subsystem reliability has been degraded (media errors or internal errors)",
+	{0x04, "reliability_degraded", model.Critical, "NVM subsystem reliability has been degraded (media errors or internal errors)",
 		"back up its data now and replace the drive"},
-	{0x08, "read_only", Critical, "the media has been placed in read-only mode",
+	{0x08, "read_only", model.Critical, "the media has been placed in read-only mode",
 		"the drive no longer accepts writes: copy its data off and replace it"},
-	{0x10, "volatile_backup_failed", Critical, "the volatile memory backup device (power-loss protection) has failed",
+	{0x10, "volatile_backup_failed", model.Critical, "the volatile memory backup device (power-loss protection) has failed",
 		"data in flight can be lost on a power cut: replace the drive"},
-	{0x20, "pmr_read_only", Critical, "the persistent memory region has become read-only or unreliable",
+	{0x20, "pmr_read_only", model.Critical, "the persistent memory region has become read-only or unreliable",
 		"replace the drive"},
 }
 
 var nvmeCritical = &Rule{
 	Name:    "smart.nvme_critical_warning",
 	Summary: "an NVMe critical warning bit is set; each bit is its own finding, named (temperature WARNING, the others CRITICAL)",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Disks {
 			d := &in.Snapshot.Disks[i]
 			if !readable(d) || d.NVMe == nil || d.NVMe.CriticalWarning == 0 {
@@ -224,7 +224,7 @@ var nvmeCritical = &Rule{
 				out = append(out, f)
 			}
 			if rest := w &^ 0x3f; rest != 0 {
-				f := smartFinding(d, Warning, fmt.Sprintf("NVMe critical warning (0x%02x): bits 0x%02x not defined by the NVMe spec this diskwatch knows", w, rest),
+				f := smartFinding(d, model.Warning, fmt.Sprintf("NVMe critical warning (0x%02x): bits 0x%02x not defined by the NVMe spec this diskwatch knows", w, rest),
 					smartctlCmd(d, "-x")+" and the drive vendor's documentation say more")
 				f.Rule = "smart.nvme_critical_warning.other"
 				out = append(out, f)
@@ -239,8 +239,8 @@ var smartWear = &Rule{
 	Summary: "SSD endurance used (NVMe percentage used, ATA device statistics percentage used) at or above warn " +
 		"(default 80 %, WARNING) or crit (default 95 %, CRITICAL)",
 	Params: map[string]float64{"warn": 80, "crit": 95},
-	Eval: func(in *Input, p Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, p Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Disks {
 			d := &in.Snapshot.Disks[i]
 			if !readable(d) {
@@ -256,13 +256,13 @@ var smartWear = &Rule{
 				continue
 			}
 			m := smartMatch(d)
-			var f Finding
+			var f model.Finding
 			switch {
 			case used >= p.Get("crit", m):
-				f = smartFinding(d, Critical, fmt.Sprintf("has used %.0f%% of its rated write endurance", used),
+				f = smartFinding(d, model.Critical, fmt.Sprintf("has used %.0f%% of its rated write endurance", used),
 					"replace the drive soon; worn-out flash turns read-only or loses data")
 			case used >= p.Get("warn", m):
-				f = smartFinding(d, Warning, fmt.Sprintf("has used %.0f%% of its rated write endurance", used),
+				f = smartFinding(d, model.Warning, fmt.Sprintf("has used %.0f%% of its rated write endurance", used),
 					"plan its replacement; check what writes so much (the amount written grows with it)")
 			default:
 				continue
@@ -278,8 +278,8 @@ var nvmeSpare = &Rule{
 	Name: "smart.nvme_spare",
 	Summary: "NVMe available spare below its threshold while the drive did not set the spare warning bit (CRITICAL); " +
 		"a drive reporting 0 for both does not report spare and is left alone",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Disks {
 			d := &in.Snapshot.Disks[i]
 			if !readable(d) || d.NVMe == nil {
@@ -292,7 +292,7 @@ var nvmeSpare = &Rule{
 			if n.CriticalWarning&0x01 != 0 || n.AvailableSpare >= n.AvailableSpareThreshold {
 				continue // the critical-warning rule reports the bit
 			}
-			f := smartFinding(d, Critical, fmt.Sprintf("available spare %d%% is below its threshold %d%%", n.AvailableSpare, n.AvailableSpareThreshold),
+			f := smartFinding(d, model.Critical, fmt.Sprintf("available spare %d%% is below its threshold %d%%", n.AvailableSpare, n.AvailableSpareThreshold),
 				"the drive is running out of spare blocks: back up its data and replace it")
 			f.Values = map[string]float64{"available_spare": float64(n.AvailableSpare), "available_spare_threshold": float64(n.AvailableSpareThreshold)}
 			out = append(out, f)
@@ -306,8 +306,8 @@ var smartTemperature = &Rule{
 	Summary: "drive temperature above the drive's own limit (SCSI trip point, NVMe WCTEMP/CCTEMP, ATA SCT limits) or above the " +
 		"configured limits: hdd_warn/hdd_crit (default 55/65 C) for spinning disks, ssd_warn/ssd_crit (default 70/80 C) for the others",
 	Params: map[string]float64{"hdd_warn": 55, "hdd_crit": 65, "ssd_warn": 70, "ssd_crit": 80},
-	Eval: func(in *Input, p Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, p Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Disks {
 			d := &in.Snapshot.Disks[i]
 			if !readable(d) {
@@ -322,19 +322,19 @@ var smartTemperature = &Rule{
 			if d.Device.RotationRate > 1 {
 				warn, crit = p.Get("hdd_warn", m), p.Get("hdd_crit", m)
 			}
-			var f Finding
+			var f model.Finding
 			switch {
 			case d.CritTemperatureC != nil && t >= *d.CritTemperatureC:
-				f = smartFinding(d, Critical, fmt.Sprintf("temperature %.0f C is at or above the drive's own critical limit %.0f C", t, *d.CritTemperatureC),
+				f = smartFinding(d, model.Critical, fmt.Sprintf("temperature %.0f C is at or above the drive's own critical limit %.0f C", t, *d.CritTemperatureC),
 					"cool it now (airflow, fans) or power it down; heat this high damages the drive")
 			case crit > 0 && t >= crit:
-				f = smartFinding(d, Critical, fmt.Sprintf("temperature %.0f C is at or above the critical limit %.0f C", t, crit),
+				f = smartFinding(d, model.Critical, fmt.Sprintf("temperature %.0f C is at or above the critical limit %.0f C", t, crit),
 					"cool it now (airflow, fans); limits per disk: devices: [{match: {serial: ...}, rules: {smart.temperature: {...}}}]")
 			case d.WarnTemperatureC != nil && t >= *d.WarnTemperatureC:
-				f = smartFinding(d, Warning, fmt.Sprintf("temperature %.0f C is at or above the drive's recommended maximum %.0f C", t, *d.WarnTemperatureC),
+				f = smartFinding(d, model.Warning, fmt.Sprintf("temperature %.0f C is at or above the drive's recommended maximum %.0f C", t, *d.WarnTemperatureC),
 					"improve cooling (airflow, fans, dust)")
 			case warn > 0 && t >= warn:
-				f = smartFinding(d, Warning, fmt.Sprintf("temperature %.0f C is at or above the warning limit %.0f C", t, warn),
+				f = smartFinding(d, model.Warning, fmt.Sprintf("temperature %.0f C is at or above the warning limit %.0f C", t, warn),
 					"improve cooling (airflow, fans, dust)")
 			default:
 				continue
@@ -361,8 +361,8 @@ func diskTemperature(d *model.Disk) (float64, bool) {
 var smartSelfTest = &Rule{
 	Name:    "smart.self_test",
 	Summary: "(findings smart.self_test.TYPE) the most recent self-test of a kind (short, long, ...) failed (CRITICAL); aborted tests do not count",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Disks {
 			d := &in.Snapshot.Disks[i]
 			if !readable(d) || d.SelfTest == nil {
@@ -384,7 +384,7 @@ var smartSelfTest = &Rule{
 					msg += fmt.Sprintf(", first failing LBA %d", *e.FailingLBA)
 				}
 				msg += ")"
-				f := smartFinding(d, Critical, msg,
+				f := smartFinding(d, model.Critical, msg,
 					"back up its data; the drive found sectors it cannot read. Run the test again ("+smartctlCmd(d, "-t "+testArg(e.Type))+
 						") and replace the disk if it fails again")
 				f.Rule = "smart.self_test." + testWordSafe(e.Type)
@@ -422,8 +422,8 @@ var smartErrorLog = &Rule{
 	Name: "smart.error_log",
 	Summary: "the drive's error log has entries (info, one-shot): a lifetime count, often old or harmless; " +
 		"its growth is what the history trend rules alert on",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Disks {
 			d := &in.Snapshot.Disks[i]
 			if !readable(d) || d.ErrorLogCount == nil || *d.ErrorLogCount <= 0 {
@@ -437,7 +437,7 @@ var smartErrorLog = &Rule{
 			if *d.ErrorLogCount == 1 {
 				entries = "entry"
 			}
-			f := smartFinding(d, OK, fmt.Sprintf("%d %s in the %s over its lifetime", *d.ErrorLogCount, entries, what),
+			f := smartFinding(d, model.OK, fmt.Sprintf("%d %s in the %s over its lifetime", *d.ErrorLogCount, entries, what),
 				smartctlCmd(d, "-l error")+" lists them; a count that grows is what matters")
 			f.Values = map[string]float64{"error_log_count": float64(*d.ErrorLogCount)}
 			out = append(out, f)
@@ -450,8 +450,8 @@ var scsiCounters = &Rule{
 	Name: "smart.scsi_counters",
 	Summary: "SCSI/SAS grown defects and uncorrected read/write/verify errors (info, one-shot): lifetime counts; " +
 		"their growth is what the history trend rules alert on",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Disks {
 			d := &in.Snapshot.Disks[i]
 			if !readable(d) || d.SCSI == nil {
@@ -472,7 +472,7 @@ var scsiCounters = &Rule{
 			if len(parts) == 0 {
 				continue
 			}
-			f := smartFinding(d, OK, "lifetime counters: "+strings.Join(parts, ", "),
+			f := smartFinding(d, model.OK, "lifetime counters: "+strings.Join(parts, ", "),
 				smartctlCmd(d, "-x")+" shows the logs; counts that grow are what matter")
 			f.Values = vals
 			out = append(out, f)
@@ -484,17 +484,17 @@ var scsiCounters = &Rule{
 var smartNotRead = &Rule{
 	Name:    "smart.not_read",
 	Summary: "a disk was skipped because it is in standby (never woken), or has no SMART (a RAID volume, a virtual disk): info",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Disks {
 			d := &in.Snapshot.Disks[i]
 			switch {
 			case d.Skipped != "":
-				out = append(out, smartFinding(d, OK, fmt.Sprintf("in %s: not read this time, so as not to spin it up", model.Clean(d.Skipped)), ""))
+				out = append(out, smartFinding(d, model.OK, fmt.Sprintf("in %s: not read this time, so as not to spin it up", model.Clean(d.Skipped)), ""))
 			case (d.Device.Protocol == "scsi" || d.Device.Protocol == "") && !d.SMARTAvailable && d.SMARTPassed == nil && len(d.ATAAttributes) == 0 && d.NVMe == nil:
 				// ATA and NVMe always have SMART (NVMe: mandatory); a SCSI
 				// device without the informational exceptions page has none.
-				out = append(out, smartFinding(d, OK, "reports no SMART data (a RAID volume or virtual disk?): its health is not watched here",
+				out = append(out, smartFinding(d, model.OK, "reports no SMART data (a RAID volume or virtual disk?): its health is not watched here",
 					"watch the physical disks behind it: smartctl --scan-open lists them (e.g. -d megaraid,N), add them under collectors.smartctl.devices"))
 			}
 		}
@@ -505,14 +505,14 @@ var smartNotRead = &Rule{
 var smartDisabled = &Rule{
 	Name:    "smart.disabled",
 	Summary: "SMART is available on the drive but disabled, so it cannot predict a failure (info, with the command that enables it)",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.Disks {
 			d := &in.Snapshot.Disks[i]
 			if !readable(d) || !d.SMARTAvailable || d.SMARTEnabled || d.Device.Protocol == "nvme" || d.NVMe != nil {
 				continue // NVMe health reporting cannot be switched off
 			}
-			out = append(out, smartFinding(d, OK, "SMART is supported but disabled: the drive will not warn before it fails",
+			out = append(out, smartFinding(d, model.OK, "SMART is supported but disabled: the drive will not warn before it fails",
 				"enable it: "+smartctlCmd(d, "-s on")))
 		}
 		return out

@@ -29,13 +29,13 @@ func capture(t *testing.T, name string) model.Disk {
 	return d
 }
 
-func evalSMART(st *Settings, disks ...model.Disk) []Finding {
+func evalSMART(st *Settings, disks ...model.Disk) []model.Finding {
 	in := &Input{Snapshot: &model.Snapshot{Disks: disks}, Now: time.Unix(1_800_000_000, 0)}
 	return NewSet(SMARTRules()...).Evaluate(in, st)
 }
 
 // summary lists "rule:SEVERITY" for each finding, sorted.
-func summary(fs []Finding) string {
+func summary(fs []model.Finding) string {
 	var s []string
 	for _, f := range fs {
 		s = append(s, f.Rule+":"+f.Severity.String())
@@ -44,7 +44,7 @@ func summary(fs []Finding) string {
 	return strings.Join(s, " ")
 }
 
-func find(fs []Finding, rule string) *Finding {
+func find(fs []model.Finding, rule string) *model.Finding {
 	for i := range fs {
 		if fs[i].Rule == rule {
 			return &fs[i]
@@ -96,7 +96,7 @@ func TestSMARTNoFalseAlarms(t *testing.T) {
 		}
 		checked++
 		for _, x := range evalSMART(nil, d) {
-			if x.Severity != OK {
+			if x.Severity != model.OK {
 				t.Errorf("%s: false alarm %s %s: %s", name, x.Severity, x.Rule, x.Message)
 			}
 		}
@@ -172,12 +172,12 @@ func TestNVMeWearAndSpare(t *testing.T) {
 		t.Errorf("73%%: %+v", f)
 	}
 	st := &Settings{Devices: []DeviceSettings{{Model: "INTEL SSDPE2KX010T8", Params: map[string]map[string]float64{"smart.wear": {"warn": 70}}}}}
-	if f := find(evalSMART(st, d), "smart.wear"); f == nil || f.Severity != Warning || !strings.Contains(f.Message, "73%") {
+	if f := find(evalSMART(st, d), "smart.wear"); f == nil || f.Severity != model.Warning || !strings.Contains(f.Message, "73%") {
 		t.Errorf("per-device warn 70: %+v", f)
 	}
 	used := 96
 	d.EnduranceUsedPercent = &used
-	if f := find(evalSMART(nil, d), "smart.wear"); f == nil || f.Severity != Critical {
+	if f := find(evalSMART(nil, d), "smart.wear"); f == nil || f.Severity != model.Critical {
 		t.Errorf("96%%: %+v", f)
 	}
 	// An ATA SSD (Samsung 860 EVO, device statistics: 19 %% used).
@@ -186,7 +186,7 @@ func TestNVMeWearAndSpare(t *testing.T) {
 		t.Fatalf("ATA endurance used: %v", d.EnduranceUsedPercent)
 	}
 	st = &Settings{Global: map[string]map[string]float64{"smart.wear": {"warn": 15}}}
-	if f := find(evalSMART(st, d), "smart.wear"); f == nil || f.Severity != Warning || !strings.Contains(f.Message, "19%") {
+	if f := find(evalSMART(st, d), "smart.wear"); f == nil || f.Severity != model.Warning || !strings.Contains(f.Message, "19%") {
 		t.Errorf("ATA 19%% with warn 15: %+v", f)
 	}
 
@@ -194,7 +194,7 @@ func TestNVMeWearAndSpare(t *testing.T) {
 	// (a device that does not report spare): not.
 	d = capture(t, "scrutiny/smart-nvme-failed.json")
 	d.NVMe.AvailableSpare = 5
-	if f := find(evalSMART(nil, d), "smart.nvme_spare"); f == nil || f.Severity != Critical || !strings.Contains(f.Message, "5% is below its threshold 10%") {
+	if f := find(evalSMART(nil, d), "smart.nvme_spare"); f == nil || f.Severity != model.Critical || !strings.Contains(f.Message, "5% is below its threshold 10%") {
 		t.Errorf("spare 5/10: %+v", f)
 	}
 	d.NVMe.AvailableSpare, d.NVMe.AvailableSpareThreshold = 0, 0
@@ -211,20 +211,20 @@ func TestSMARTTemperature(t *testing.T) {
 	}
 	hot := 86.0
 	d.TemperatureC = &hot
-	if f := find(evalSMART(nil, d), "smart.temperature"); f == nil || f.Severity != Critical || !strings.Contains(f.Message, "drive's own critical limit 85 C") {
+	if f := find(evalSMART(nil, d), "smart.temperature"); f == nil || f.Severity != model.Critical || !strings.Contains(f.Message, "drive's own critical limit 85 C") {
 		t.Errorf("above trip: %+v", f)
 	}
 	// A configured per-device limit (by path) for a spinning disk.
 	d = capture(t, "smartctl_exporter/HITACHI_H109060SESUN600G_10.json")
 	st := &Settings{Devices: []DeviceSettings{{Path: "/dev/sdb", Params: map[string]map[string]float64{"smart.temperature": {"hdd_warn": 25}}}}}
-	if f := find(evalSMART(st, d), "smart.temperature"); f == nil || f.Severity != Warning || !strings.Contains(f.Message, "warning limit 25 C") {
+	if f := find(evalSMART(st, d), "smart.temperature"); f == nil || f.Severity != model.Warning || !strings.Contains(f.Message, "warning limit 25 C") {
 		t.Errorf("hdd_warn 25: %+v", f)
 	}
 	// ATA SSD with SCT limits 70/70: 71 C is past the drive's own limit.
 	d = capture(t, "scrutiny/smart-ata-full.json")
 	warm := 71.0
 	d.TemperatureC = &warm
-	if f := find(evalSMART(nil, d), "smart.temperature"); f == nil || f.Severity != Critical {
+	if f := find(evalSMART(nil, d), "smart.temperature"); f == nil || f.Severity != model.Critical {
 		t.Errorf("SCT limit: %+v", f)
 	}
 	// The Intel RAID volume answers 0 C: not a temperature.
@@ -254,7 +254,7 @@ func TestSMARTNotRead(t *testing.T) {
 func TestSMARTDisabled(t *testing.T) {
 	// A SAS disk whose informational exceptions (SMART) are switched off.
 	fs := evalSMART(nil, capture(t, "smartctl_exporter/SEAGATE_ST373453LC_27.json"))
-	if f := find(fs, "smart.disabled"); f == nil || f.Severity != OK || f.Remedy != "enable it: smartctl -s on /dev/sda" {
+	if f := find(fs, "smart.disabled"); f == nil || f.Severity != model.OK || f.Remedy != "enable it: smartctl -s on /dev/sda" {
 		t.Errorf("findings: %+v", fs)
 	}
 	if f := find(evalSMART(nil, capture(t, "smartctl_exporter/HITACHI_H109060SESUN600G_10.json")), "smart.disabled"); f != nil {

@@ -13,8 +13,8 @@ func SourceRules() []*Rule { return []*Rule{sourceFailed, nothingToWatch} }
 var sourceFailed = &Rule{
 	Name:    "collector.failed",
 	Summary: "a collector could not run, or could not read some of its subjects (UNKNOWN); missing privileges are said once, with the fix",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		perm := false
 		for _, s := range in.Snapshot.Sources {
 			if s.PermissionDenied {
@@ -36,15 +36,15 @@ var sourceFailed = &Rule{
 			if s.State == model.SourcePartial {
 				verb = "could not read everything"
 			}
-			out = append(out, Finding{
-				Severity: Unknown, Subject: "collector " + s.Name, SubjectID: "collector:" + s.Name,
+			out = append(out, model.Finding{
+				Severity: model.Unknown, Subject: "collector " + s.Name, SubjectID: "collector:" + s.Name,
 				Message:  fmt.Sprintf("%s collector %s: %s", s.Name, verb, strings.Join(errs, "; ")),
 				Evidence: errs,
 			})
 		}
 		if perm {
-			out = append(out, Finding{
-				Severity: OK, Rule: "collector.permission", Subject: "diskwatch", SubjectID: "collector:permission",
+			out = append(out, model.Finding{
+				Severity: model.OK, Rule: "collector.permission", Subject: "diskwatch", SubjectID: "collector:permission",
 				Message: "some devices could not be read for lack of privileges",
 				Remedy:  "run diskwatch as root, or grant it CAP_SYS_RAWIO and CAP_SYS_ADMIN (setcap cap_sys_rawio,cap_sys_admin+ep $(command -v diskwatch))",
 			})
@@ -60,7 +60,7 @@ func isPermission(e string) bool {
 var nothingToWatch = &Rule{
 	Name:    "collector.nothing",
 	Summary: "nothing on this host could be watched (no md arrays, no readable disks, no UPS or sensors): said plainly, status OK",
-	Eval: func(in *Input, _ Params) []Finding {
+	Eval: func(in *Input, _ Params) []model.Finding {
 		s := in.Snapshot
 		if len(s.Arrays)+len(s.Disks)+len(s.UPS)+len(s.Sensors) > 0 {
 			return nil
@@ -72,8 +72,8 @@ var nothingToWatch = &Rule{
 			}
 			absent = append(absent, src.Name)
 		}
-		return []Finding{{
-			Severity: OK, Subject: "diskwatch", SubjectID: "collector:nothing",
+		return []model.Finding{{
+			Severity: model.OK, Subject: "diskwatch", SubjectID: "collector:nothing",
 			Message: fmt.Sprintf("nothing to watch on this host: no md arrays, readable disks, UPS or sensors found (looked at: %s)", strings.Join(absent, ", ")),
 		}}
 	},

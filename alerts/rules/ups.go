@@ -16,7 +16,7 @@ func UPSRules() []*Rule {
 		upsRuntimeLow, upsChargeFalling, upsSelfTest, upsAlarm, upsBypass, upsInfo}
 }
 
-func upsMatch(u *model.UPS) Match { return Match{Path: u.Name, Model: u.Model} }
+func upsMatch(u *model.UPS) model.Match { return model.Match{Path: u.Name, Model: u.Model} }
 
 func upsSubject(u *model.UPS) string {
 	if u.Model != "" {
@@ -25,8 +25,8 @@ func upsSubject(u *model.UPS) string {
 	return model.Clean(u.Name)
 }
 
-func upsFinding(u *model.UPS, sev Severity, msg, remedy string) Finding {
-	return Finding{Severity: sev, Subject: upsSubject(u), SubjectID: u.Name, Message: msg, Remedy: remedy,
+func upsFinding(u *model.UPS, sev model.Severity, msg, remedy string) model.Finding {
+	return model.Finding{Severity: sev, Subject: upsSubject(u), SubjectID: u.Name, Message: msg, Remedy: remedy,
 		Match: upsMatch(u), Evidence: []string{"status: " + strings.Join(u.Status, " ")}}
 }
 
@@ -64,14 +64,14 @@ func withState(msg string, u *model.UPS) string {
 var upsCommLost = &Rule{
 	Name:    "ups.comm_lost",
 	Summary: "a UPS cannot be read: its server is down or its driver lost the UPS (CRITICAL: a power cut would go unnoticed)",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		for i := range in.Snapshot.UPS {
 			u := &in.Snapshot.UPS[i]
 			if u.Reachable {
 				continue
 			}
-			f := upsFinding(u, Critical, fmt.Sprintf("communication with UPS %s lost: %s", model.Clean(u.Name), model.Clean(u.Error)),
+			f := upsFinding(u, model.Critical, fmt.Sprintf("communication with UPS %s lost: %s", model.Clean(u.Name), model.Clean(u.Error)),
 				"check the UPS cable and its driver (upsc / apcaccess on the UPS host), and that upsd/apcupsd runs and listens")
 			f.Evidence = nil
 			out = append(out, f)
@@ -129,8 +129,8 @@ var upsOnBattery = &Rule{
 	Name:    "ups.on_battery",
 	Summary: "a UPS runs on battery: mains power is lost (WARNING); when it comes back, says once how long it lasted (OK)",
 	Params:  map[string]float64{"lookback_h": 24},
-	Eval: func(in *Input, p Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, p Params) []model.Finding {
+		var out []model.Finding
 		eachUPS(in, func(u *model.UPS) {
 			lookback := time.Duration(p.Get("lookback_h", upsMatch(u)) * float64(time.Hour))
 			if !u.HasStatus("OB") {
@@ -139,7 +139,7 @@ var upsOnBattery = &Rule{
 				}
 				if since, ok := recovered(in, u.Name, "ups_on_battery", lookback); ok {
 					d := in.Now.Sub(since)
-					f := upsFinding(u, OK, withState(fmt.Sprintf("%s is back on line after %s on battery", model.Clean(u.Name), roughDuration(d)), u), "")
+					f := upsFinding(u, model.OK, withState(fmt.Sprintf("%s is back on line after %s on battery", model.Clean(u.Name), roughDuration(d)), u), "")
 					f.Values = map[string]float64{"on_battery_s": d.Seconds()}
 					out = append(out, f)
 				}
@@ -158,7 +158,7 @@ var upsOnBattery = &Rule{
 			if u.HasStatus("OL") {
 				msg += " (it also says OL: contradictory status, possibly a driver bug)"
 			}
-			f := upsFinding(u, Warning, withState(msg, u), "check the mains supply; save work and prepare for shutdown if it does not return")
+			f := upsFinding(u, model.Warning, withState(msg, u), "check the mains supply; save work and prepare for shutdown if it does not return")
 			f.Values = map[string]float64{"on_battery_s": dur.Seconds()}
 			out = append(out, f)
 		})
@@ -169,8 +169,8 @@ var upsOnBattery = &Rule{
 var upsLowBattery = &Rule{
 	Name:    "ups.low_battery",
 	Summary: "a UPS reports low battery (LB), or on battery its charge is at or below its own low limit (CRITICAL: shutdown is imminent); LB while on line is a WARNING",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		eachUPS(in, func(u *model.UPS) {
 			lb := u.HasStatus("LB")
 			belowOwn := u.HasStatus("OB") && u.ChargePercent != nil && u.ChargeLowPercent != nil && *u.ChargePercent <= *u.ChargeLowPercent
@@ -179,11 +179,11 @@ var upsLowBattery = &Rule{
 			}
 			msg := fmt.Sprintf("%s reports LOW BATTERY", model.Clean(u.Name))
 			remedy := "systems on this UPS are about to be shut down; restore mains power or shut down cleanly now"
-			sev := Critical
+			sev := model.Critical
 			if u.HasStatus("OL") && !u.HasStatus("OB") {
 				// Not an emergency while mains holds (upsmon itself acts only
 				// on OB LB), but a power cut now would be.
-				sev = Warning
+				sev = model.Warning
 				msg += " while on line (the battery is recharging, worn, or too small for the load)"
 				remedy = "a power cut now would shut systems down at once; if it stays low on line, reduce the load or replace the battery"
 			} else if !lb {
@@ -198,11 +198,11 @@ var upsLowBattery = &Rule{
 var upsForcedShutdown = &Rule{
 	Name:    "ups.forced_shutdown",
 	Summary: "a UPS is in forced shutdown (FSD, apcupsd SHUTTING DOWN) (CRITICAL)",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		eachUPS(in, func(u *model.UPS) {
 			if u.HasStatus("FSD") {
-				out = append(out, upsFinding(u, Critical, withState(fmt.Sprintf("%s is in FORCED SHUTDOWN: systems powered by it are shutting down", model.Clean(u.Name)), u),
+				out = append(out, upsFinding(u, model.Critical, withState(fmt.Sprintf("%s is in FORCED SHUTDOWN: systems powered by it are shutting down", model.Clean(u.Name)), u),
 					"if unexpected, check upsmon/apcupsd logs for who set FSD"))
 			}
 		})
@@ -213,14 +213,14 @@ var upsForcedShutdown = &Rule{
 var upsReplaceBattery = &Rule{
 	Name:    "ups.replace_battery",
 	Summary: "a UPS asks for its battery to be replaced (RB, REPLACEBATT) or has none (NOBATT) (CRITICAL)",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		eachUPS(in, func(u *model.UPS) {
 			switch {
 			case u.HasStatus("NOBATT"):
-				out = append(out, upsFinding(u, Critical, fmt.Sprintf("%s has NO BATTERY: it cannot carry a power cut", model.Clean(u.Name)), "connect or replace the battery"))
+				out = append(out, upsFinding(u, model.Critical, fmt.Sprintf("%s has NO BATTERY: it cannot carry a power cut", model.Clean(u.Name)), "connect or replace the battery"))
 			case u.HasStatus("RB"):
-				out = append(out, upsFinding(u, Critical, withState(fmt.Sprintf("%s says REPLACE BATTERY: it may not carry a power cut", model.Clean(u.Name)), u),
+				out = append(out, upsFinding(u, model.Critical, withState(fmt.Sprintf("%s says REPLACE BATTERY: it may not carry a power cut", model.Clean(u.Name)), u),
 					"replace the battery, then run a self-test (upscmd UPS test.battery.start / apctest) to clear the flag"))
 			}
 		})
@@ -231,11 +231,11 @@ var upsReplaceBattery = &Rule{
 var upsOverload = &Rule{
 	Name:    "ups.overload",
 	Summary: "a UPS is overloaded (OVER, OVERLOAD) (CRITICAL)",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		eachUPS(in, func(u *model.UPS) {
 			if u.HasStatus("OVER") {
-				out = append(out, upsFinding(u, Critical, withState(fmt.Sprintf("%s is OVERLOADED: it may drop the load", model.Clean(u.Name)), u),
+				out = append(out, upsFinding(u, model.Critical, withState(fmt.Sprintf("%s is OVERLOADED: it may drop the load", model.Clean(u.Name)), u),
 					"move equipment to another UPS or circuit"))
 			}
 		})
@@ -248,8 +248,8 @@ var upsRuntimeLow = &Rule{
 	Summary: "remaining battery runtime is below min_runtime_s: on battery CRITICAL; on line with a charged battery " +
 		"(>= full_charge_pct) WARNING, as the battery no longer lasts",
 	Params: map[string]float64{"min_runtime_s": 300, "full_charge_pct": 90},
-	Eval: func(in *Input, p Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, p Params) []model.Finding {
+		var out []model.Finding
 		eachUPS(in, func(u *model.UPS) {
 			if u.RuntimeSeconds == nil {
 				return
@@ -263,14 +263,14 @@ var upsRuntimeLow = &Rule{
 			limit := roughDuration(time.Duration(minRT) * time.Second)
 			switch {
 			case u.HasStatus("OB"):
-				f := upsFinding(u, Critical, withState(fmt.Sprintf("%s has only %s of battery runtime left (limit %s)", model.Clean(u.Name), roughDuration(time.Duration(rt)*time.Second), limit), u),
+				f := upsFinding(u, model.Critical, withState(fmt.Sprintf("%s has only %s of battery runtime left (limit %s)", model.Clean(u.Name), roughDuration(time.Duration(rt)*time.Second), limit), u),
 					"shut down now, cleanly, unless mains power returns")
 				f.Values = map[string]float64{"runtime_s": rt, "min_runtime_s": minRT}
 				out = append(out, f)
 			case u.HasStatus("OL") && rt > 0 && u.ChargePercent != nil && *u.ChargePercent >= p.Get("full_charge_pct", m) &&
 				(u.LoadPercent == nil || *u.LoadPercent > 0):
 				// A runtime with no load at all is a driver constant, not an estimate.
-				f := upsFinding(u, Warning, withState(fmt.Sprintf("%s would last only %s on battery although charged (limit %s)", model.Clean(u.Name), roughDuration(time.Duration(rt)*time.Second), limit), u),
+				f := upsFinding(u, model.Warning, withState(fmt.Sprintf("%s would last only %s on battery although charged (limit %s)", model.Clean(u.Name), roughDuration(time.Duration(rt)*time.Second), limit), u),
 					"reduce the load on this UPS or replace its battery; a calibration (runtime test) refreshes the estimate")
 				f.Values = map[string]float64{"runtime_s": rt, "min_runtime_s": minRT}
 				out = append(out, f)
@@ -285,8 +285,8 @@ var upsChargeFalling = &Rule{
 	Summary: "on battery, the charge falls more than factor times faster than the UPS's own runtime estimate implies " +
 		"(or faster than max_pct_per_min without an estimate), over the last window_min minutes (WARNING: the runtime estimate is optimistic)",
 	Params: map[string]float64{"window_min": 10, "factor": 2, "max_pct_per_min": 5},
-	Eval: func(in *Input, p Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, p Params) []model.Finding {
+		var out []model.Finding
 		if in.History == nil {
 			return nil
 		}
@@ -324,7 +324,7 @@ var upsChargeFalling = &Rule{
 			default:
 				return
 			}
-			f := upsFinding(u, Warning, withState(msg, u), "plan to shut down earlier than the runtime estimate; test or replace the battery after power returns")
+			f := upsFinding(u, model.Warning, withState(msg, u), "plan to shut down earlier than the runtime estimate; test or replace the battery after power returns")
 			f.Values = map[string]float64{"pct_per_min": rate, "expected_pct_per_min": expected}
 			out = append(out, f)
 		})
@@ -335,17 +335,17 @@ var upsChargeFalling = &Rule{
 var upsSelfTest = &Rule{
 	Name:    "ups.self_test",
 	Summary: "the UPS's last self-test failed (apcupsd SELFTEST BT/NG, NUT ups.test.result with error/fail) (CRITICAL), or ended with a warning (WARNING)",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		eachUPS(in, func(u *model.UPS) {
 			switch {
 			case u.SelfTestFailed:
-				f := upsFinding(u, Critical, fmt.Sprintf("%s self-test FAILED: %q", model.Clean(u.Name), u.SelfTest),
+				f := upsFinding(u, model.Critical, fmt.Sprintf("%s self-test FAILED: %q", model.Clean(u.Name), u.SelfTest),
 					"the battery probably cannot carry the load: replace it, then run a self-test again")
 				f.Evidence = append(f.Evidence, "self-test: "+u.SelfTest)
 				out = append(out, f)
 			case strings.Contains(strings.ToLower(u.SelfTest), "warning"):
-				f := upsFinding(u, Warning, fmt.Sprintf("%s self-test ended with a warning: %q", model.Clean(u.Name), u.SelfTest),
+				f := upsFinding(u, model.Warning, fmt.Sprintf("%s self-test ended with a warning: %q", model.Clean(u.Name), u.SelfTest),
 					"check the UPS's front panel or log, and test again")
 				f.Evidence = append(f.Evidence, "self-test: "+u.SelfTest)
 				out = append(out, f)
@@ -364,8 +364,8 @@ var upsAlarm = &Rule{
 	Name: "ups.alarm",
 	Summary: "a UPS raises an alarm (ALARM flag or ups.alarm text) not already covered by another rule: WARNING, " +
 		"CRITICAL when the text says the battery is missing or bad or the UPS failed",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		eachUPS(in, func(u *model.UPS) {
 			text := strings.TrimSpace(u.Alarm)
 			if text == "" && !u.HasStatus("ALARM") {
@@ -375,10 +375,10 @@ var upsAlarm = &Rule{
 			if text != "" && covered(u, l) {
 				return
 			}
-			sev := Warning
+			sev := model.Warning
 			for _, c := range alarmCritical {
 				if strings.Contains(l, c) {
-					sev = Critical
+					sev = model.Critical
 				}
 			}
 			msg := fmt.Sprintf("%s raises an alarm: %s", model.Clean(u.Name), model.Clean(text))
@@ -421,11 +421,11 @@ func covered(u *model.UPS, l string) bool {
 var upsBypass = &Rule{
 	Name:    "ups.bypass",
 	Summary: "a UPS feeds its load on bypass, straight from the mains: the load is not protected (WARNING)",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		eachUPS(in, func(u *model.UPS) {
 			if u.HasStatus("BYPASS") {
-				out = append(out, upsFinding(u, Warning, withState(fmt.Sprintf("%s is ON BYPASS: the load is fed from the mains, unprotected", model.Clean(u.Name)), u),
+				out = append(out, upsFinding(u, model.Warning, withState(fmt.Sprintf("%s is ON BYPASS: the load is fed from the mains, unprotected", model.Clean(u.Name)), u),
 					"if not intended (maintenance), check the UPS for an inverter fault or overload"))
 			}
 		})
@@ -437,8 +437,8 @@ var upsInfo = &Rule{
 	Name: "ups.info",
 	Summary: "informational UPS states (OK): TRIM/BOOST (correcting mains voltage), CAL (calibrating), OFF, " +
 		"HB (high battery), WAIT (upsd has no data from the driver yet), DISCHRG while on line, no status reported",
-	Eval: func(in *Input, _ Params) []Finding {
-		var out []Finding
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
 		eachUPS(in, func(u *model.UPS) {
 			var notes []string
 			if len(u.Status) == 0 {
@@ -460,7 +460,7 @@ var upsInfo = &Rule{
 				return
 			}
 			sort.Strings(notes)
-			out = append(out, upsFinding(u, OK, fmt.Sprintf("%s %s", model.Clean(u.Name), strings.Join(notes, "; ")), ""))
+			out = append(out, upsFinding(u, model.OK, fmt.Sprintf("%s %s", model.Clean(u.Name), strings.Join(notes, "; ")), ""))
 		})
 		return out
 	},

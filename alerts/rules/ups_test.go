@@ -33,7 +33,7 @@ func (h memHistory) add(t time.Time, samples []model.Sample) {
 	}
 }
 
-func verdict(fs []Finding) string {
+func verdict(fs []model.Finding) string {
 	var v []string
 	for _, f := range fs {
 		v = append(v, f.Rule+":"+f.Severity.String())
@@ -255,7 +255,7 @@ func TestUPSChargeFalling(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := memHistory{}
-			var fs []Finding
+			var fs []model.Finding
 			for i := 0; i <= 3; i++ {
 				now := base.Add(time.Duration(i) * time.Minute)
 				u := model.UPS{Name: "u@h:3493", Reachable: true, Status: []string{"OB"}, ChargePercent: f(100 - tc.drop*float64(i))}
@@ -289,7 +289,7 @@ func TestUPSRecoveryAcrossCommLoss(t *testing.T) {
 	base := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	h := memHistory{}
 	set := NewSet(UPSRules()...)
-	var last []Finding
+	var last []model.Finding
 	for i, st := range []string{"OL", "OB", "OB", "-", "OL"} {
 		now := base.Add(time.Duration(i) * time.Minute)
 		u := model.UPS{Name: "u@h:3493", Reachable: st != "-", Status: strings.Fields(strings.Trim(st, "-")), Error: "connection refused"}

@@ -22,7 +22,7 @@ func call(t *testing.T, state string, args ...string) (string, string, int) {
 
 func TestFastPath(t *testing.T) {
 	state := t.TempDir()
-	doc := &snapshot.Doc{Written: now.Add(-time.Minute), Status: snapshot.Warning, Daemon: &snapshot.Daemon{Interval: time.Minute},
+	doc := &snapshot.Doc{Written: now.Add(-time.Minute), Status: model.Warning, Daemon: &snapshot.Daemon{Interval: time.Minute},
 		Snapshot: &model.Snapshot{Arrays: []model.Array{{Name: "md0", Level: "raid1", DisksTotal: 2, DisksActive: 2, Degraded: 0}}}}
 	if err := snapshot.Write(filepath.Join(state, snapshot.FileName), doc); err != nil {
 		t.Fatal(err)

@@ -68,7 +68,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 type checkJSON struct {
 	Status   string               `json:"status"`
 	Time     string               `json:"time"`
-	Findings []rules.Finding      `json:"findings"`
+	Findings []model.Finding      `json:"findings"`
 	Summary  map[string]int       `json:"summary"`
 	Sources  []model.SourceStatus `json:"sources"`
 	Arrays   []model.Array        `json:"arrays,omitempty"`
@@ -85,12 +85,12 @@ func writeCheckJSON(w io.Writer, res *engine.Result) {
 		Arrays: res.Snapshot.Arrays, Disks: res.Snapshot.Disks, UPS: res.Snapshot.UPS, Sensors: res.Snapshot.Sensors,
 	}
 	if doc.Findings == nil {
-		doc.Findings = []rules.Finding{}
+		doc.Findings = []model.Finding{}
 	}
 	writeJSON(w, doc)
 }
 
-func counts(fs []rules.Finding) map[string]int {
+func counts(fs []model.Finding) map[string]int {
 	m := map[string]int{"OK": 0, "WARNING": 0, "CRITICAL": 0, "UNKNOWN": 0}
 	for _, f := range fs {
 		m[f.Severity.String()]++
@@ -103,7 +103,7 @@ func counts(fs []rules.Finding) map[string]int {
 func writeText(w io.Writer, res *engine.Result, showOK bool) {
 	hidden := 0
 	for _, f := range res.Findings {
-		if f.Severity == rules.OK && !showOK && f.Rule != "collector.nothing" && f.Rule != "collector.permission" {
+		if f.Severity == model.OK && !showOK && f.Rule != "collector.nothing" && f.Rule != "collector.permission" {
 			hidden++
 			continue
 		}
@@ -151,7 +151,7 @@ func writeNagios(w io.Writer, res *engine.Result) {
 	var top []string
 	n := 0
 	for _, f := range res.Findings {
-		if f.Severity == rules.OK {
+		if f.Severity == model.OK {
 			continue
 		}
 		n++
@@ -196,7 +196,7 @@ func perfLabel(s string) string {
 
 // withSubject prefixes a finding's message with its subject unless the
 // message already starts with it.
-func withSubject(f rules.Finding) string {
+func withSubject(f model.Finding) string {
 	if strings.HasPrefix(f.Message, f.Subject) {
 		return f.Message
 	}

@@ -34,7 +34,6 @@ import (
 	"github.com/diskwatch/diskwatch/alerts/notify/webhook"
 	"github.com/diskwatch/diskwatch/alerts/output/prom"
 	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
-	"github.com/diskwatch/diskwatch/alerts/output/snapshot/fromrules"
 	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors"
 	"github.com/diskwatch/diskwatch/collectors/execx"
@@ -237,7 +236,7 @@ func policy(cfg *config.Config) lifecycle.Policy {
 	n := cfg.Notify
 	p := lifecycle.Policy{Renotify: n.Renotify, ResolveAfter: n.ResolveAfter, FlapWindow: n.FlapWindow, FlapChanges: n.FlapChanges}
 	if n.MinSeverity != "" {
-		p.MinSeverity, _ = rules.ParseSeverity(n.MinSeverity)
+		p.MinSeverity, _ = model.ParseSeverity(n.MinSeverity)
 	}
 	return p
 }
@@ -493,8 +492,8 @@ func (d *daemon) round(ctx context.Context) {
 			d.log.Warn().Int("queued", n).Msg("notifier busy: events queued on disk for the next retry")
 		}
 	}
-	doc := &snapshot.Doc{Written: now, Host: d.host, Status: snapshot.Severity(rules.Overall(findings)), Snapshot: res.Snapshot,
-		Findings: fromrules.Findings(findings), Alerts: fromrules.Alerts(d.tracker.Active()), Daemon: &snapshot.Daemon{
+	doc := &snapshot.Doc{Written: now, Host: d.host, Status: rules.Overall(findings), Snapshot: res.Snapshot,
+		Findings: findings, Alerts: d.tracker.Active(), Daemon: &snapshot.Daemon{
 			PID: os.Getpid(), Started: d.started, Rounds: round, Interval: d.interval(),
 			QueuedNotifications: d.dispatcher().Queue.Len(), CollectorFailures: copyMap(d.failures)}}
 	if err := snapshot.Write(filepath.Join(d.dir, snapshot.FileName), doc); err != nil {
@@ -542,7 +541,7 @@ func (d *daemon) unseen(s *model.Snapshot, round uint64) map[string]bool {
 
 // selfFindings counts consecutive failed runs per collector and raises a
 // WARNING once a collector has failed self_alert_after runs in a row.
-func (d *daemon) selfFindings(s *model.Snapshot, round uint64) []rules.Finding {
+func (d *daemon) selfFindings(s *model.Snapshot, round uint64) []model.Finding {
 	after := d.cfg.Daemon.SelfAlertAfter
 	if after <= 0 {
 		after = 3
@@ -553,7 +552,7 @@ func (d *daemon) selfFindings(s *model.Snapshot, round uint64) []rules.Finding {
 			ran[sc.inner.Name] = true
 		}
 	}
-	var out []rules.Finding
+	var out []model.Finding
 	for _, st := range s.Sources {
 		if ran[st.Name] {
 			if st.State == model.SourceFailed {
@@ -567,8 +566,8 @@ func (d *daemon) selfFindings(s *model.Snapshot, round uint64) []rules.Finding {
 			for i, e := range st.Errors {
 				errs[i] = model.Clean(e)
 			}
-			out = append(out, rules.Finding{
-				Severity: rules.Warning, Rule: "daemon.collector_failing", Subject: "collector " + st.Name, SubjectID: "collector:" + st.Name,
+			out = append(out, model.Finding{
+				Severity: model.Warning, Rule: "daemon.collector_failing", Subject: "collector " + st.Name, SubjectID: "collector:" + st.Name,
 				Message:  fmt.Sprintf("collector %s failed %d runs in a row: %s", st.Name, n, strings.Join(errs, "; ")),
 				Remedy:   "diskwatch is blind to what this collector watches until it works again: check the errors, permissions and devices",
 				Evidence: errs,

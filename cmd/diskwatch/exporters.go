@@ -14,7 +14,6 @@ import (
 	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/alerts/output/prom"
 	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
-	"github.com/diskwatch/diskwatch/alerts/output/snapshot/fromrules"
 	"github.com/diskwatch/diskwatch/alerts/output/zabbix"
 	"github.com/diskwatch/diskwatch/alerts/rules"
 )
@@ -71,7 +70,7 @@ func (f *docFlags) loadDoc(ctx context.Context, e *env) (doc *snapshot.Doc, from
 	res := eng.Cycle(ctx)
 	host, _ := os.Hostname()
 	res.Snapshot.Host = host
-	return &snapshot.Doc{Written: res.Snapshot.Time, Host: host, Status: snapshot.Severity(res.Status), Snapshot: res.Snapshot, Findings: fromrules.Findings(res.Findings)}, "direct", nil
+	return &snapshot.Doc{Written: res.Snapshot.Time, Host: host, Status: res.Status, Snapshot: res.Snapshot, Findings: res.Findings}, "direct", nil
 }
 
 func runMetrics(ctx context.Context, e *env, args []string) int {

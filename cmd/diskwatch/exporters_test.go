@@ -49,7 +49,7 @@ func promtoolCheck(t *testing.T, metrics []byte) {
 // never read the root; a stale one is ignored.
 func TestSnapshotPreferredWhenFresh(t *testing.T) {
 	state := t.TempDir()
-	doc := &snapshot.Doc{Written: fixedNow, Host: "fromdaemon", Status: snapshot.Critical,
+	doc := &snapshot.Doc{Written: fixedNow, Host: "fromdaemon", Status: model.Critical,
 		Snapshot: &model.Snapshot{Time: fixedNow, Arrays: []model.Array{{Name: "md77", DisksTotal: 2, DisksActive: 1, DisksDown: 1, Degraded: 1, MismatchCount: -1}}},
 		Daemon:   &snapshot.Daemon{Interval: 60e9}}
 	if err := snapshot.Write(filepath.Join(state, snapshot.FileName), doc); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors/hwmon/hwmontest"
+	"github.com/diskwatch/diskwatch/collectors/model"
 	"github.com/diskwatch/diskwatch/collectors/ups/nut"
 	"github.com/diskwatch/diskwatch/collectors/ups/upstest"
 )
@@ -97,7 +98,7 @@ func TestUPSRealUpsdTransitions(t *testing.T) {
 			"battery.charge": fmt.Sprint(s.charge), "battery.runtime": fmt.Sprint(s.runtime)})
 		now = now.Add(time.Minute)
 		res := eng.Cycle(context.Background())
-		var got []rules.Finding
+		var got []model.Finding
 		for _, f := range res.Findings {
 			if f.SubjectID == subject {
 				got = append(got, f)
@@ -115,7 +116,7 @@ func TestUPSRealUpsdTransitions(t *testing.T) {
 	now = now.Add(time.Minute)
 	start := time.Now()
 	res := eng.Cycle(context.Background())
-	var got []rules.Finding
+	var got []model.Finding
 	for _, f := range res.Findings {
 		if f.SubjectID == subject {
 			got = append(got, f)
@@ -126,7 +127,7 @@ func TestUPSRealUpsdTransitions(t *testing.T) {
 	}
 }
 
-func verdictOf(fs []rules.Finding) string {
+func verdictOf(fs []model.Finding) string {
 	var v []string
 	for _, f := range fs {
 		v = append(v, f.Rule+":"+f.Severity.String())
@@ -134,7 +135,7 @@ func verdictOf(fs []rules.Finding) string {
 	return strings.Join(v, " ")
 }
 
-func hasMessage(fs []rules.Finding, s string) bool {
+func hasMessage(fs []model.Finding, s string) bool {
 	for _, f := range fs {
 		if strings.Contains(f.Message, s) {
 			return true

@@ -78,7 +78,7 @@ func runReport(ctx context.Context, e *env, args []string) int {
 	if hist != nil {
 		h = hist
 	}
-	findings := func(s *model.Snapshot) []rules.Finding {
+	findings := func(s *model.Snapshot) []model.Finding {
 		return rs.Evaluate(&rules.Input{Snapshot: s, Now: now, History: h}, &cfg.Settings)
 	}
 	r, err := buildReport(ctx, snap, findings, hist, host, now, window, log)
@@ -115,7 +115,7 @@ func runReport(ctx context.Context, e *env, args []string) int {
 // buildReport assembles the report of snap (not modified) plus the disks
 // known only from history; findings evaluates the rules on the combined
 // snapshot. hist may be nil.
-func buildReport(ctx context.Context, snap *model.Snapshot, findings func(*model.Snapshot) []rules.Finding,
+func buildReport(ctx context.Context, snap *model.Snapshot, findings func(*model.Snapshot) []model.Finding,
 	hist *history.Store, host string, now time.Time, window time.Duration, log zerolog.Logger) (*report.Report, error) {
 	s := *snap
 	s.Disks = append([]model.Disk(nil), snap.Disks...)
@@ -254,7 +254,7 @@ func alertMarks(hist *history.Store, snap *model.Snapshot, since time.Time) map[
 		prev := 0.0
 		for _, p := range ps {
 			if p.Value > prev {
-				sev := rules.Severity(int(p.Value))
+				sev := model.Severity(int(p.Value))
 				out[s] = append(out[s], report.Mark{Time: p.Time, Severity: sev.String()})
 			}
 			prev = p.Value
@@ -282,12 +282,12 @@ func (d *daemon) serveReport(w http.ResponseWriter, r *http.Request) {
 	}
 	// The round's own findings, as the alerts were computed; disks known
 	// only from history get none.
-	fs := make([]rules.Finding, 0, len(doc.Findings))
+	fs := make([]model.Finding, 0, len(doc.Findings))
 	for _, f := range doc.Findings {
-		fs = append(fs, rules.Finding{Severity: rules.Severity(f.Severity), Rule: f.Rule, Subject: f.Subject, SubjectID: f.SubjectID,
+		fs = append(fs, model.Finding{Severity: model.Severity(f.Severity), Rule: f.Rule, Subject: f.Subject, SubjectID: f.SubjectID,
 			Message: f.Message, Remedy: f.Remedy, Evidence: f.Evidence, Related: f.Related, Values: f.Values})
 	}
-	rep, err := buildReport(r.Context(), doc.Snapshot, func(*model.Snapshot) []rules.Finding { return fs },
+	rep, err := buildReport(r.Context(), doc.Snapshot, func(*model.Snapshot) []model.Finding { return fs },
 		d.store, doc.Host, d.e.now(), window, d.log)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/cmd/diskwatch/internal/rig"
 	"github.com/diskwatch/diskwatch/collectors/hwraid"
 	"github.com/diskwatch/diskwatch/collectors/model"
@@ -17,7 +16,7 @@ import (
 // hwraidDoc is the part of `check --format json` TestRigHWRaid reads.
 type hwraidDoc struct {
 	Status   string               `json:"status"`
-	Findings []rules.Finding      `json:"findings"`
+	Findings []model.Finding      `json:"findings"`
 	Disks    []model.Disk         `json:"disks"`
 	Sources  []model.SourceStatus `json:"sources"`
 }
@@ -218,13 +217,13 @@ func TestRigHWRaid(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc = check("after write errors")
-	var burst *rules.Finding
+	var burst *model.Finding
 	for i, f := range doc.Findings {
 		if f.Rule == "kernel.error_burst" && strings.HasPrefix(f.Subject, kerr) {
 			burst = &doc.Findings[i]
 		}
 	}
-	if burst == nil || burst.Severity != rules.Warning || len(burst.Evidence) == 0 {
+	if burst == nil || burst.Severity != model.Warning || len(burst.Evidence) == 0 {
 		t.Fatalf("no kernel.error_burst on %s: %+v", kerr, doc.Findings)
 	}
 	t.Logf("kernel.error_burst on %s: %s; first evidence line: %s", burst.Subject, burst.Message, burst.Evidence[0])

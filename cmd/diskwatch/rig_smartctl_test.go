@@ -165,7 +165,7 @@ func TestRigSmartctl(t *testing.T) {
 	}
 
 	// The rules on these real records: nothing but information.
-	eval := func(recs map[string]model.Disk) []rules.Finding {
+	eval := func(recs map[string]model.Disk) []model.Finding {
 		var ds []model.Disk
 		for _, d := range recs {
 			ds = append(ds, d)
@@ -173,7 +173,7 @@ func TestRigSmartctl(t *testing.T) {
 		return rules.NewSet(rules.SMARTRules()...).Evaluate(&rules.Input{Snapshot: &model.Snapshot{Disks: ds}, Now: fixedNow}, nil)
 	}
 	for _, f := range eval(recs) {
-		if f.Severity != rules.OK {
+		if f.Severity != model.OK {
 			t.Errorf("healthy QEMU devices: %s %s %s: %s", f.Severity, f.Rule, f.Subject, f.Message)
 		}
 	}
@@ -201,7 +201,7 @@ func TestRigSmartctl(t *testing.T) {
 	}
 	var got []string
 	for _, f := range eval(recs) {
-		if f.Severity != rules.OK {
+		if f.Severity != model.OK {
 			got = append(got, f.Rule+":"+f.Severity.String())
 		}
 	}

@@ -27,7 +27,7 @@ const rigCaptures = "../../testdata/rig/captures"
 // rigCheckDoc is the part of `check --format json` the rig tests read.
 type rigCheckDoc struct {
 	Status   string          `json:"status"`
-	Findings []rules.Finding `json:"findings"`
+	Findings []model.Finding `json:"findings"`
 	Arrays   []model.Array   `json:"arrays"`
 	Sources  []model.SourceStatus
 }
@@ -45,14 +45,14 @@ func (d *rigCheckDoc) array(name string) *model.Array {
 func (d *rigCheckDoc) problems() []string {
 	var out []string
 	for _, f := range d.Findings {
-		if f.Severity != rules.OK {
+		if f.Severity != model.OK {
 			out = append(out, f.Rule+" "+f.Subject+" "+f.Severity.String())
 		}
 	}
 	return out
 }
 
-func (d *rigCheckDoc) finding(rule, subject string) *rules.Finding {
+func (d *rigCheckDoc) finding(rule, subject string) *model.Finding {
 	for i := range d.Findings {
 		if d.Findings[i].Rule == rule && d.Findings[i].Subject == subject {
 			return &d.Findings[i]
@@ -199,7 +199,7 @@ mdadm --create /dev/md1 --run --level=1 --raid-devices=2 --metadata=1.2 --assume
 for i in $(seq 100); do grep -q 'resync =' /proc/mdstat && exit 0; sleep 0.1; done; cat /proc/mdstat; exit 1`,
 			check: func(t *testing.T, doc *rigCheckDoc, mdstat, _ string) {
 				f := doc.finding("md.sync", "md0")
-				if f == nil || f.Severity != rules.OK || !strings.Contains(f.Message, "resync in progress") || !strings.Contains(f.Message, "redundancy intact") {
+				if f == nil || f.Severity != model.OK || !strings.Contains(f.Message, "resync in progress") || !strings.Contains(f.Message, "redundancy intact") {
 					t.Errorf("want an OK md.sync finding for md0's initial resync, got %+v", f)
 				}
 			}},
@@ -220,7 +220,7 @@ mdadm --wait /dev/md0; mdadm --wait /dev/md1; exit 0`,
 		{name: "03-failed", exit: 2,
 			setup: `mdadm /dev/md0 --fail /dev/{b}`,
 			check: func(t *testing.T, doc *rigCheckDoc, mdstat, _ string) {
-				f := rigWantFinding(t, doc, "md.degraded", "md0", rules.Critical)
+				f := rigWantFinding(t, doc, "md.degraded", "md0", model.Critical)
 				if f == nil {
 					return
 				}
@@ -239,7 +239,7 @@ mdadm --wait /dev/md0; mdadm --wait /dev/md1; exit 0`,
 		{name: "04-reattached", exit: 2,
 			setup: `mdadm /dev/md0 --remove /dev/{b} && mdadm --examine /dev/{b} | grep -q 'Array UUID'`,
 			check: func(t *testing.T, doc *rigCheckDoc, mdstat, _ string) {
-				f := rigWantFinding(t, doc, "md.degraded", "md0", rules.Critical)
+				f := rigWantFinding(t, doc, "md.degraded", "md0", model.Critical)
 				if f == nil {
 					return
 				}
@@ -262,7 +262,7 @@ for i in $(seq 300); do
 done
 cat /proc/mdstat; exit 1`,
 			check: func(t *testing.T, doc *rigCheckDoc, mdstat, _ string) {
-				f := rigWantFinding(t, doc, "md.rebuilding", "md0", rules.Warning)
+				f := rigWantFinding(t, doc, "md.rebuilding", "md0", model.Warning)
 				if f == nil {
 					return
 				}
@@ -305,7 +305,7 @@ done
 cat /proc/mdstat; exit 1`,
 			check: func(t *testing.T, doc *rigCheckDoc, mdstat, out string) {
 				nb := rigNewName(t, out)
-				f := rigWantFinding(t, doc, "md.degraded", "md0", rules.Critical)
+				f := rigWantFinding(t, doc, "md.degraded", "md0", model.Critical)
 				if f == nil {
 					return
 				}
@@ -325,7 +325,7 @@ mdadm /dev/md0 --add /dev/$n || exit 1
 mdadm --wait /dev/md0
 echo "NEW $n"; cat /proc/mdstat`,
 			check: func(t *testing.T, doc *rigCheckDoc, mdstat, out string) {
-				f := rigWantFinding(t, doc, "md.degraded", "md0", rules.Warning)
+				f := rigWantFinding(t, doc, "md.degraded", "md0", model.Warning)
 				if f == nil {
 					return
 				}
@@ -356,7 +356,7 @@ mdadm /dev/md0 --remove detached && ! grep -q '(F)' /proc/mdstat`,
 for i in $(seq 300); do grep -q write_error /sys/block/md1/md/dev-{d}/state && exit 0; sleep 0.1; done
 cat /sys/block/md1/md/dev-{d}/state; exit 1`,
 			check: func(t *testing.T, doc *rigCheckDoc, mdstat, _ string) {
-				f := rigWantFinding(t, doc, "md.member_error", "md1", rules.Critical)
+				f := rigWantFinding(t, doc, "md.member_error", "md1", model.Critical)
 				if f != nil {
 					if !strings.Contains(f.Message, "member "+d) || !strings.Contains(f.Message, "write_error") {
 						t.Errorf("message: %s", f.Message)
@@ -376,7 +376,7 @@ cat /sys/block/md1/md/dev-{d}/state; exit 1`,
 		{name: "11-readonly", exit: 1,
 			setup: `mdadm --stop /dev/md1 && mdadm --readonly /dev/md0 && grep -q 'md0 : active (read-only)' /proc/mdstat`,
 			check: func(t *testing.T, doc *rigCheckDoc, mdstat, _ string) {
-				f := rigWantFinding(t, doc, "md.readonly", "md0", rules.Warning)
+				f := rigWantFinding(t, doc, "md.readonly", "md0", model.Warning)
 				if f != nil && (!strings.Contains(f.Message, "read-only") || !strings.Contains(f.Remedy, "mdadm --readwrite /dev/md0")) {
 					t.Errorf("finding: %+v", f)
 				}
@@ -393,7 +393,7 @@ echo check >/sys/block/md0/md/sync_action
 sleep 1; mdadm --wait /dev/md0
 cat /sys/block/md0/md/mismatch_cnt /sys/block/md0/md/last_sync_action`,
 			check: func(t *testing.T, doc *rigCheckDoc, mdstat, out string) {
-				f := rigWantFinding(t, doc, "md.mismatch", "md0", rules.OK)
+				f := rigWantFinding(t, doc, "md.mismatch", "md0", model.OK)
 				if f != nil && (!strings.Contains(f.Message, "mismatched sectors") || !strings.Contains(f.Message, "usually harmless")) {
 					t.Errorf("message: %s", f.Message)
 				}
@@ -411,7 +411,7 @@ n=$(sed -n 's/^\(md[0-9]*\) : inactive .*/\1/p' /proc/mdstat)
 [ -n "$n" ] && echo "NEW $n"`,
 			check: func(t *testing.T, doc *rigCheckDoc, mdstat, out string) {
 				n := rigNewName(t, out)
-				f := rigWantFinding(t, doc, "md.inactive", n, rules.Critical)
+				f := rigWantFinding(t, doc, "md.inactive", n, model.Critical)
 				if f != nil && (!strings.Contains(f.Message, "INACTIVE") || !strings.Contains(f.Message, a)) {
 					t.Errorf("message: %s", f.Message)
 				}
@@ -446,7 +446,7 @@ n=$(sed -n 's/^\(md[0-9]*\) : inactive .*/\1/p' /proc/mdstat)
 			if err := json.Unmarshal(r.Output, &doc); err != nil {
 				t.Fatalf("check output is not JSON: %v\n%s", err, r.Output)
 			}
-			if r.Exit != st.exit || doc.Status != rules.Severity(st.exit).String() {
+			if r.Exit != st.exit || doc.Status != model.Severity(st.exit).String() {
 				t.Errorf("exit %d status %s, want %d; problems %v\n%s", r.Exit, doc.Status, st.exit, doc.problems(), r.Output)
 			}
 			for _, s := range doc.Sources {
@@ -475,7 +475,7 @@ func rigNewName(t *testing.T, out string) string {
 	return ""
 }
 
-func rigWantFinding(t *testing.T, doc *rigCheckDoc, rule, subject string, sev rules.Severity) *rules.Finding {
+func rigWantFinding(t *testing.T, doc *rigCheckDoc, rule, subject string, sev model.Severity) *model.Finding {
 	t.Helper()
 	f := doc.finding(rule, subject)
 	if f == nil {

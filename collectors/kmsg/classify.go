@@ -4,53 +4,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-)
 
-// Event kinds. Counted kinds are one per incident (one failed command, one
-// failed request); the others are the lines around an incident, kept as
-// evidence.
-const (
-	KindATATimeout    = "ata_timeout"     // res ... Emask 0x4 (timeout), qc timeout
-	KindATAError      = "ata_error"       // res ... Emask ... (HSM violation), (ATA bus error), ...
-	KindATAException  = "ata_exception"   // ataN.00: exception Emask ... (evidence)
-	KindATACommand    = "ata_command"     // ataN.00: failed command: READ FPDMA QUEUED (evidence)
-	KindATALinkReset  = "ata_link_reset"  // ataN: hard resetting link (evidence)
-	KindMediaError    = "media_error"     // (media error), error: { UNC }, Medium Error, critical medium error
-	KindIOError       = "io_error"        // I/O error, dev sdX, sector N
-	KindIOTimeout     = "io_timeout"      // timeout error, dev sdX, sector N
-	KindBufferIOError = "buffer_io_error" // Buffer I/O error on dev sdX1 (evidence)
-	KindSCSITimeout   = "scsi_timeout"    // [sdX] tag#N timing out command
-	KindSCSIError     = "scsi_error"      // [sdX] ... Sense Key : Hardware Error / FAILED Result (evidence)
-	KindNVMeTimeout   = "nvme_timeout"    // nvme nvme0: I/O 12 QID 3 timeout
-	KindNVMeReset     = "nvme_reset"      // nvme nvme0: resetting controller
-	KindNVMeDown      = "nvme_down"       // nvme nvme0: controller is down; will reset
-	KindNVMeIOError   = "nvme_io_error"   // nvme0n1: I/O Cmd(0x2) @ LBA ..., I/O Error (evidence: the block layer line follows)
-	KindMDFailed      = "md_member_failed"
-	KindMDKicked      = "md_member_kicked"
-	// RAID controller events (3ware AEN, megaraid_sas event log).
-	KindRAIDTimeout     = "raid_drive_timeout"
-	KindRAIDDriveError  = "raid_drive_error"
-	KindRAIDRemoved     = "raid_drive_removed"
-	KindRAIDInserted    = "raid_drive_inserted"
-	KindRAIDFailed      = "raid_drive_failed"
-	KindRAIDRebuild     = "raid_rebuild_started"
-	KindRAIDRebuildDone = "raid_rebuild_done"
-	KindRAIDRebuildFail = "raid_rebuild_failed"
-	KindRAIDDegraded    = "raid_unit_degraded"
-	KindRAIDSMART       = "raid_smart_threshold"
-	KindRAIDEvent       = "raid_event"
+	"github.com/diskwatch/diskwatch/collectors/model"
 )
-
-// Counted reports whether kind is one incident (a failed command or
-// request) for burst counting, rather than a line of context.
-func Counted(kind string) bool {
-	switch kind {
-	case KindATATimeout, KindATAError, KindMediaError, KindIOError, KindIOTimeout,
-		KindSCSITimeout, KindNVMeTimeout, KindNVMeReset, KindNVMeDown, KindRAIDTimeout, KindRAIDDriveError:
-		return true
-	}
-	return false
-}
 
 // Match is what Classify recognised in one message.
 type Match struct {
@@ -106,32 +62,32 @@ func Classify(msg string) (Match, bool) {
 		rest := g[2]
 		switch {
 		case strings.Contains(rest, "(media error)") || strings.Contains(rest, "error: { UNC") || strings.Contains(rest, " UNC }"):
-			m.Kind = KindMediaError
+			m.Kind = model.KindMediaError
 		case strings.HasPrefix(rest, "exception Emask"):
-			m.Kind = KindATAException
+			m.Kind = model.KindATAException
 		case strings.HasPrefix(rest, "failed command:"):
-			m.Kind = KindATACommand
+			m.Kind = model.KindATACommand
 		case strings.Contains(rest, "(timeout)") || strings.HasPrefix(rest, "qc timeout") || strings.Contains(rest, "command timeout"):
-			m.Kind = KindATATimeout
+			m.Kind = model.KindATATimeout
 		case (strings.HasPrefix(rest, "res ") || strings.HasPrefix(rest, "cmd ")) && strings.Contains(rest, "Emask"):
-			m.Kind = KindATAError
+			m.Kind = model.KindATAError
 		case strings.HasPrefix(rest, "hard resetting link") || strings.HasPrefix(rest, "soft resetting link") || strings.HasPrefix(rest, "COMRESET failed"):
-			m.Kind = KindATALinkReset
+			m.Kind = model.KindATALinkReset
 		default:
 			return Match{}, false
 		}
 		return m, true
 	}
 	if g := mdFailRE.FindStringSubmatch(msg); g != nil {
-		m.Kind, m.Array, m.Device = KindMDFailed, g[1], g[2]
+		m.Kind, m.Array, m.Device = model.KindMDFailed, g[1], g[2]
 		return m, true
 	}
 	if g := mdKickRE.FindStringSubmatch(msg); g != nil {
-		m.Kind, m.Device = KindMDKicked, g[1]
+		m.Kind, m.Device = model.KindMDKicked, g[1]
 		return m, true
 	}
 	if g := bufErrRE.FindStringSubmatch(msg); g != nil {
-		m.Kind, m.Device = KindBufferIOError, g[1]
+		m.Kind, m.Device = model.KindBufferIOError, g[1]
 		return m, true
 	}
 	if !strings.Contains(msg, " error, dev ") {
@@ -140,11 +96,11 @@ func Classify(msg string) (Match, bool) {
 		what := strings.ToLower(strings.TrimSpace(g[1]))
 		switch {
 		case strings.Contains(what, "medium"):
-			m.Kind = KindMediaError
+			m.Kind = model.KindMediaError
 		case what == "timeout":
-			m.Kind = KindIOTimeout
+			m.Kind = model.KindIOTimeout
 		default:
-			m.Kind = KindIOError
+			m.Kind = model.KindIOError
 		}
 		m.Device = g[2]
 		m.Sector, _ = strconv.ParseInt(g[3], 10, 64)
@@ -155,12 +111,12 @@ func Classify(msg string) (Match, bool) {
 		rest := g[2]
 		switch {
 		case strings.Contains(rest, "Sense Key : Medium Error") || strings.Contains(rest, "Unrecovered read error"):
-			m.Kind = KindMediaError
+			m.Kind = model.KindMediaError
 		case strings.Contains(rest, "timing out command"):
-			m.Kind = KindSCSITimeout
+			m.Kind = model.KindSCSITimeout
 		case strings.Contains(rest, "Sense Key : Hardware Error") || strings.Contains(rest, "Sense Key : Aborted Command") ||
 			strings.Contains(rest, "FAILED Result:"):
-			m.Kind = KindSCSIError
+			m.Kind = model.KindSCSIError
 		default:
 			return Match{}, false
 		}
@@ -171,18 +127,18 @@ func Classify(msg string) (Match, bool) {
 		rest := g[2]
 		switch {
 		case nvmeIOTmoRE.MatchString(rest):
-			m.Kind = KindNVMeTimeout
+			m.Kind = model.KindNVMeTimeout
 		case strings.HasPrefix(rest, "controller is down"):
-			m.Kind = KindNVMeDown
+			m.Kind = model.KindNVMeDown
 		case strings.Contains(rest, "resetting controller") || strings.HasPrefix(rest, "Removing after probe failure"):
-			m.Kind = KindNVMeReset
+			m.Kind = model.KindNVMeReset
 		default:
 			return Match{}, false
 		}
 		return m, true
 	}
 	if g := nvmeNsRE.FindStringSubmatch(msg); g != nil {
-		m.Kind, m.Device = KindNVMeIOError, g[1]
+		m.Kind, m.Device = model.KindNVMeIOError, g[1]
 		return m, true
 	}
 	if g := twRE.FindStringSubmatch(msg); g != nil {
@@ -224,25 +180,25 @@ func Classify(msg string) (Match, bool) {
 func twaKind(code uint64) string {
 	switch code {
 	case 0x0009:
-		return KindRAIDTimeout
+		return model.KindRAIDTimeout
 	case 0x000A, 0x0026:
-		return KindRAIDDriveError
+		return model.KindRAIDDriveError
 	case 0x0019:
-		return KindRAIDRemoved
+		return model.KindRAIDRemoved
 	case 0x001A:
-		return KindRAIDInserted
+		return model.KindRAIDInserted
 	case 0x000B:
-		return KindRAIDRebuild
+		return model.KindRAIDRebuild
 	case 0x0005:
-		return KindRAIDRebuildDone
+		return model.KindRAIDRebuildDone
 	case 0x0004, 0x002D:
-		return KindRAIDRebuildFail
+		return model.KindRAIDRebuildFail
 	case 0x0002:
-		return KindRAIDDegraded
+		return model.KindRAIDDegraded
 	case 0x000F, 0x0260:
-		return KindRAIDSMART
+		return model.KindRAIDSMART
 	}
-	return KindRAIDEvent
+	return model.KindRAIDEvent
 }
 
 // tweKind maps a 3w-xxxx AEN text (the driver's tw_aen_string) to a kind.
@@ -250,21 +206,21 @@ func tweKind(text string) string {
 	t := strings.ToLower(text)
 	switch {
 	case strings.Contains(t, "timeout"):
-		return KindRAIDTimeout
+		return model.KindRAIDTimeout
 	case strings.Contains(t, "drive error") || strings.Contains(t, "ecc error"):
-		return KindRAIDDriveError
+		return model.KindRAIDDriveError
 	case strings.Contains(t, "rebuild failed"):
-		return KindRAIDRebuildFail
+		return model.KindRAIDRebuildFail
 	case strings.Contains(t, "rebuild complete"):
-		return KindRAIDRebuildDone
+		return model.KindRAIDRebuildDone
 	case strings.Contains(t, "rebuild started"):
-		return KindRAIDRebuild
+		return model.KindRAIDRebuild
 	case strings.Contains(t, "degraded"):
-		return KindRAIDDegraded
+		return model.KindRAIDDegraded
 	case strings.Contains(t, "smart threshold"):
-		return KindRAIDSMART
+		return model.KindRAIDSMART
 	}
-	return KindRAIDEvent
+	return model.KindRAIDEvent
 }
 
 // mrKind maps a MegaRAID event description (the firmware's event text) to
@@ -273,25 +229,25 @@ func mrKind(desc string) string {
 	d := strings.ToLower(desc)
 	switch {
 	case strings.HasPrefix(d, "removed: pd"):
-		return KindRAIDRemoved
+		return model.KindRAIDRemoved
 	case strings.HasPrefix(d, "inserted: pd"):
-		return KindRAIDInserted
+		return model.KindRAIDInserted
 	case strings.Contains(d, "state change on pd") && strings.Contains(d, "to failed"):
-		return KindRAIDFailed
+		return model.KindRAIDFailed
 	case strings.Contains(d, "command timeout on pd") || (strings.Contains(d, "pd") && strings.Contains(d, "timeout")):
-		return KindRAIDTimeout
+		return model.KindRAIDTimeout
 	case strings.HasPrefix(d, "unexpected sense: pd") || strings.Contains(d, "medium error") || strings.Contains(d, "error on pd"):
-		return KindRAIDDriveError
+		return model.KindRAIDDriveError
 	case strings.Contains(d, "predictive failure") || strings.Contains(d, "smart"):
-		return KindRAIDSMART
+		return model.KindRAIDSMART
 	case strings.Contains(d, "rebuild complete"):
-		return KindRAIDRebuildDone
+		return model.KindRAIDRebuildDone
 	case strings.Contains(d, "rebuild failed") || strings.Contains(d, "rebuild aborted"):
-		return KindRAIDRebuildFail
+		return model.KindRAIDRebuildFail
 	case strings.Contains(d, "rebuild") && strings.Contains(d, "started"):
-		return KindRAIDRebuild
+		return model.KindRAIDRebuild
 	case strings.Contains(d, "degraded"):
-		return KindRAIDDegraded
+		return model.KindRAIDDegraded
 	}
-	return KindRAIDEvent
+	return model.KindRAIDEvent
 }

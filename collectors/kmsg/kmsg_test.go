@@ -130,21 +130,21 @@ func TestClassifyDocumented(t *testing.T) {
 		pci          string
 	}
 	want := []w{
-		{KindRAIDTimeout, "3w-9xxx", 0, 1, ""},
-		{KindRAIDDriveError, "3w-9xxx", 0, 1, ""},
-		{KindRAIDRemoved, "3w-9xxx", 0, 1, ""},
-		{KindRAIDInserted, "3w-9xxx", 0, 1, ""},
-		{KindRAIDRebuild, "3w-9xxx", 0, -1, ""},
-		{KindRAIDRebuildDone, "3w-9xxx", 0, -1, ""},
-		{KindRAIDDegraded, "3w-9xxx", 0, 1, ""},
-		{KindRAIDEvent, "3w-9xxx", 1, -1, ""},
-		{KindRAIDTimeout, "3w-sas", 2, 3, ""},
-		{KindRAIDTimeout, "3w-xxxx", 0, 1, ""},
-		{KindRAIDEvent, "3w-xxxx", 0, 1, ""},
-		{KindRAIDFailed, "megaraid_sas", 0, 5, "0000:02:00.0"},
-		{KindRAIDDriveError, "megaraid_sas", 0, 5, "0000:02:00.0"},
-		{KindRAIDRemoved, "megaraid_sas", 0, 4, "0000:02:00.0"},
-		{KindRAIDTimeout, "megaraid_sas", 0, 4, "0000:02:00.0"},
+		{model.KindRAIDTimeout, "3w-9xxx", 0, 1, ""},
+		{model.KindRAIDDriveError, "3w-9xxx", 0, 1, ""},
+		{model.KindRAIDRemoved, "3w-9xxx", 0, 1, ""},
+		{model.KindRAIDInserted, "3w-9xxx", 0, 1, ""},
+		{model.KindRAIDRebuild, "3w-9xxx", 0, -1, ""},
+		{model.KindRAIDRebuildDone, "3w-9xxx", 0, -1, ""},
+		{model.KindRAIDDegraded, "3w-9xxx", 0, 1, ""},
+		{model.KindRAIDEvent, "3w-9xxx", 1, -1, ""},
+		{model.KindRAIDTimeout, "3w-sas", 2, 3, ""},
+		{model.KindRAIDTimeout, "3w-xxxx", 0, 1, ""},
+		{model.KindRAIDEvent, "3w-xxxx", 0, 1, ""},
+		{model.KindRAIDFailed, "megaraid_sas", 0, 5, "0000:02:00.0"},
+		{model.KindRAIDDriveError, "megaraid_sas", 0, 5, "0000:02:00.0"},
+		{model.KindRAIDRemoved, "megaraid_sas", 0, 4, "0000:02:00.0"},
+		{model.KindRAIDTimeout, "megaraid_sas", 0, 4, "0000:02:00.0"},
 	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if len(lines) != len(want) {
@@ -166,31 +166,31 @@ func TestClassifyDocumented(t *testing.T) {
 func TestClassifyFormats(t *testing.T) {
 	for _, tc := range []struct{ line, kind, dev string }{
 		// libata timeouts (the res line is a continuation of the cmd line).
-		{`ata1.00: cmd 60/08:00:00:08:00/00:00:00:00:00/40 tag 0 ncq dma 4096 in\x0a         res 40/00:00:00:00:00/00:00:00:00:00/00 Emask 0x4 (timeout)`, KindATATimeout, "ata1"},
-		{`ata2.00: qc timeout (cmd 0xec)`, KindATATimeout, "ata2"},
-		{`ata3.00: cmd 25/00:08:00:00:00/00:00:00:00:00/e0 tag 0 dma 4096 in\x0a         res 51/40:00:00:00:00/00:00:00:00:00/e0 Emask 0x9 (media error)`, KindMediaError, "ata3"},
-		{`ata3.00: error: { UNC }`, KindMediaError, "ata3"},
-		{`ata4: hard resetting link`, KindATALinkReset, "ata4"},
+		{`ata1.00: cmd 60/08:00:00:08:00/00:00:00:00:00/40 tag 0 ncq dma 4096 in\x0a         res 40/00:00:00:00:00/00:00:00:00:00/00 Emask 0x4 (timeout)`, model.KindATATimeout, "ata1"},
+		{`ata2.00: qc timeout (cmd 0xec)`, model.KindATATimeout, "ata2"},
+		{`ata3.00: cmd 25/00:08:00:00:00/00:00:00:00:00/e0 tag 0 dma 4096 in\x0a         res 51/40:00:00:00:00/00:00:00:00:00/e0 Emask 0x9 (media error)`, model.KindMediaError, "ata3"},
+		{`ata3.00: error: { UNC }`, model.KindMediaError, "ata3"},
+		{`ata4: hard resetting link`, model.KindATALinkReset, "ata4"},
 		{`ata4.00: status: { DRDY ERR }`, "", ""},
 		// Block layer, older kernels.
-		{`end_request: I/O error, dev sdb, sector 1953520000`, KindIOError, "sdb"},
-		{`blk_update_request: I/O error, dev sdc, sector 8 op 0x0:(READ) flags 0x0 phys_seg 1 prio class 0`, KindIOError, "sdc"},
-		{`blk_update_request: critical medium error, dev sdd, sector 2048`, KindMediaError, "sdd"},
-		{`timeout error, dev sdb, sector 100 op 0x0:(READ) flags 0x0 phys_seg 1 prio class 2`, KindIOTimeout, "sdb"},
-		{`Buffer I/O error on device sdb1, logical block 12`, KindBufferIOError, "sdb1"},
-		{`sd 0:0:0:0: [sda] tag#3 Sense Key : Medium Error [current] `, KindMediaError, "sda"},
-		{`sd 0:0:0:0: [sda] tag#3 Add. Sense: Unrecovered read error - auto reallocate failed`, KindMediaError, "sda"},
-		{`sd 6:0:0:0: [sdf] tag#0 timing out command, waited 180s`, KindSCSITimeout, "sdf"},
+		{`end_request: I/O error, dev sdb, sector 1953520000`, model.KindIOError, "sdb"},
+		{`blk_update_request: I/O error, dev sdc, sector 8 op 0x0:(READ) flags 0x0 phys_seg 1 prio class 0`, model.KindIOError, "sdc"},
+		{`blk_update_request: critical medium error, dev sdd, sector 2048`, model.KindMediaError, "sdd"},
+		{`timeout error, dev sdb, sector 100 op 0x0:(READ) flags 0x0 phys_seg 1 prio class 2`, model.KindIOTimeout, "sdb"},
+		{`Buffer I/O error on device sdb1, logical block 12`, model.KindBufferIOError, "sdb1"},
+		{`sd 0:0:0:0: [sda] tag#3 Sense Key : Medium Error [current] `, model.KindMediaError, "sda"},
+		{`sd 0:0:0:0: [sda] tag#3 Add. Sense: Unrecovered read error - auto reallocate failed`, model.KindMediaError, "sda"},
+		{`sd 6:0:0:0: [sdf] tag#0 timing out command, waited 180s`, model.KindSCSITimeout, "sdf"},
 		// NVMe.
-		{`nvme nvme0: I/O 123 QID 4 timeout, aborting`, KindNVMeTimeout, "nvme0"},
-		{`nvme nvme1: I/O tag 12 (100c) opcode 0x2 (Read) QID 3 timeout, aborting req_op:READ(0) size:4096`, KindNVMeTimeout, "nvme1"},
-		{`nvme nvme0: I/O 8 QID 0 timeout, reset controller`, KindNVMeTimeout, "nvme0"},
-		{`nvme nvme0: resetting controller`, KindNVMeReset, "nvme0"},
-		{`nvme nvme0: controller is down; will reset: CSTS=0xffffffff, PCI_STATUS=0xffff`, KindNVMeDown, "nvme0"},
+		{`nvme nvme0: I/O 123 QID 4 timeout, aborting`, model.KindNVMeTimeout, "nvme0"},
+		{`nvme nvme1: I/O tag 12 (100c) opcode 0x2 (Read) QID 3 timeout, aborting req_op:READ(0) size:4096`, model.KindNVMeTimeout, "nvme1"},
+		{`nvme nvme0: I/O 8 QID 0 timeout, reset controller`, model.KindNVMeTimeout, "nvme0"},
+		{`nvme nvme0: resetting controller`, model.KindNVMeReset, "nvme0"},
+		{`nvme nvme0: controller is down; will reset: CSTS=0xffffffff, PCI_STATUS=0xffff`, model.KindNVMeDown, "nvme0"},
 		// md.
-		{`md/raid:md1: Disk failure on sdc1, disabling device.`, KindMDFailed, "sdc1"},
-		{`md/raid10:md2: Disk failure on nvme0n1p3, disabling device.`, KindMDFailed, "nvme0n1p3"},
-		{`md: kicking non-fresh sdd1 from array!`, KindMDKicked, "sdd1"},
+		{`md/raid:md1: Disk failure on sdc1, disabling device.`, model.KindMDFailed, "sdc1"},
+		{`md/raid10:md2: Disk failure on nvme0n1p3, disabling device.`, model.KindMDFailed, "nvme0n1p3"},
+		{`md: kicking non-fresh sdd1 from array!`, model.KindMDKicked, "sdd1"},
 		// Not ours.
 		{`EXT4-fs (sda1): mounted filesystem`, "", ""},
 		{`usb 1-1: new high-speed USB device number 2 using xhci_hcd`, "", ""},
@@ -270,30 +270,30 @@ func TestCollectAttribution(t *testing.T) {
 			by[k] = map[string]int{}
 		}
 		by[k][e.Kind]++
-		if e.Kind == KindMDFailed && !strings.Contains(e.Line, "Disk failure on sdb") {
+		if e.Kind == model.KindMDFailed && !strings.Contains(e.Line, "Disk failure on sdb") {
 			t.Errorf("md event line %q", e.Line)
 		}
 	}
 	sdc := by["sdc serial:QEMU_HARDDISK_AHCIERR"]
-	if sdc[KindATAError] != 13 || sdc[KindIOError] != 3 {
+	if sdc[model.KindATAError] != 13 || sdc[model.KindIOError] != 3 {
 		t.Errorf("sdc (AHCIERR, ata3): %v; all: %v", sdc, by)
 	}
-	if by["sdb serial:QEMU_HARDDISK_AHCI1"][KindMDFailed] != 1 {
+	if by["sdb serial:QEMU_HARDDISK_AHCI1"][model.KindMDFailed] != 1 {
 		t.Errorf("md failure not on sdb (AHCI1): %v", by)
 	}
 	// The virtio disk has no t10 ATA wwid in the capture: a path identity.
-	if by["sde path:/dev/sde"][KindIOError] != 2 {
+	if by["sde path:/dev/sde"][model.KindIOError] != 2 {
 		t.Errorf("sde: %v", by)
 	}
 	// Time: boot = t0 - 30 s; the md failure is at 17.692571 s of uptime.
 	for _, e := range evs {
-		if e.Kind == KindMDFailed {
+		if e.Kind == model.KindMDFailed {
 			want := t0.Add(-30 * time.Second).Add(17692571 * time.Microsecond)
 			if !e.Time.Equal(want) {
 				t.Errorf("md event time %v, want %v", e.Time, want)
 			}
 		}
-		if e.Kind == KindIOError && e.Device == "sdc" && (e.Sector == nil || (*e.Sector != 100000 && *e.Sector != 110000)) {
+		if e.Kind == model.KindIOError && e.Device == "sdc" && (e.Sector == nil || (*e.Sector != 100000 && *e.Sector != 110000)) {
 			t.Errorf("sdc io_error sector %v", e.Sector)
 		}
 	}
@@ -370,7 +370,7 @@ func TestStateTail(t *testing.T) {
 	os.WriteFile(fs.Dev("kmsg"), append(data, add...), 0o644)
 	// Restart: a new collector.
 	evs, err = collect(t, New(fs, Options{Now: clock, StateDir: state}))
-	if err != nil || len(evs) != 1 || evs[0].Device != "sda" || evs[0].Kind != KindMDFailed {
+	if err != nil || len(evs) != 1 || evs[0].Device != "sda" || evs[0].Kind != model.KindMDFailed {
 		t.Fatalf("after restart: %+v, %v", evs, err)
 	}
 	// Again: nothing new.
@@ -410,7 +410,7 @@ func TestKeepAcrossCycles(t *testing.T) {
 	data, _ := os.ReadFile(fs.Dev("kmsg"))
 	os.WriteFile(fs.Dev("kmsg"), append(data, "3,9000,3599000000,-;ata9.00: qc timeout (cmd 0xec)\n"...), 0o644)
 	d, _ := collect(t, c)
-	if len(d) != 1 || d[0].Kind != KindATATimeout {
+	if len(d) != 1 || d[0].Kind != model.KindATATimeout {
 		t.Fatalf("an hour later: %+v, want only the fresh line", d)
 	}
 }
@@ -474,7 +474,7 @@ func TestRigCaptures(t *testing.T) {
 			got[e.Kind+" "+e.Device]++
 			// blkdebug fails sector 100000: the failed request starts at it
 			// or a little before it (a merged writeback of 32 pages).
-			if e.Kind == KindIOError && (e.Sector == nil || *e.Sector > 100000 || *e.Sector < 100000-256) {
+			if e.Kind == model.KindIOError && (e.Sector == nil || *e.Sector > 100000 || *e.Sector < 100000-256) {
 				t.Errorf("%s: io_error sector %v: %s", stage, e.Sector, e.Line)
 			}
 		}

@@ -139,3 +139,49 @@ type KernelEvent struct {
 	// Sector is the failing sector when the line gives one.
 	Sector *int64 `json:"sector,omitempty"`
 }
+
+// Kernel event kinds (KernelEvent.Kind). Counted kinds are one per
+// incident (one failed command, one failed request); the others are the
+// lines around an incident, kept as evidence.
+const (
+	KindATATimeout    = "ata_timeout"     // res ... Emask 0x4 (timeout), qc timeout
+	KindATAError      = "ata_error"       // res ... Emask ... (HSM violation), (ATA bus error), ...
+	KindATAException  = "ata_exception"   // ataN.00: exception Emask ... (evidence)
+	KindATACommand    = "ata_command"     // ataN.00: failed command: READ FPDMA QUEUED (evidence)
+	KindATALinkReset  = "ata_link_reset"  // ataN: hard resetting link (evidence)
+	KindMediaError    = "media_error"     // (media error), error: { UNC }, Medium Error, critical medium error
+	KindIOError       = "io_error"        // I/O error, dev sdX, sector N
+	KindIOTimeout     = "io_timeout"      // timeout error, dev sdX, sector N
+	KindBufferIOError = "buffer_io_error" // Buffer I/O error on dev sdX1 (evidence)
+	KindSCSITimeout   = "scsi_timeout"    // [sdX] tag#N timing out command
+	KindSCSIError     = "scsi_error"      // [sdX] ... Sense Key : Hardware Error / FAILED Result (evidence)
+	KindNVMeTimeout   = "nvme_timeout"    // nvme nvme0: I/O 12 QID 3 timeout
+	KindNVMeReset     = "nvme_reset"      // nvme nvme0: resetting controller
+	KindNVMeDown      = "nvme_down"       // nvme nvme0: controller is down; will reset
+	KindNVMeIOError   = "nvme_io_error"   // nvme0n1: I/O Cmd(0x2) @ LBA ..., I/O Error (evidence: the block layer line follows)
+	KindMDFailed      = "md_member_failed"
+	KindMDKicked      = "md_member_kicked"
+	// RAID controller events (3ware AEN, megaraid_sas event log).
+	KindRAIDTimeout     = "raid_drive_timeout"
+	KindRAIDDriveError  = "raid_drive_error"
+	KindRAIDRemoved     = "raid_drive_removed"
+	KindRAIDInserted    = "raid_drive_inserted"
+	KindRAIDFailed      = "raid_drive_failed"
+	KindRAIDRebuild     = "raid_rebuild_started"
+	KindRAIDRebuildDone = "raid_rebuild_done"
+	KindRAIDRebuildFail = "raid_rebuild_failed"
+	KindRAIDDegraded    = "raid_unit_degraded"
+	KindRAIDSMART       = "raid_smart_threshold"
+	KindRAIDEvent       = "raid_event"
+)
+
+// CountedKind reports whether kind is one incident (a failed command or
+// request) for burst counting, rather than a line of context.
+func CountedKind(kind string) bool {
+	switch kind {
+	case KindATATimeout, KindATAError, KindMediaError, KindIOError, KindIOTimeout,
+		KindSCSITimeout, KindNVMeTimeout, KindNVMeReset, KindNVMeDown, KindRAIDTimeout, KindRAIDDriveError:
+		return true
+	}
+	return false
+}

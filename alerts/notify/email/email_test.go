@@ -10,14 +10,14 @@ import (
 	"github.com/diskwatch/diskwatch/alerts/notify"
 	"github.com/diskwatch/diskwatch/alerts/notify/email"
 	"github.com/diskwatch/diskwatch/alerts/notify/email/emailtest"
-	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
 func message() notify.Message {
 	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	return notify.FromEvent("host1", lifecycle.Event{Kind: lifecycle.Firing, Time: t0, Alert: lifecycle.Alert{
-		Key: "md.degraded|md0", Rule: "md.degraded", Subject: "md0", SubjectID: "md0", Severity: rules.Critical,
-		Message: "md0 (raid1) is DEGRADED [2/1]", Remedy: "mdadm --manage /dev/md0 --add /dev/sdb1", StartsAt: t0,
+	return notify.FromEvent("host1", lifecycle.Event{Kind: lifecycle.Firing, Time: t0, Alert: model.Alert{
+		Key: "md.degraded|md0", Finding: model.Finding{Rule: "md.degraded", Subject: "md0", SubjectID: "md0", Severity: model.Critical,
+			Message: "md0 (raid1) is DEGRADED [2/1]", Remedy: "mdadm --manage /dev/md0 --add /dev/sdb1"}, StartsAt: t0,
 	}})
 }
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/diskwatch/diskwatch/alerts/lifecycle"
 	"github.com/diskwatch/diskwatch/alerts/notify"
-	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
 // Sink logs alert events.
@@ -24,7 +24,7 @@ func (s Sink) Notify(_ context.Context, msgs ...notify.Message) (bool, error) {
 		switch {
 		case m.Kind == lifecycle.Resolved:
 			ev = s.Log.Info()
-		case m.Alert.Severity == rules.Critical:
+		case m.Alert.Severity == model.Critical:
 			ev = s.Log.Error()
 		}
 		ev.Str("event", string(m.Kind)).Str("rule", m.Alert.Rule).Str("subject", notify.OneLine(m.Alert.Subject)).

@@ -12,7 +12,7 @@ import (
 	"github.com/diskwatch/diskwatch/alerts/lifecycle"
 	"github.com/diskwatch/diskwatch/alerts/notify"
 	"github.com/diskwatch/diskwatch/alerts/notify/execsink"
-	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
 // Sink logs to the journal or syslog.
@@ -35,7 +35,7 @@ func priority(m notify.Message) (journal.Priority, syslog.Priority) {
 	switch {
 	case m.Kind == lifecycle.Resolved:
 		return journal.PriNotice, syslog.LOG_NOTICE
-	case m.Alert.Severity == rules.Critical:
+	case m.Alert.Severity == model.Critical:
 		return journal.PriCrit, syslog.LOG_CRIT
 	}
 	return journal.PriWarning, syslog.LOG_WARNING

@@ -125,7 +125,7 @@ func Collect(m *Set, doc *snapshot.Doc) {
 	if doc.Daemon != nil {
 		ac := map[string]float64{"warning": 0, "critical": 0, "unknown": 0}
 		for _, a := range doc.Alerts {
-			if a.Severity != snapshot.OK {
+			if a.Severity != model.OK {
 				ac[strings.ToLower(a.Severity.String())]++
 			}
 		}

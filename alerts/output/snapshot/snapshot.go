@@ -3,9 +3,8 @@
 // to a state file that Zabbix items and `diskwatch metrics` read without
 // touching a disk.
 //
-// It depends on collectors/model only (its Finding and Alert mirror the
-// JSON of rules.Finding and lifecycle.Alert; snapshot/fromrules converts),
-// so the Zabbix fast path (cmd/diskwatch-zabbix) links almost nothing and
+// It depends on collectors/model only (findings and alerts are the model's
+// own types), so the Zabbix fast path (cmd/diskwatch-zabbix) links almost nothing and
 // starts about as fast as a static program.
 package snapshot
 
@@ -30,80 +29,11 @@ type Doc struct {
 	Written time.Time `json:"written"`
 	Host    string    `json:"host,omitempty"`
 	// Status is the overall status (worst finding).
-	Status   Severity        `json:"status"`
+	Status   model.Severity  `json:"status"`
 	Snapshot *model.Snapshot `json:"snapshot"`
-	Findings []Finding       `json:"findings"`
-	Alerts   []Alert         `json:"alerts,omitempty"`
+	Findings []model.Finding `json:"findings"`
+	Alerts   []model.Alert   `json:"alerts,omitempty"`
 	Daemon   *Daemon         `json:"daemon,omitempty"`
-}
-
-// Severity mirrors rules.Severity: 0 OK, 1 WARNING, 2 CRITICAL, 3
-// UNKNOWN, written by name.
-type Severity int
-
-// Severities.
-const (
-	OK       Severity = 0
-	Warning  Severity = 1
-	Critical Severity = 2
-	Unknown  Severity = 3
-)
-
-var sevNames = [...]string{"OK", "WARNING", "CRITICAL", "UNKNOWN"}
-
-func (s Severity) String() string {
-	if s < 0 || int(s) >= len(sevNames) {
-		return fmt.Sprintf("Severity(%d)", int(s))
-	}
-	return sevNames[s]
-}
-
-// Rank orders severities: CRITICAL > WARNING > UNKNOWN > OK.
-func (s Severity) Rank() int {
-	return [...]int{0, 2, 3, 1}[s&3]
-}
-
-// MarshalJSON writes the name.
-func (s Severity) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
-
-// UnmarshalJSON reads a name.
-func (s *Severity) UnmarshalJSON(b []byte) error {
-	var n string
-	if err := json.Unmarshal(b, &n); err != nil {
-		return err
-	}
-	for i, x := range sevNames {
-		if x == n {
-			*s = Severity(i)
-			return nil
-		}
-	}
-	return fmt.Errorf("unknown severity %q", n)
-}
-
-// Finding mirrors rules.Finding's JSON.
-type Finding struct {
-	Severity  Severity           `json:"severity"`
-	Rule      string             `json:"rule"`
-	Subject   string             `json:"subject"`
-	SubjectID string             `json:"subject_id,omitempty"`
-	Message   string             `json:"message"`
-	Remedy    string             `json:"remedy,omitempty"`
-	Evidence  []string           `json:"evidence,omitempty"`
-	Related   []string           `json:"related,omitempty"`
-	Values    map[string]float64 `json:"values,omitempty"`
-}
-
-// Alert is a firing alert (from lifecycle.Alert).
-type Alert struct {
-	Key         string    `json:"key"`
-	Rule        string    `json:"rule"`
-	Subject     string    `json:"subject"`
-	SubjectID   string    `json:"subject_id,omitempty"`
-	Severity    Severity  `json:"severity"`
-	Message     string    `json:"message"`
-	StartsAt    time.Time `json:"starts_at"`
-	InhibitedBy string    `json:"inhibited_by,omitempty"`
 }
 
 // Daemon is the daemon's own status.

@@ -209,7 +209,7 @@ func Get(doc *snapshot.Doc, name string, args []string, now time.Time) (string, 
 	case "diskwatch.findings":
 		n := 0
 		for _, f := range doc.Findings {
-			if f.Severity != snapshot.OK && (len(args) == 0 || strings.EqualFold(args[0], f.Severity.String())) {
+			if f.Severity != model.OK && (len(args) == 0 || strings.EqualFold(args[0], f.Severity.String())) {
 				n++
 			}
 		}
@@ -217,7 +217,7 @@ func Get(doc *snapshot.Doc, name string, args []string, now time.Time) (string, 
 	case "diskwatch.problems":
 		var p []string
 		for _, f := range doc.Findings {
-			if f.Severity != snapshot.OK {
+			if f.Severity != model.OK {
 				p = append(p, f.Severity.String()+" "+model.Clean(f.Subject)+": "+model.Clean(f.Message))
 			}
 		}
@@ -357,7 +357,7 @@ func diskItem(doc *snapshot.Doc, name string, args []string) (string, error) {
 		}
 		return strconv.FormatInt(*d.PowerOnHours, 10), nil
 	case "disk.status":
-		worst := snapshot.OK
+		worst := model.OK
 		id := d.Device.ID()
 		for _, f := range doc.Findings {
 			if f.SubjectID == id && f.Severity.Rank() > worst.Rank() {

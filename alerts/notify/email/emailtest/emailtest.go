@@ -150,7 +150,9 @@ func StartExim(t testing.TB) *Exim {
 		}
 	})
 	e := &Exim{Dir: dir, Port: port}
-	for i := 0; i < 100; i++ {
+	// Up to 30 s: on a loaded 2-core CI machine exim's start (certificate,
+	// spool set-up) took longer than 5 s.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
 		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
 			c.Close()
 			return e

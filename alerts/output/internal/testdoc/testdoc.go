@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
-	"github.com/diskwatch/diskwatch/alerts/output/snapshot/fromrules"
 	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors/mdraid"
 	"github.com/diskwatch/diskwatch/collectors/model"
@@ -59,7 +58,7 @@ func Doc() *snapshot.Doc {
 		{Name: "smartctl", State: model.SourcePartial, Errors: []string{"/dev/sdz: open: no such device"}, Duration: 300 * time.Millisecond}}
 	s.Sort()
 	fs := rules.Default().Evaluate(&rules.Input{Snapshot: s, Now: Time}, nil)
-	return &snapshot.Doc{Written: Time, Host: "testhost", Status: snapshot.Severity(rules.Overall(fs)), Snapshot: s, Findings: fromrules.Findings(fs)}
+	return &snapshot.Doc{Written: Time, Host: "testhost", Status: rules.Overall(fs), Snapshot: s, Findings: fs}
 }
 
 // nutUPS reads a NUT .dev dump ("var: value" lines) into a UPS record.
