@@ -16,40 +16,34 @@ import (
 	"strings"
 	"time"
 
-	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
+	"github.com/diskwatch/diskwatch/alerts/assemble/locate"
 	"github.com/diskwatch/diskwatch/alerts/output/zabbix"
 	"github.com/diskwatch/diskwatch/collectors/execx"
 )
-
-const defaultState = "/var/lib/diskwatch"
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv, time.Now()))
 }
 
 func run(args []string, stdout, stderr io.Writer, getenv func(string) string, now time.Time) int {
-	state := getenv("DISKWATCH_STATE")
-	if state == "" {
-		state = defaultState
-	}
-	rest := args
+	flag, rest := "", args
 	if len(rest) >= 2 && rest[0] == "--state" {
-		state, rest = rest[1], rest[2:]
+		flag, rest = rest[1], rest[2:]
 	}
+	// The same rule as every diskwatch command: --state, DISKWATCH_STATE,
+	// the configuration's daemon.state_dir, /var/lib/diskwatch.
+	configured := ""
+	if flag == "" && getenv(locate.EnvState) == "" {
+		p, _ := locate.ConfigPath("", getenv)
+		configured, _ = locate.ConfiguredStateDir(p) // a bad file: `diskwatch zabbix` says why
+	}
+	state := locate.StateDir(flag, getenv, configured)
 	if len(rest) < 2 || (rest[0] != "get" && rest[0] != "discovery") {
 		fmt.Fprintln(stderr, "usage: diskwatch-zabbix [--state DIR] get KEY | get NAME ARG... | discovery KIND")
 		return 2
 	}
-	doc, err := snapshot.Read(filepath.Join(state, snapshot.FileName))
-	fresh := err == nil
-	if fresh {
-		maxAge := 3 * time.Minute
-		if doc.Daemon != nil && 3*doc.Daemon.Interval > maxAge {
-			maxAge = 3 * doc.Daemon.Interval
-		}
-		fresh = now.Sub(doc.Written) <= maxAge
-	}
-	if !fresh {
+	doc, err := locate.FreshSnapshot(state, now, 0)
+	if err != nil {
 		return fallback(args, stdout, stderr, state)
 	}
 	if rest[0] == "discovery" {

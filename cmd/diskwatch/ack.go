@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/diskwatch/diskwatch/alerts/assemble"
+	"github.com/diskwatch/diskwatch/alerts/assemble/locate"
 	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors"
@@ -26,7 +28,7 @@ func runAck(ctx context.Context, e *env, args []string) int {
 	}
 	var c common
 	c.register(fs, e)
-	stateDir := fs.String("state", e.getenv("DISKWATCH_STATE"), "history store `DIR` (default "+history.DefaultDir+"; env DISKWATCH_STATE)")
+	stateDir := fs.String("state", e.getenv("DISKWATCH_STATE"), "history store `DIR` (default daemon.state_dir, else "+locate.DefaultStateDir+"; env DISKWATCH_STATE)")
 	if code, ok := parse(fs, args, e); !ok {
 		return code
 	}
@@ -44,6 +46,9 @@ func runAck(ctx context.Context, e *env, args []string) int {
 		metrics = []string{a}
 	}
 	log := c.logger(e)
+	rs := rules.Default()
+	cfg, cfgErr := c.loadConfig(rs)
+	*stateDir = assemble.StateDir(*stateDir, nil, cfg)
 	st, err := history.Open(ctx, *stateDir, history.Options{Log: log})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "diskwatch ack: %v\n", err)
@@ -55,11 +60,12 @@ func runAck(ctx context.Context, e *env, args []string) int {
 	// Find the disk: a fresh reading first, else the store's newest.
 	subject, display := "", ""
 	values := map[string]float64{}
-	rs := rules.Default()
-	if cfg, err := c.loadConfig(rs); err == nil {
+	if cfgErr == nil {
+		h := c.host(e, *stateDir)
 		cctx, cancel := context.WithTimeout(ctx, c.timeout)
-		snap := collectors.Run(cctx, now, sources(c.fs(), cfg, runState{*stateDir, e.now}))
+		snap := collectors.Run(cctx, now, h.Sources(cfg))
 		cancel()
+		h.Close()
 		for i := range snap.Disks {
 			d := &snap.Disks[i]
 			if matchesDevice(d, device) {

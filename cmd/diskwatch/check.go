@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
-	"github.com/rs/zerolog"
-
+	"github.com/diskwatch/diskwatch/alerts/assemble"
+	"github.com/diskwatch/diskwatch/alerts/assemble/locate"
 	"github.com/diskwatch/diskwatch/alerts/engine"
-	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
@@ -22,7 +20,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	c.register(fs, e)
 	format := fs.String("format", "text", "output `format`: text, json or nagios")
 	showOK := fs.Bool("all", false, "text: also list OK (informational) findings")
-	stateDir := fs.String("state", e.getenv("DISKWATCH_STATE"), "history store `DIR`: readings are appended so trend rules work from cron (default "+history.DefaultDir+"; \"off\" to not keep history; env DISKWATCH_STATE)")
+	stateDir := fs.String("state", e.getenv("DISKWATCH_STATE"), "history store `DIR`: readings are appended so trend rules work from cron (default daemon.state_dir, else "+locate.DefaultStateDir+"; \"off\" to not keep history; env DISKWATCH_STATE)")
 	if code, ok := parse(fs, args, e); !ok {
 		return code
 	}
@@ -42,13 +40,20 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	ctx = log.WithContext(ctx) // collectors log what they skip and why at debug level
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	eng := &engine.Engine{Sources: sources(c.fs(), cfg, runState{*stateDir, e.now}), Rules: rs, Settings: &cfg.Settings, Now: e.now, Log: log}
 	if *stateDir == "" && c.root != "" && c.root != "/" {
 		// A --root run reads a fixture tree, not this host: its readings
 		// are not this host's history unless --state says where to put them.
 		*stateDir = "off"
 	}
-	if st := openHistory(ctx, *stateDir, log); st != nil {
+	dir := assemble.StateDir(*stateDir, nil, cfg)
+	kdir := dir
+	if dir == "off" || dir == "none" {
+		kdir = assemble.StateDir("", nil, cfg) // the kernel log's position is kept all the same
+	}
+	h := c.host(e, kdir)
+	defer h.Close()
+	eng := &engine.Engine{Sources: h.Sources(cfg), Rules: rs, Settings: &cfg.Settings, Now: e.now, Log: log}
+	if st := assemble.OpenHistory(ctx, dir, log); st != nil {
 		defer st.Close()
 		eng.Store, eng.History = st, st
 	}
@@ -211,31 +216,4 @@ func safeLine(s string) string { return model.Clean(oneLine(s)) }
 // oneLine keeps an output line a single line.
 func oneLine(s string) string {
 	return strings.NewReplacer("\n", " ", "\r", " ").Replace(s)
-}
-
-// openHistory opens the history store for a one-shot command. A store that
-// cannot be opened costs the trend rules, never the check: the reason is
-// logged (at info level for the default directory, which a non-root user
-// cannot create, at warn level for one given explicitly).
-func openHistory(ctx context.Context, dir string, log zerolog.Logger) *history.Store {
-	if dir == "off" || dir == "none" {
-		return nil
-	}
-	explicit := dir != ""
-	if !explicit {
-		dir = history.DefaultDir
-	}
-	st, err := history.Open(ctx, dir, history.Options{Log: log, LockTimeout: 2 * time.Second})
-	if err != nil {
-		ev := log.Info()
-		if explicit {
-			ev = log.Warn()
-		}
-		ev.Err(err).Msg("history store unavailable: readings not kept, trend rules see no history this run")
-		return nil
-	}
-	if st.ReadOnly() {
-		log.Warn().Str("store", st.Path()).Msg("history store is on a read-only file system: readings of this run are not kept")
-	}
-	return st
 }

@@ -21,17 +21,13 @@ import (
 	sddaemon "github.com/coreos/go-systemd/v22/daemon"
 	"github.com/rs/zerolog"
 
+	"github.com/diskwatch/diskwatch/alerts/assemble"
+	"github.com/diskwatch/diskwatch/alerts/assemble/locate"
 	"github.com/diskwatch/diskwatch/alerts/config"
 	"github.com/diskwatch/diskwatch/alerts/engine"
 	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/alerts/lifecycle"
 	"github.com/diskwatch/diskwatch/alerts/notify"
-	"github.com/diskwatch/diskwatch/alerts/notify/alertmanager"
-	"github.com/diskwatch/diskwatch/alerts/notify/email"
-	"github.com/diskwatch/diskwatch/alerts/notify/execsink"
-	"github.com/diskwatch/diskwatch/alerts/notify/logsink"
-	"github.com/diskwatch/diskwatch/alerts/notify/syslog"
-	"github.com/diskwatch/diskwatch/alerts/notify/webhook"
 	"github.com/diskwatch/diskwatch/alerts/output/prom"
 	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
 	"github.com/diskwatch/diskwatch/alerts/rules"
@@ -55,7 +51,7 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("daemon", flag.ContinueOnError)
 	var c common
 	c.register(fs, e)
-	stateDir := fs.String("state", e.getenv("DISKWATCH_STATE"), "state `DIR`: history, alert state, notification queue, snapshot (default from config, else "+history.DefaultDir+"; env DISKWATCH_STATE)")
+	stateDir := fs.String("state", e.getenv("DISKWATCH_STATE"), "state `DIR`: history, alert state, notification queue, snapshot (default daemon.state_dir, else "+locate.DefaultStateDir+"; env DISKWATCH_STATE)")
 	listen := fs.String("metrics-listen", "", "serve Prometheus /metrics on `ADDR` (overrides daemon.metrics_listen; \"off\" disables)")
 	rounds := fs.Int("rounds", 0, "stop after `N` rounds (0: run until SIGTERM); for tests and trials")
 	noHistory := fs.Bool("no-history", false, "do not open the history store")
@@ -105,6 +101,7 @@ type daemon struct {
 
 	cfg      *config.Config
 	dir      string
+	sources  *assemble.Host
 	host     string
 	started  time.Time
 	rounds   uint64
@@ -127,32 +124,23 @@ type daemon struct {
 	selfTests     *selfTester // scheduled SMART self-tests (selftests.go)
 }
 
-func (d *daemon) stateDir(cfg *config.Config) string {
-	switch {
-	case d.stateFlag != "":
-		return d.stateFlag
-	case cfg.Daemon.StateDir != "":
-		return cfg.Daemon.StateDir
-	}
-	return history.DefaultDir
-}
-
 // start prepares state, sinks and the metrics listener.
 func (d *daemon) start(ctx context.Context, cfg *config.Config) error {
 	d.started = d.e.now()
 	d.rng = rand.New(rand.NewSource(d.started.UnixNano()))
-	d.dir = d.stateDir(cfg)
+	d.dir = assemble.StateDir(d.stateFlag, nil, cfg)
+	d.sources = d.c.host(d.e, d.dir)
 	if err := os.MkdirAll(d.dir, 0o755); err != nil {
 		return fmt.Errorf("state directory: %w", err)
 	}
 	d.failures = map[string]int{}
-	d.tracker = lifecycle.New(policy(cfg))
+	d.tracker = lifecycle.New(assemble.Policy(cfg))
 	sp := filepath.Join(d.dir, alertStateFile)
 	if err := d.tracker.Load(sp); err != nil {
 		aside := sp + ".corrupt-" + d.started.UTC().Format("20060102T150405")
 		os.Rename(sp, aside)
 		d.log.Error().Err(err).Str("moved_to", aside).Msg("alert state unreadable: moved aside, starting with no alerts remembered")
-		d.tracker = lifecycle.New(policy(cfg))
+		d.tracker = lifecycle.New(assemble.Policy(cfg))
 	}
 	if !d.noHistory {
 		st, err := history.Open(ctx, d.dir, history.Options{Log: d.log})
@@ -178,7 +166,7 @@ func (d *daemon) start(ctx context.Context, cfg *config.Config) error {
 
 // apply installs a validated configuration: collectors, sinks, policy.
 func (d *daemon) apply(cfg *config.Config, q *notify.Queue) error {
-	sinks, err := buildSinks(cfg, d.log)
+	sinks, err := assemble.Sinks(cfg, d.log)
 	if err != nil {
 		return err
 	}
@@ -193,14 +181,14 @@ func (d *daemon) apply(cfg *config.Config, q *notify.Queue) error {
 	d.cfg, d.host = cfg, host
 	d.sem = make(chan struct{}, conc)
 	d.sched = nil
-	for _, n := range sources(d.c.fs(), cfg, runState{d.dir, d.e.now}) {
+	for _, n := range d.sources.Sources(cfg) {
 		iv := cfg.Daemon.Collectors[n.Name]
 		if iv <= 0 {
 			iv = d.interval()
 		}
 		d.sched = append(d.sched, &scheduled{d: d, inner: n, interval: iv})
 	}
-	d.tracker.SetPolicy(policy(cfg))
+	d.tracker.SetPolicy(assemble.Policy(cfg))
 	d.dmu.Lock()
 	if q == nil && d.disp != nil {
 		q = d.disp.Queue
@@ -229,53 +217,6 @@ func (d *daemon) jitter() float64 {
 		return *d.cfg.Daemon.Jitter
 	}
 	return 0.1
-}
-
-// policy maps the notify section to the lifecycle policy.
-func policy(cfg *config.Config) lifecycle.Policy {
-	n := cfg.Notify
-	p := lifecycle.Policy{Renotify: n.Renotify, ResolveAfter: n.ResolveAfter, FlapWindow: n.FlapWindow, FlapChanges: n.FlapChanges}
-	if n.MinSeverity != "" {
-		p.MinSeverity, _ = model.ParseSeverity(n.MinSeverity)
-	}
-	return p
-}
-
-// buildSinks makes the configured sinks; the log sink is always first.
-func buildSinks(cfg *config.Config, log zerolog.Logger) ([]notify.Sink, error) {
-	out := []notify.Sink{{Name: "log", Notifier: logsink.Sink{Log: log.With().Str("part", "alert").Logger()}}}
-	n := cfg.Notify
-	for i, m := range n.Email {
-		pw := m.Password
-		if m.PasswordFile != "" {
-			b, err := os.ReadFile(m.PasswordFile)
-			if err != nil {
-				return nil, fmt.Errorf("notify: email[%d]: password_file: %w", i, err)
-			}
-			pw = strings.TrimRight(string(b), "\r\n")
-		}
-		out = append(out, notify.Sink{Name: fmt.Sprintf("email[%d]", i), Notifier: &email.Sink{
-			Host: m.Host, Port: m.Port, TLS: m.TLS, InsecureSkipVerify: m.InsecureSkipVerify,
-			Username: m.Username, Password: notify.Secret(pw), From: m.From, To: m.To}})
-	}
-	for i, w := range n.Webhook {
-		h := map[string]notify.Secret{}
-		for k, v := range w.Headers {
-			h[k] = notify.Secret(v)
-		}
-		out = append(out, notify.Sink{Name: fmt.Sprintf("webhook[%d]", i), Notifier: &webhook.Sink{URL: w.URL, Headers: h}})
-	}
-	for i, x := range n.Exec {
-		out = append(out, notify.Sink{Name: fmt.Sprintf("exec[%d]", i), Notifier: &execsink.Sink{Argv: x.Argv, Timeout: x.Timeout}})
-	}
-	for i, a := range n.Alertmanager {
-		out = append(out, notify.Sink{Name: fmt.Sprintf("alertmanager[%d]", i), Notifier: &alertmanager.Sink{
-			URL: a.URL, BearerToken: notify.Secret(a.BearerToken), TTL: a.TTL, Labels: a.Labels}})
-	}
-	if s := n.Syslog; s != nil && (s.Enabled == nil || *s.Enabled) {
-		out = append(out, notify.Sink{Name: "syslog", Notifier: &syslog.Sink{Tag: s.Tag}})
-	}
-	return out, nil
 }
 
 func (d *daemon) dispatcher() *notify.Dispatcher {
@@ -657,6 +598,7 @@ func (d *daemon) stop() int {
 	if d.store != nil {
 		d.store.Close()
 	}
+	d.sources.Close()
 	d.log.Info().Int("queued_delivered", delivered).Int("queued_remaining", remaining).Msg("diskwatch daemon stopped")
 	return exitOK
 }

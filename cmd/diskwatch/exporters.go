@@ -6,12 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/diskwatch/diskwatch/alerts/assemble"
+	"github.com/diskwatch/diskwatch/alerts/assemble/locate"
 	"github.com/diskwatch/diskwatch/alerts/engine"
-	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/alerts/output/prom"
 	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
 	"github.com/diskwatch/diskwatch/alerts/output/zabbix"
@@ -28,7 +28,7 @@ type docFlags struct {
 
 func (f *docFlags) register(fs *flag.FlagSet, e *env) {
 	f.common.register(fs, e)
-	fs.StringVar(&f.stateDir, "state", e.getenv("DISKWATCH_STATE"), "the daemon's state `DIR`, where it publishes snapshot.json (default "+history.DefaultDir+"; env DISKWATCH_STATE)")
+	fs.StringVar(&f.stateDir, "state", e.getenv("DISKWATCH_STATE"), "the daemon's state `DIR`, where it publishes snapshot.json (default daemon.state_dir, else "+locate.DefaultStateDir+"; env DISKWATCH_STATE)")
 	fs.BoolVar(&f.direct, "direct", false, "read the devices now even when the daemon's snapshot is fresh")
 	fs.DurationVar(&f.maxAge, "max-age", 0, "use the daemon's snapshot only if younger than `D` (default: 3 daemon intervals, at least 3m)")
 }
@@ -36,37 +36,29 @@ func (f *docFlags) register(fs *flag.FlagSet, e *env) {
 // loadDoc returns the daemon's snapshot when it is fresh (no device is
 // touched), else collects once directly. from says which.
 func (f *docFlags) loadDoc(ctx context.Context, e *env) (doc *snapshot.Doc, from string, err error) {
-	dir := f.stateDir
-	if dir == "" {
-		dir = history.DefaultDir
-	}
-	now := e.now()
+	rs := rules.Default()
+	cfg, cfgErr := f.loadConfig(rs)
+	// A configuration that does not load still lets a fresh snapshot
+	// answer; the state directory is then found without it.
+	dir := assemble.StateDir(f.stateDir, nil, cfg)
 	if !f.direct {
-		d, rerr := snapshot.Read(filepath.Join(dir, snapshot.FileName))
+		d, rerr := locate.FreshSnapshot(dir, e.now(), f.maxAge)
 		if rerr == nil {
-			maxAge := f.maxAge
-			if maxAge <= 0 {
-				maxAge = 3 * time.Minute
-				if d.Daemon != nil && 3*d.Daemon.Interval > maxAge {
-					maxAge = 3 * d.Daemon.Interval
-				}
-			}
-			if now.Sub(d.Written) <= maxAge {
-				return d, "daemon", nil
-			}
-		} else if !errors.Is(rerr, os.ErrNotExist) {
+			return d, "daemon", nil
+		}
+		if !errors.Is(rerr, os.ErrNotExist) && !errors.Is(rerr, locate.ErrStale) {
 			log := f.logger(e)
 			log.Warn().Err(rerr).Msg("daemon snapshot unusable; reading devices directly")
 		}
 	}
-	rs := rules.Default()
-	cfg, err := f.loadConfig(rs)
-	if err != nil {
-		return nil, "", err
+	if cfgErr != nil {
+		return nil, "", cfgErr
 	}
+	h := f.host(e, dir)
+	defer h.Close()
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	eng := &engine.Engine{Sources: sources(f.fs(), cfg, runState{f.stateDir, e.now}), Rules: rs, Settings: &cfg.Settings, Now: e.now, Log: f.logger(e)}
+	eng := &engine.Engine{Sources: h.Sources(cfg), Rules: rs, Settings: &cfg.Settings, Now: e.now, Log: f.logger(e)}
 	res := eng.Cycle(ctx)
 	host, _ := os.Hostname()
 	res.Snapshot.Host = host

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/diskwatch/diskwatch/alerts/assemble"
 	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors"
 	"github.com/diskwatch/diskwatch/collectors/hwraid"
@@ -46,7 +47,7 @@ func runRaid(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		doc.Errors = append(doc.Errors, err.Error())
 	}
-	snap := collectors.Run(ctx, e.now(), []collectors.Named{hwraidSource(c.fs(), cfg)})
+	snap := collectors.Run(ctx, e.now(), []collectors.Named{assemble.HWRaid(c.fs(), cfg)})
 	doc.Disks = snap.Disks
 	for _, s := range snap.Sources {
 		doc.Errors = append(doc.Errors, s.Errors...)

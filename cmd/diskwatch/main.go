@@ -22,6 +22,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
+	"github.com/diskwatch/diskwatch/alerts/assemble"
 	"github.com/diskwatch/diskwatch/alerts/config"
 	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors/hostroot"
@@ -149,10 +150,12 @@ func (c *common) fs() hostroot.FS { return hostroot.New(c.root) }
 // loadConfig loads the configuration file named by --config, or the
 // default path, or the embedded default.
 func (c *common) loadConfig(rs *rules.Set) (*config.Config, error) {
-	if c.cfgPath != "" {
-		return c.withUPS(config.Load(c.cfgPath, true, rs))
-	}
-	return c.withUPS(config.Load(config.DefaultPath, false, rs))
+	return assemble.LoadConfig(c.cfgPath, nil, c.ups, rs)
+}
+
+// host returns the collector builder of --root with its state directory.
+func (c *common) host(e *env, stateDir string) *assemble.Host {
+	return &assemble.Host{FS: c.fs(), StateDir: stateDir, Now: e.now}
 }
 
 // parse parses flags; it returns false (and the exit code) on error or -h.

@@ -2,21 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"time"
 
-	"github.com/diskwatch/diskwatch/alerts/config"
+	"github.com/diskwatch/diskwatch/alerts/assemble"
 	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors"
-	"github.com/diskwatch/diskwatch/collectors/hostroot"
-	"github.com/diskwatch/diskwatch/collectors/hwmon"
 	"github.com/diskwatch/diskwatch/collectors/model"
-	"github.com/diskwatch/diskwatch/collectors/probe"
 	"github.com/diskwatch/diskwatch/collectors/ups"
 )
 
@@ -41,55 +35,6 @@ func (u *upsFlag) Set(s string) error {
 	return nil
 }
 
-// withUPS adds the --ups URLs to the loaded configuration's ups: list.
-func (c *common) withUPS(cfg *config.Config, err error) (*config.Config, error) {
-	if err != nil || cfg == nil || len(c.ups) == 0 {
-		return cfg, err
-	}
-	var errs []error
-	for _, raw := range c.ups {
-		t, err := ups.ParseURL(raw)
-		if err == nil {
-			err = t.LoadCA(os.ReadFile)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--ups: %w", err))
-			continue
-		}
-		cfg.UPS = append(cfg.UPS, config.UPSURL{URL: raw, Target: t})
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return cfg, nil
-}
-
-// powerSources builds the hwmon, UPS and probe collectors.
-func powerSources(fs hostroot.FS, cfg *config.Config) []collectors.Named {
-	var out []collectors.Named
-	if cfg.Collectors.Hwmon.On() {
-		h := hwmon.New(fs)
-		h.SkipDrivetemp = !cfg.Collectors.Hwmon.DrivetempOn()
-		out = append(out, collectors.Named{Name: "hwmon", Collector: h, Timeout: 10 * time.Second})
-	}
-	if ts := cfg.UPSTargets(); len(ts) > 0 {
-		// Each UPS gets 5 s per step; they are read one after another.
-		out = append(out, collectors.Named{Name: "ups", Collector: ups.New(ts, 5*time.Second), Timeout: time.Duration(len(ts))*15*time.Second + 5*time.Second})
-	}
-	if ps := cfg.ProbeSpecs(); len(ps) > 0 {
-		var total time.Duration
-		for _, p := range ps {
-			t := p.Timeout
-			if t <= 0 {
-				t = 10 * time.Second
-			}
-			total += t
-		}
-		out = append(out, collectors.Named{Name: "probes", Collector: probe.New(fs, ps), Timeout: total + 5*time.Second})
-	}
-	return out
-}
-
 // runSensors prints UPS status and sensor readings (hwmon, probes, the
 // configured and --ups UPSes): what the ups.* and sensor.* rules see, and
 // the sensor IDs to use in per-sensor settings.
@@ -111,7 +56,7 @@ func runSensors(ctx context.Context, e *env, args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	snap := collectors.Run(ctx, e.now(), powerSources(c.fs(), cfg))
+	snap := collectors.Run(ctx, e.now(), assemble.Power(c.fs(), cfg))
 	if *format == "json" {
 		doc := struct {
 			UPS     []model.UPS          `json:"ups"`

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/diskwatch/diskwatch/alerts/assemble"
 	"github.com/diskwatch/diskwatch/alerts/engine"
 	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/alerts/rules"
@@ -77,7 +78,7 @@ func TestUPSRealUpsdTransitions(t *testing.T) {
 	}
 	mem := history.NewMem(0, false, nil)
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	eng := &engine.Engine{Sources: sources(c.fs(), cfg, runState{now: func() time.Time { return now }}), Rules: rs, Settings: &cfg.Settings, Now: func() time.Time { return now },
+	eng := &engine.Engine{Sources: (&assemble.Host{FS: c.fs(), Now: func() time.Time { return now }}).Sources(cfg), Rules: rs, Settings: &cfg.Settings, Now: func() time.Time { return now },
 		Store: mem, History: mem, Log: zerolog.Nop()}
 	subject := "testups@" + n.Addr
 	steps := []struct {

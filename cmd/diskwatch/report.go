@@ -17,6 +17,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/diskwatch/diskwatch/alerts/assemble"
+	"github.com/diskwatch/diskwatch/alerts/assemble/locate"
 	"github.com/diskwatch/diskwatch/alerts/engine"
 	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/alerts/report"
@@ -29,7 +31,7 @@ func runReport(ctx context.Context, e *env, args []string) int {
 	var c common
 	c.register(fs, e)
 	htmlOut := fs.String("html", "", "write the HTML report to `FILE` (- for standard output)")
-	stateDir := fs.String("state", history.DefaultDir, "history store `DIR`")
+	stateDir := fs.String("state", e.getenv("DISKWATCH_STATE"), "history store `DIR` (default daemon.state_dir, else "+locate.DefaultStateDir+"; env DISKWATCH_STATE)")
 	since := fs.String("since", "90d", "history window: `DURATION` such as 90d, 2w, 36h")
 	noCollect := fs.Bool("no-collect", false, "report from the history store alone; do not read this host")
 	if code, ok := parse(fs, args, e); !ok {
@@ -51,6 +53,7 @@ func runReport(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "diskwatch report: %v\n", err)
 		return exitUnknown
 	}
+	*stateDir = assemble.StateDir(*stateDir, nil, cfg)
 	var hist *history.Store
 	if _, err := os.Stat(filepath.Join(*stateDir, history.FileName)); err == nil {
 		hist, err = history.Open(ctx, *stateDir, history.Options{Log: log, Now: e.now})
@@ -66,7 +69,9 @@ func runReport(ctx context.Context, e *env, args []string) int {
 	snap := &model.Snapshot{Time: now}
 	if !*noCollect {
 		cctx, cancel := context.WithTimeout(ctx, c.timeout)
-		eng := &engine.Engine{Sources: sources(c.fs(), cfg, runState{*stateDir, e.now}), Rules: rs, Settings: &cfg.Settings, Now: e.now, Log: log}
+		h := c.host(e, *stateDir)
+		defer h.Close()
+		eng := &engine.Engine{Sources: h.Sources(cfg), Rules: rs, Settings: &cfg.Settings, Now: e.now, Log: log}
 		snap = eng.Cycle(cctx).Snapshot
 		cancel()
 	}

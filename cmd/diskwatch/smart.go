@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/diskwatch/diskwatch/alerts/assemble"
 	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors"
 	"github.com/diskwatch/diskwatch/collectors/model"
@@ -71,7 +72,7 @@ func runSmart(ctx context.Context, e *env, args []string) int {
 		ctx, cancel := context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 		var set []collectors.Named
-		for _, s := range sources(c.fs(), cfg, runState{now: e.now}) {
+		for _, s := range (&assemble.Host{FS: c.fs(), Now: e.now}).Sources(cfg) {
 			if smartSources[s.Name] {
 				set = append(set, s)
 			}
