@@ -1,17 +1,22 @@
 # diskwatch — see README.md.
 GO      ?= $(shell command -v go || echo /usr/local/go/bin/go)
 PREFIX  ?= /usr/local
-VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# The version every build carries (`diskwatch --version`) is the package
+# version: upstream from git (contrib/package/version.sh) plus the revision.
+UPSTREAM    ?= $(shell ./contrib/package/version.sh)
+PKG_RELEASE ?= 1
+VERSION     ?= $(UPSTREAM)-$(PKG_RELEASE)
 LDFLAGS := -s -w -X main.version=$(VERSION)
-BIN     := bin/diskwatch
+BINDIR  ?= bin
+BIN     := $(BINDIR)/diskwatch
 
-.PHONY: soak all build run test unit test-rig lint bench fuzz install setup clean
+.PHONY: package release soak all build run test unit test-rig lint bench fuzz install setup clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/diskwatch
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/diskwatch-zabbix ./cmd/diskwatch-zabbix
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/diskwatch-zabbix ./cmd/diskwatch-zabbix
 
 # Build and run a one-shot check of this host (ARGS="--format json" ...).
 run: build
@@ -56,9 +61,38 @@ fuzz:
 	  done; \
 	done
 
+# Debian package (and RPM) of both binaries with the unit, conffile,
+# Zabbix snippet, man pages and completions: dist/ (see contrib/package/).
+NFPM        ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
+MAINTAINER  ?= diskwatch maintainers <maintainers@users.noreply.h-seed-af5ee3eb.example>
+ZABBIX_CONF ?= contrib/zabbix/userparameter_diskwatch.conf
+PKG_ARCH    ?= $(shell $(GO) env GOARCH)
+DIST        ?= dist
+BUILD       ?= build
+package: build
+	GO='$(GO)' VERSION='$(VERSION)' MAINTAINER='$(MAINTAINER)' ZABBIX_CONF='$(ZABBIX_CONF)' \
+	  BINDIR='$(BINDIR)' OUT='$(BUILD)/pkg' ./contrib/package/stage.sh
+	mkdir -p $(DIST)
+	rm -f $(DIST)/diskwatch_*.deb $(DIST)/diskwatch-*.rpm
+	for p in deb rpm; do \
+	  (cd $(BUILD)/pkg && PKG_ARCH=$(PKG_ARCH) PKG_UPSTREAM='$(UPSTREAM)' PKG_RELEASE='$(PKG_RELEASE)' PKG_LICENSE=unspecified \
+	    $(NFPM) package --config $(CURDIR)/contrib/package/nfpm.yaml --packager $$p --target $(abspath $(DIST))/) || exit 1; \
+	done
+	@ls -l $(DIST)/*.deb $(DIST)/*.rpm
+
+# Release archive for hosts without dpkg/rpm: static binaries, contrib/,
+# man pages and completions, and SHA256SUMS over everything in dist/.
+release: package
+	rm -rf $(BUILD)/release && mkdir -p $(BUILD)/release/diskwatch-$(VERSION)
+	cp -r $(BINDIR)/diskwatch $(BINDIR)/diskwatch-zabbix README.md contrib $(BUILD)/pkg/docs $(BUILD)/release/diskwatch-$(VERSION)/
+	rm -rf $(BUILD)/release/diskwatch-$(VERSION)/contrib/package
+	tar -C $(BUILD)/release --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$$(git log -1 --format=%ct) \
+	  -czf $(DIST)/diskwatch-$(VERSION)-linux-$(PKG_ARCH).tar.gz diskwatch-$(VERSION)
+	cd $(DIST) && rm -f SHA256SUMS && sha256sum diskwatch* >SHA256SUMS && cat SHA256SUMS
+
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/diskwatch
-	install -D -m 0755 bin/diskwatch-zabbix $(DESTDIR)$(PREFIX)/bin/diskwatch-zabbix
+	install -D -m 0755 $(BINDIR)/diskwatch-zabbix $(DESTDIR)$(PREFIX)/bin/diskwatch-zabbix
 
 clean:
-	rm -rf bin
+	rm -rf bin build dist
