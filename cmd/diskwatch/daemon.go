@@ -266,8 +266,20 @@ func (d *daemon) serveMetrics(cfg *config.Config) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", prom.Handler(d.latest.Load))
 	mux.HandleFunc("/report", d.serveReport)
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "diskwatch: metrics at /metrics, health report at /report")
+	// As Prometheus' own components: /-/healthy while the process serves,
+	// /-/ready once the first round has published readings.
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "diskwatch is Healthy.")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if d.latest.Load() == nil {
+			http.Error(w, "diskwatch is not ready: the first round is running.", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "diskwatch is Ready.")
+	})
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "diskwatch: metrics at /metrics, health report at /report, /-/healthy, /-/ready")
 	})
 	d.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go d.metricsSrv.Serve(ln)

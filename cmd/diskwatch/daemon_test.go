@@ -310,7 +310,7 @@ func TestDaemonQueueExecReloadRestart(t *testing.T) {
 	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !bytes.Contains(metrics, []byte(`diskwatch_md_degraded{array="md9"} 1`)) {
+	if !bytes.Contains(metrics, []byte(`diskwatch_md_degraded{device="md9"} 1`)) {
 		t.Errorf("/metrics lacks md9 degraded:\n%.3000s", metrics)
 	}
 	// The health report on the same port.

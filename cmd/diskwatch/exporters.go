@@ -18,6 +18,9 @@ import (
 	"github.com/diskwatch/diskwatch/alerts/rules"
 )
 
+// diskwatch_build_info carries the version this binary was built as.
+func init() { prom.Version = version }
+
 // docFlags are the flags of the commands that read the daemon's snapshot.
 type docFlags struct {
 	common

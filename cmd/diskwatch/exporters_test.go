@@ -26,7 +26,7 @@ func TestMetricsCommandDirect(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	if !strings.Contains(out, `diskwatch_md_degraded{array="md9"} 1`) || !strings.Contains(out, `diskwatch_md_disks{array="md9",state="failed"} 2`) {
+	if !strings.Contains(out, `diskwatch_md_degraded{device="md9"} 1`) || !strings.Contains(out, `diskwatch_md_disks{device="md9",state="failed"} 2`) {
 		t.Errorf("metrics:\n%s", out)
 	}
 	promtoolCheck(t, []byte(out))
@@ -61,7 +61,7 @@ func TestSnapshotPreferredWhenFresh(t *testing.T) {
 		t.Errorf("zabbix get from snapshot: %q %q %d", out, errs, code)
 	}
 	out, _, _ = runCmd(t, env, "metrics")
-	if !strings.Contains(out, `diskwatch_md_degraded{array="md77"} 1`) {
+	if !strings.Contains(out, `diskwatch_md_degraded{device="md77"} 1`) {
 		t.Errorf("metrics not from the snapshot:\n%s", out)
 	}
 	// Stale (older than 3 intervals): read directly instead.

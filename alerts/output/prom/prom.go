@@ -19,9 +19,12 @@ import (
 	"math"
 	"net/http"
 	"runtime"
+	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/procfs"
 
@@ -43,49 +46,87 @@ func desc(name, help string, labels ...string) *Desc {
 	return &Desc{Name: "diskwatch_" + name, Help: help, Labels: labels}
 }
 
+// Version is diskwatch's version for diskwatch_build_info; main sets it
+// from its -ldflags version.
+var Version = "dev"
+
+// Severity codes of diskwatch_finding and diskwatch_status: the check exit
+// codes.
+const sevHelp = "0 OK (a notice), 1 WARNING, 2 CRITICAL, 3 UNKNOWN (the exit codes of diskwatch check)"
+
 var (
 	dUp          = desc("up", "1 when diskwatch has a snapshot to expose.")
+	dBuild       = desc("build_info", "diskwatch's version, the Go version it was built with and its source revision (always 1).", "version", "goversion", "revision")
 	dLastRun     = desc("last_run_timestamp_seconds", "When the exposed readings were collected (Unix time).")
-	dStatus      = desc("status", "Overall status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.")
+	dInterval    = desc("round_interval_seconds", "The daemon's round interval: readings older than a few of these are stale (daemon only).")
+	dStatus      = desc("status", "Overall status, the worst finding: "+sevHelp+".")
 	dFindings    = desc("findings", "Findings of the last evaluation by severity.", "severity")
+	dFinding     = desc("finding", "One series per finding of the last evaluation, its value the severity: "+sevHelp+". Labels are stable while the finding lasts; kind is disk, array, ups, sensor, diskwatch or host; device is the kernel name (sda, md0) when there is one. Message, remedy and identity are on diskwatch_finding_info.", "rule", "subject_id", "subject", "kind", "device")
+	dFindingInfo = desc("finding_info", "Text of each finding (always 1): join on rule and subject_id for its message, remedy and the subject's model, serial and path. The message may change while the finding lasts (a new series); alert on diskwatch_finding.", "rule", "subject_id", "message", "remedy", "model", "serial", "path")
 	dAlerts      = desc("alerts_firing", "Firing alerts by severity (inhibited ones included).", "severity")
 	dQueued      = desc("notifications_queued", "Notifications waiting in the on-disk queue for a sink.")
-	dColState    = desc("collector_up", "1 when the collector's last run succeeded (ok or absent), 0 when it failed or was partial.", "collector", "state")
+	dColUp       = desc("collector_up", "1 when the collector's last run succeeded (ok, or its source absent), 0 when it failed or was partial.", "collector")
+	dColState    = desc("collector_state", "The collector's last run: one series per state (ok, partial, failed, absent), 1 for the current one.", "collector", "state")
 	dColDur      = desc("collector_duration_seconds", "How long the collector's last run took.", "collector")
 	dColFail     = desc("collector_consecutive_failures", "Rounds in a row the collector failed (daemon only).", "collector")
-	dMDInfo      = desc("md_info", "md array identity (always 1).", "array", "level", "metadata", "uuid")
-	dMDDisks     = desc("md_disks", "md array member slots by state.", "array", "state")
-	dMDDegraded  = desc("md_degraded", "1 when the md array is degraded (a slot missing or a member failed).", "array")
-	dMDActive    = desc("md_active", "1 when the md array is active (not inactive).", "array")
-	dMDSync      = desc("md_sync_ratio", "Progress of a running resync/recovery/check (0-1), 0 when none.", "array", "action")
-	dMDMismatch  = desc("md_mismatch_sectors", "md mismatch_cnt: sectors found inconsistent by the last check.", "array")
-	dDiskInfo    = desc("disk_info", "Disk identity (always 1); disk is the stable identity used as the label elsewhere.", "disk", "device", "model", "serial", "firmware", "wwn", "protocol")
-	dSmartOK     = desc("disk_smart_passed", "SMART overall health self-assessment: 1 passed, 0 failed.", "disk")
-	dTemp        = desc("disk_temperature_celsius", "Disk temperature.", "disk")
-	dPOH         = desc("disk_power_on_seconds", "Disk power-on time (from SMART power-on hours).", "disk")
-	dCycles      = desc("disk_power_cycles", "Disk power cycle count.", "disk")
-	dAttrRaw     = desc("disk_ata_attribute_raw", "ATA SMART attribute raw value.", "disk", "id", "name")
-	dAttrVal     = desc("disk_ata_attribute_value", "ATA SMART attribute normalized value.", "disk", "id", "name")
-	dAttrWorst   = desc("disk_ata_attribute_worst", "ATA SMART attribute worst normalized value.", "disk", "id", "name")
-	dAttrThresh  = desc("disk_ata_attribute_threshold", "ATA SMART attribute vendor failure threshold.", "disk", "id", "name")
-	dNVMeWarn    = desc("disk_nvme_critical_warning", "NVMe critical warning bit field (0 = none).", "disk")
-	dNVMeSpare   = desc("disk_nvme_available_spare_ratio", "NVMe available spare (0-1).", "disk")
-	dNVMeSpareTh = desc("disk_nvme_available_spare_threshold_ratio", "NVMe available spare threshold (0-1).", "disk")
-	dNVMeUsed    = desc("disk_nvme_percentage_used_ratio", "NVMe endurance used (0-1, may exceed 1).", "disk")
-	dNVMeMedia   = desc("disk_nvme_media_errors", "NVMe media and data integrity errors.", "disk")
-	dNVMeErrLog  = desc("disk_nvme_error_log_entries", "NVMe error information log entries.", "disk")
-	dNVMeUnsafe  = desc("disk_nvme_unsafe_shutdowns", "NVMe unsafe shutdowns.", "disk")
-	dNVMeWritten = desc("disk_nvme_written_bytes", "NVMe data written (data units x 512000 bytes).", "disk")
-	dSCSI        = desc("disk_scsi_errors", "SCSI grown defects and uncorrected errors.", "disk", "kind")
-	dUPSStatus   = desc("ups_status", "UPS status flags present (1 per flag).", "ups", "flag")
+	dMDInfo      = desc("md_info", "md array identity (always 1).", "device", "level", "metadata", "uuid")
+	dMDDisks     = desc("md_disks", "md array member slots by state (active, failed, down, spare), as node_md_disks.", "device", "state")
+	dMDRequired  = desc("md_disks_required", "md array slots the array should have (as node_md_disks_required).", "device")
+	dMDDegraded  = desc("md_degraded", "1 when the md array is degraded (a slot missing or a member failed).", "device")
+	dMDActive    = desc("md_active", "1 when the md array is active (not inactive).", "device")
+	dMDSync      = desc("md_sync_ratio", "Progress of the running resync, recovery, check or reshape (0-1), 0 when idle.", "device")
+	dMDAction    = desc("md_sync_action", "md sync_action: one series per action (idle, resync, recover, check, repair, reshape, frozen), 1 for the current one.", "device", "action")
+	dMDMismatch  = desc("md_mismatch_sectors", "md mismatch_cnt: sectors found inconsistent by the last check.", "device")
+	dDiskInfo    = desc("disk_info", "Disk identity (always 1): device is the kernel name (as node_exporter and smartctl_exporter), disk_id the identity that survives renames.", "device", "disk_id", "path", "model", "serial", "firmware", "wwn", "protocol")
+	dSmartOK     = desc("disk_smart_passed", "SMART overall health self-assessment: 1 passed, 0 failed.", "device")
+	dTemp        = desc("disk_temperature_celsius", "Disk temperature.", "device")
+	dPOH         = desc("disk_power_on_seconds", "Disk power-on time (from SMART power-on hours).", "device")
+	dCycles      = desc("disk_power_cycles", "Disk power cycle count.", "device")
+	dAttrRaw     = desc("disk_ata_attribute_raw", "ATA SMART attribute raw value.", "device", "attribute_id", "attribute_name")
+	dAttrVal     = desc("disk_ata_attribute_value", "ATA SMART attribute normalized value.", "device", "attribute_id", "attribute_name")
+	dAttrWorst   = desc("disk_ata_attribute_worst", "ATA SMART attribute worst normalized value.", "device", "attribute_id", "attribute_name")
+	dAttrThresh  = desc("disk_ata_attribute_threshold", "ATA SMART attribute vendor failure threshold.", "device", "attribute_id", "attribute_name")
+	dNVMeWarn    = desc("disk_nvme_critical_warning", "NVMe critical warning bit field (0 = none).", "device")
+	dNVMeSpare   = desc("disk_nvme_available_spare_ratio", "NVMe available spare (0-1).", "device")
+	dNVMeSpareTh = desc("disk_nvme_available_spare_threshold_ratio", "NVMe available spare threshold (0-1).", "device")
+	dNVMeUsed    = desc("disk_nvme_percentage_used_ratio", "NVMe endurance used (0-1, may exceed 1).", "device")
+	dNVMeMedia   = desc("disk_nvme_media_errors", "NVMe media and data integrity errors.", "device")
+	dNVMeErrLog  = desc("disk_nvme_error_log_entries", "NVMe error information log entries.", "device")
+	dNVMeUnsafe  = desc("disk_nvme_unsafe_shutdowns", "NVMe unsafe shutdowns.", "device")
+	dNVMeWritten = desc("disk_nvme_written_bytes", "NVMe data written (data units x 512000 bytes).", "device")
+	dSCSI        = desc("disk_scsi_errors", "SCSI grown defects and uncorrected errors.", "device", "kind")
+	dUPSStatus   = desc("ups_status", "UPS status flags: one series per flag (OL, OB, LB, HB, RB, CHRG, DISCHRG, BYPASS, CAL, OFF, OVER, TRIM, BOOST, FSD, and any other the UPS reports), 1 when set.", "ups", "flag")
 	dUPSReach    = desc("ups_reachable", "1 when the UPS could be read.", "ups")
 	dUPSCharge   = desc("ups_battery_charge_ratio", "UPS battery charge (0-1).", "ups")
 	dUPSRuntime  = desc("ups_battery_runtime_seconds", "UPS estimated runtime on battery.", "ups")
 	dUPSLoad     = desc("ups_load_ratio", "UPS load (0-1).", "ups")
 	dUPSVolt     = desc("ups_input_volts", "UPS input voltage.", "ups")
-	dSensor      = desc("sensor_value", "Sensor reading in its unit (see the unit label).", "sensor", "label", "kind", "unit")
+	dSensorInfo  = desc("sensor_info", "Sensor identity (always 1): chip, the chip's label for it, its kind, and the disk's kernel name for a drive sensor.", "sensor", "chip", "label", "kind", "device")
 	dSensorAlarm = desc("sensor_alarm", "1 when the sensor chip raises its alarm.", "sensor")
+	dSensorOther = desc("sensor_other_value", "A probe reading in a unit diskwatch has no base unit for (the unit label names it; one unit per sensor).", "sensor", "unit")
+	// sensorUnits: one metric per unit, values in base units.
+	sensorUnits = map[string]struct {
+		d     *Desc
+		scale float64
+	}{
+		"C":   {desc("sensor_temperature_celsius", "Sensor temperature.", "sensor"), 1},
+		"rpm": {desc("sensor_fan_rpm", "Fan speed in revolutions per minute.", "sensor"), 1},
+		"V":   {desc("sensor_voltage_volts", "Sensor voltage.", "sensor"), 1},
+		"A":   {desc("sensor_current_amperes", "Sensor current.", "sensor"), 1},
+		"W":   {desc("sensor_power_watts", "Sensor power.", "sensor"), 1},
+		"%":   {desc("sensor_humidity_ratio", "Relative humidity (0-1).", "sensor"), 0.01},
+	}
 )
+
+// upsFlags are NUT's status flags, always exposed (0 or 1) so that a flag
+// turning on is a value change, not a new series.
+var upsFlags = []string{"OL", "OB", "LB", "HB", "RB", "CHRG", "DISCHRG", "BYPASS", "CAL", "OFF", "OVER", "TRIM", "BOOST", "FSD"}
+
+// mdActions are the values of md/sync_action.
+var mdActions = []string{"idle", "resync", "recover", "check", "repair", "reshape", "frozen"}
+
+// sourceStates are the states of a collector run.
+var sourceStates = []string{model.SourceOK, model.SourcePartial, model.SourceFailed, model.SourceAbsent}
 
 // series is one sample of a family.
 type series struct {
@@ -102,9 +143,34 @@ func (m *Set) Add(d *Desc, v float64, lv ...string) {
 	m.s = append(m.s, series{d: d, labels: lv, v: v})
 }
 
+// buildInfo is read once: the Go version and VCS revision stamped into
+// the binary.
+var buildInfo = sync.OnceValues(func() (goversion, revision string) {
+	goversion = runtime.Version()
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return goversion, "unknown"
+	}
+	revision, dirty := "unknown", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			revision = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if dirty && revision != "unknown" {
+		revision += "-dirty"
+	}
+	return goversion, revision
+})
+
 // Collect adds the metrics of doc (nil: nothing collected yet).
 func Collect(m *Set, doc *snapshot.Doc) {
 	g := m.Add
+	gov, rev := buildInfo()
+	g(dBuild, 1, Version, gov, rev)
 	if doc == nil || doc.Snapshot == nil {
 		g(dUp, 0)
 		return
@@ -122,6 +188,7 @@ func Collect(m *Set, doc *snapshot.Doc) {
 	for k, v := range counts {
 		g(dFindings, v, k)
 	}
+	collectFindings(g, s, doc.Findings)
 	if doc.Daemon != nil {
 		ac := map[string]float64{"warning": 0, "critical": 0, "unknown": 0}
 		for _, a := range doc.Alerts {
@@ -133,16 +200,21 @@ func Collect(m *Set, doc *snapshot.Doc) {
 			g(dAlerts, v, k)
 		}
 		g(dQueued, float64(doc.Daemon.QueuedNotifications))
+		if doc.Daemon.Interval > 0 {
+			g(dInterval, doc.Daemon.Interval.Seconds())
+		}
 		for n, v := range doc.Daemon.CollectorFailures {
 			g(dColFail, float64(v), n)
 		}
 	}
 	for _, st := range s.Sources {
-		up := 0.0
-		if st.State == model.SourceOK || st.State == model.SourceAbsent {
-			up = 1
+		g(dColUp, b2f(st.State == model.SourceOK || st.State == model.SourceAbsent), st.Name)
+		for _, x := range sourceStates {
+			g(dColState, b2f(st.State == x), st.Name, x)
 		}
-		g(dColState, up, st.Name, st.State)
+		if !slices.Contains(sourceStates, st.State) {
+			g(dColState, 1, st.Name, model.Clean(st.State))
+		}
 		g(dColDur, st.Duration.Seconds(), st.Name)
 	}
 	for i := range s.Arrays {
@@ -155,12 +227,72 @@ func Collect(m *Set, doc *snapshot.Doc) {
 		collectUPS(g, &s.UPS[i])
 	}
 	for _, x := range s.Sensors {
-		g(dSensor, x.Value, x.ID, model.Clean(x.Label), x.Kind, x.Unit)
-		if x.Alarm {
-			g(dSensorAlarm, 1, x.ID)
+		g(dSensorInfo, 1, x.ID, model.Clean(x.Chip), model.Clean(x.Label), x.Kind, model.Clean(x.Device))
+		if u, ok := sensorUnits[x.Unit]; ok {
+			g(u.d, x.Value*u.scale, x.ID)
 		} else {
-			g(dSensorAlarm, 0, x.ID)
+			g(dSensorOther, x.Value, x.ID, model.Clean(x.Unit))
 		}
+		g(dSensorAlarm, b2f(x.Alarm), x.ID)
+	}
+}
+
+// diskDevice is the label a disk's series carry: its kernel name (sda,
+// nvme0n1), as node_exporter and smartctl_exporter name it, else the path
+// without /dev/ and the transport ("bus/0 megaraid,1").
+func diskDevice(d model.DeviceInfo) string {
+	if d.Name != "" {
+		return model.Clean(d.Name)
+	}
+	name := strings.TrimPrefix(d.Path, "/dev/")
+	if d.Via != "" && strings.Contains(d.Via, ",") {
+		name += " " + d.Via
+	}
+	return model.Clean(name)
+}
+
+// collectFindings adds diskwatch_finding and diskwatch_finding_info: the
+// subject's kind, kernel name and identity come from the snapshot.
+func collectFindings(g gaugeFunc, s *model.Snapshot, fs []snapshot.Finding) {
+	type subj struct{ kind, device, model, serial, path string }
+	subjects := map[string]subj{}
+	for _, a := range s.Arrays {
+		subjects[a.Name] = subj{kind: "array", device: model.Clean(a.Name), path: model.Clean(a.Path)}
+	}
+	for _, d := range s.Disks {
+		subjects[d.Device.ID()] = subj{"disk", diskDevice(d.Device), model.Clean(d.Device.Model), model.Clean(d.Device.Serial), model.Clean(d.Device.Path)}
+	}
+	for _, u := range s.UPS {
+		subjects[u.Name] = subj{kind: "ups", model: model.Clean(u.Model)}
+	}
+	for _, x := range s.Sensors {
+		subjects[x.ID] = subj{kind: "sensor", device: model.Clean(x.Device)}
+	}
+	for _, f := range fs {
+		sj, ok := subjects[f.SubjectID]
+		if !ok {
+			sj = subj{kind: "host"}
+			switch prefix, _, _ := strings.Cut(f.Rule, "."); {
+			case strings.HasPrefix(f.SubjectID, "collector:") || prefix == "daemon" || prefix == "collector":
+				sj.kind = "diskwatch"
+			case strings.HasPrefix(f.SubjectID, "kernel:"):
+				sj = subj{kind: "disk", device: model.Clean(strings.TrimPrefix(f.SubjectID, "kernel:"))}
+			case prefix == "md":
+				sj.kind = "array"
+			case prefix == "smart":
+				sj.kind = "disk"
+			case prefix == "ups":
+				sj.kind = "ups"
+			case prefix == "sensor":
+				sj.kind = "sensor"
+			}
+		}
+		id := model.Clean(f.SubjectID)
+		if id == "" {
+			id = model.Clean(f.Subject)
+		}
+		g(dFinding, float64(f.Severity), f.Rule, id, model.Clean(f.Subject), sj.kind, sj.device)
+		g(dFindingInfo, 1, f.Rule, id, model.Clean(f.Message), model.Clean(f.Remedy), sj.model, sj.serial, sj.path)
 	}
 }
 
@@ -265,31 +397,34 @@ func b2f(b bool) float64 {
 }
 
 func collectArray(g gaugeFunc, a *model.Array) {
-	g(dMDInfo, 1, a.Name, a.Level, a.Metadata, a.UUID)
-	g(dMDDisks, float64(a.DisksTotal), a.Name, "total")
-	g(dMDDisks, float64(a.DisksActive), a.Name, "active")
-	g(dMDDisks, float64(a.DisksFailed), a.Name, "failed")
-	g(dMDDisks, float64(a.DisksDown), a.Name, "down")
-	g(dMDDisks, float64(a.DisksSpare), a.Name, "spare")
-	g(dMDDegraded, b2f(a.DisksDown > 0 || a.DisksFailed > 0 || a.Degraded > 0), a.Name)
-	g(dMDActive, b2f(a.Activity != "inactive"), a.Name)
+	dev := model.Clean(a.Name)
+	g(dMDInfo, 1, dev, a.Level, a.Metadata, a.UUID)
+	g(dMDRequired, float64(a.DisksTotal), dev)
+	g(dMDDisks, float64(a.DisksActive), dev, "active")
+	g(dMDDisks, float64(a.DisksFailed), dev, "failed")
+	g(dMDDisks, float64(a.DisksDown), dev, "down")
+	g(dMDDisks, float64(a.DisksSpare), dev, "spare")
+	g(dMDDegraded, b2f(a.DisksDown > 0 || a.DisksFailed > 0 || a.Degraded > 0), dev)
+	g(dMDActive, b2f(a.Activity != "inactive"), dev)
 	action := a.SyncAction
 	if action == "" {
 		action = "idle"
 	}
-	g(dMDSync, a.SyncPercent/100, a.Name, action)
+	g(dMDSync, a.SyncPercent/100, dev)
+	for _, x := range mdActions {
+		g(dMDAction, b2f(x == action), dev, x)
+	}
+	if !slices.Contains(mdActions, action) {
+		g(dMDAction, 1, dev, model.Clean(action))
+	}
 	if a.MismatchCount >= 0 {
-		g(dMDMismatch, float64(a.MismatchCount), a.Name)
+		g(dMDMismatch, float64(a.MismatchCount), dev)
 	}
 }
 
 func collectDisk(g gaugeFunc, d *model.Disk) {
-	id := d.Device.ID()
-	name := d.Device.Name
-	if name == "" {
-		name = strings.TrimPrefix(d.Device.Path, "/dev/")
-	}
-	g(dDiskInfo, 1, id, model.Clean(name), model.Clean(d.Device.Model), model.Clean(d.Device.Serial),
+	id := diskDevice(d.Device)
+	g(dDiskInfo, 1, id, model.Clean(d.Device.ID()), model.Clean(d.Device.Path), model.Clean(d.Device.Model), model.Clean(d.Device.Serial),
 		model.Clean(d.Device.Firmware), model.Clean(d.Device.WWN), d.Device.Protocol)
 	if d.SMARTPassed != nil {
 		g(dSmartOK, b2f(*d.SMARTPassed), id)
@@ -340,13 +475,17 @@ func collectDisk(g gaugeFunc, d *model.Disk) {
 func collectUPS(g gaugeFunc, u *model.UPS) {
 	name := model.Clean(u.Name)
 	g(dUPSReach, b2f(u.Reachable), name)
-	seen := map[string]bool{}
+	set := map[string]bool{}
 	for _, f := range u.Status {
-		f = model.Clean(f)
-		if f == "" || seen[f] {
-			continue
+		if f = model.Clean(f); f != "" {
+			set[f] = true
 		}
-		seen[f] = true
+	}
+	for _, f := range upsFlags {
+		g(dUPSStatus, b2f(set[f]), name, f)
+		delete(set, f)
+	}
+	for f := range set {
 		g(dUPSStatus, 1, name, f)
 	}
 	if u.ChargePercent != nil {
