@@ -324,6 +324,18 @@ func TestDaemonQueueExecReloadRestart(t *testing.T) {
 		t.Errorf("/report: %s\n%.2000s", resp.Status, page)
 	}
 	promtoolCheck(t, metrics)
+	// Health endpoints as Prometheus' own components have them; any other
+	// path is 404.
+	for path, want := range map[string]int{"/-/healthy": 200, "/-/ready": 200, "/": 200, "/nope": 404, "/metrics/x": 404, "/-/reload": 404} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %s, want %d", path, resp.Status, want)
+		}
+	}
 
 	// SIGHUP with a broken config: kept, and said why.
 	os.WriteFile(cfgPath, []byte("daemon:\n  interval: soon\n"), 0o600)

@@ -17,6 +17,7 @@ import (
 	"github.com/diskwatch/diskwatch/alerts/output/internal/testdoc"
 	"github.com/diskwatch/diskwatch/alerts/output/prom"
 	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
+	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
 // promtool checks the exposition with the real linter (Debian package
@@ -147,6 +148,93 @@ func TestWriteToEscapesAndParses(t *testing.T) {
 	}
 	if got["a\"b\\c\nd\uFFFD"] != 1.5 || !math.IsInf(got["plain"], 1) {
 		t.Errorf("parsed back: %v", got)
+	}
+	promtool(t, b.Bytes())
+}
+
+// seriesKeys returns the series (name and labels) of an exposition.
+func seriesKeys(t *testing.T, doc *snapshot.Doc) map[string]bool {
+	t.Helper()
+	var b bytes.Buffer
+	if err := prom.WriteText(&b, doc); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, l := range strings.Split(b.String(), "\n") {
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		out[l[:strings.LastIndexByte(l, ' ')]] = true
+	}
+	return out
+}
+
+// State is in values, not labels: an array starting a check, a UPS going
+// on battery, a collector failing, a finding escalating with a new
+// message change no series but diskwatch_finding_info's.
+func TestSeriesStableAcrossStates(t *testing.T) {
+	before := testdoc.Doc()
+	after := testdoc.Doc()
+	s := after.Snapshot
+	changed := 0
+	for i := range s.Arrays {
+		if s.Arrays[i].SyncAction == "" || s.Arrays[i].SyncAction == "idle" {
+			s.Arrays[i].SyncAction, s.Arrays[i].SyncPercent = "check", 12.5
+			changed++
+			break
+		}
+	}
+	s.UPS[0].Status = []string{"OB", "DISCHRG", "LB"}
+	s.Sources[0].State = "failed"
+	for i := range after.Findings {
+		if after.Findings[i].Severity == snapshot.Warning {
+			after.Findings[i].Severity = snapshot.Critical
+			after.Findings[i].Message += " (worse)"
+			changed++
+			break
+		}
+	}
+	if changed != 2 {
+		t.Fatalf("test document lacks an idle array or a warning (%d changes)", changed)
+	}
+	kb, ka := seriesKeys(t, before), seriesKeys(t, after)
+	for k := range kb {
+		if !ka[k] && !strings.HasPrefix(k, "diskwatch_finding_info{") {
+			t.Errorf("series gone after the state change: %s", k)
+		}
+	}
+	for k := range ka {
+		if !kb[k] && !strings.HasPrefix(k, "diskwatch_finding_info{") {
+			t.Errorf("series new after the state change: %s", k)
+		}
+	}
+}
+
+// Each sensor unit has its own metric in base units; no metric carries a
+// unit or state label.
+func TestOneUnitPerMetric(t *testing.T) {
+	doc := testdoc.Doc()
+	doc.Snapshot.Sensors = append(doc.Snapshot.Sensors,
+		model.Sensor{ID: "hwmon/nct/fan1", Kind: "fan", Unit: "rpm", Value: 900},
+		model.Sensor{ID: "probe/room", Kind: "humidity", Unit: "%", Value: 40},
+		model.Sensor{ID: "hwmon/nct/in0", Kind: "voltage", Unit: "V", Value: 1.2})
+	var b bytes.Buffer
+	prom.WriteText(&b, doc)
+	text := b.String()
+	for _, want := range []string{
+		`diskwatch_sensor_fan_rpm{sensor="hwmon/nct/fan1"} 900`,
+		`diskwatch_sensor_humidity_ratio{sensor="probe/room"} 0.4`,
+		`diskwatch_sensor_voltage_volts{sensor="hwmon/nct/in0"} 1.2`,
+		`diskwatch_sensor_temperature_celsius{sensor="hwmon/coretemp/temp1"} 41`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %s", want)
+		}
+	}
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, `unit="`) || (strings.Contains(l, `state="`) && !strings.HasPrefix(l, "diskwatch_md_disks{") && !strings.HasPrefix(l, "diskwatch_collector_state{")) {
+			t.Errorf("unit or state in labels: %s", l)
+		}
 	}
 	promtool(t, b.Bytes())
 }
