@@ -253,7 +253,7 @@ func diskDevice(d model.DeviceInfo) string {
 
 // collectFindings adds diskwatch_finding and diskwatch_finding_info: the
 // subject's kind, kernel name and identity come from the snapshot.
-func collectFindings(g gaugeFunc, s *model.Snapshot, fs []snapshot.Finding) {
+func collectFindings(g gaugeFunc, s *model.Snapshot, fs []model.Finding) {
 	type subj struct{ kind, device, model, serial, path string }
 	subjects := map[string]subj{}
 	for _, a := range s.Arrays {

@@ -187,8 +187,8 @@ func TestSeriesStableAcrossStates(t *testing.T) {
 	s.UPS[0].Status = []string{"OB", "DISCHRG", "LB"}
 	s.Sources[0].State = "failed"
 	for i := range after.Findings {
-		if after.Findings[i].Severity == snapshot.Warning {
-			after.Findings[i].Severity = snapshot.Critical
+		if after.Findings[i].Severity == model.Warning {
+			after.Findings[i].Severity = model.Critical
 			after.Findings[i].Message += " (worse)"
 			changed++
 			break
