@@ -148,8 +148,8 @@ var smartAttribute = &Rule{
 
 var smartPending = &Rule{
 	Name: "smart.pending_sectors",
-	Summary: "ATA attribute 197 (current pending sectors) or 198 (offline uncorrectable) raw count is above max (default 0): " +
-		"sectors the drive could not read (WARNING, as smartd's -C 197 -U 198)",
+	Summary: "ATA attribute 197 (current pending sectors) or 198 (offline uncorrectable) raw count is above max (default 0) " +
+		"and above any acknowledged baseline (`diskwatch ack DISK 197`): sectors the drive could not read (WARNING, as smartd's -C 197 -U 198)",
 	Params: map[string]float64{"max": 0},
 	Eval: func(in *Input, p Params) []model.Finding {
 		var out []model.Finding
@@ -166,7 +166,15 @@ var smartPending = &Rule{
 				if a == nil || a.Raw <= int64(limit) {
 					continue
 				}
-				ev = append(ev, fmt.Sprintf("%d %s raw %d", a.ID, model.Clean(a.Name), a.Raw))
+				b, acked := baseline(in, d.Device.ID(), fmt.Sprintf("smart_attr_%d_raw", id))
+				if acked && float64(a.Raw) <= b.Value {
+					continue // the operator accepted this count; only growth alerts
+				}
+				e := fmt.Sprintf("%d %s raw %d", a.ID, model.Clean(a.Name), a.Raw)
+				if acked {
+					e += fmt.Sprintf(" (grew beyond %s acknowledged on %s)", num(b.Value), b.Time.UTC().Format("2006-01-02"))
+				}
+				ev = append(ev, e)
 				worst = max(worst, a.Raw)
 			}
 			if len(ev) == 0 {
