@@ -60,17 +60,17 @@ var diskMetrics = []struct {
 	metric, title, unit string
 	thresholdAttr       int // ATA attribute whose vendor threshold applies (normalized series only)
 }{
-	{"smart_attr_5_raw", "Reallocated sectors (5)", "", 0},
-	{"smart_attr_197_raw", "Pending sectors (197)", "", 0},
-	{"smart_attr_198_raw", "Offline uncorrectable (198)", "", 0},
-	{"smart_attr_187_raw", "Reported uncorrectable (187)", "", 0},
-	{"smart_attr_188_raw", "Command timeouts (188)", "", 0},
-	{"smart_attr_199_raw", "CRC errors (199)", "", 0},
-	{"temperature_c", "Temperature", "°C", 0},
-	{"nvme_percentage_used", "Wear (NVMe percentage used)", "%", 0},
-	{"nvme_available_spare", "Available spare", "%", 0},
-	{"nvme_media_errors", "Media errors (NVMe)", "", 0},
-	{"scsi_grown_defects", "Grown defects (SCSI)", "", 0},
+	{model.AttrRaw(5), "Reallocated sectors (5)", "", 0},
+	{model.AttrRaw(197), "Pending sectors (197)", "", 0},
+	{model.AttrRaw(198), "Offline uncorrectable (198)", "", 0},
+	{model.AttrRaw(187), "Reported uncorrectable (187)", "", 0},
+	{model.AttrRaw(188), "Command timeouts (188)", "", 0},
+	{model.AttrRaw(199), "CRC errors (199)", "", 0},
+	{model.MetricTemperatureC, "Temperature", "°C", 0},
+	{model.MetricNVMePercentageUsed, "Wear (NVMe percentage used)", "%", 0},
+	{model.MetricNVMeAvailableSpare, "Available spare", "%", 0},
+	{model.MetricNVMeMediaErrors, "Media errors (NVMe)", "", 0},
+	{model.MetricSCSIGrownDefects, "Grown defects (SCSI)", "", 0},
 }
 
 // Build assembles the report. It reads history for each subject; a
@@ -120,12 +120,12 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 			}
 			ch := Chart{Title: m.title, Unit: m.unit, Points: pts, Marks: in.Alerts[id]}
 			switch m.metric {
-			case "temperature_c":
+			case model.MetricTemperatureC:
 				ch.Threshold = d.WarnTemperatureC // the drive's own limit, when it reports one
-			case "nvme_percentage_used":
+			case model.MetricNVMePercentageUsed:
 				w := 80.0 // smart.wear's default warning level
 				ch.Threshold = &w
-			case "nvme_available_spare":
+			case model.MetricNVMeAvailableSpare:
 				if d.NVMe != nil && d.NVMe.AvailableSpareThreshold > 0 {
 					t := float64(d.NVMe.AvailableSpareThreshold)
 					ch.Threshold = &t

@@ -33,38 +33,38 @@ const (
 // HistoryRules are the trend and risk rules.
 func HistoryRules() []*Rule {
 	return []*Rule{
-		growthRule("trend.reallocated", "reallocated sectors (SMART 5)", []string{"smart_attr_5_raw"}, evPinheiroRealloc,
+		growthRule("trend.reallocated", "reallocated sectors (SMART 5)", []string{model.AttrRaw(5)}, evPinheiroRealloc,
 			"back up now; run a long self-test (smartctl -t long) and plan the replacement"),
-		growthRule("trend.pending", "pending sectors (SMART 197)", []string{"smart_attr_197_raw"}, evPinheiroProbat,
+		growthRule("trend.pending", "pending sectors (SMART 197)", []string{model.AttrRaw(197)}, evPinheiroProbat,
 			"back up now; run a long self-test to force remapping, then watch whether reallocations follow"),
-		growthRule("trend.uncorrectable", "uncorrectable errors (SMART 187/198)", []string{"smart_attr_187_raw", "smart_attr_198_raw"}, evPinheiroScan,
+		growthRule("trend.uncorrectable", "uncorrectable errors (SMART 187/198)", []string{model.AttrRaw(187), model.AttrRaw(198)}, evPinheiroScan,
 			"back up now and replace the disk: it lost data it could not recover"),
-		growthRule("trend.timeouts", "command timeouts (SMART 188)", []string{"smart_attr_188_raw"}, evBackblaze5,
+		growthRule("trend.timeouts", "command timeouts (SMART 188)", []string{model.AttrRaw(188)}, evBackblaze5,
 			"check the kernel log for resets; check cabling and power; if it keeps growing, replace the disk"),
-		growthRule("trend.crc", "interface CRC errors (SMART 199)", []string{"smart_attr_199_raw"}, evCRC,
+		growthRule("trend.crc", "interface CRC errors (SMART 199)", []string{model.AttrRaw(199)}, evCRC,
 			"reseat or replace the SATA cable (or backplane slot); this is usually not the disk"),
-		growthRule("trend.nvme_media", "NVMe media errors", []string{"nvme_media_errors"}, evNVMeMedia,
+		growthRule("trend.nvme_media", "NVMe media errors", []string{model.MetricNVMeMediaErrors}, evNVMeMedia,
 			"back up now; check nvme error-log; plan the replacement"),
-		growthRule("trend.scsi_defects", "SCSI grown defects", []string{"scsi_grown_defects"}, evSCSIDefects,
+		growthRule("trend.scsi_defects", "SCSI grown defects", []string{model.MetricSCSIGrownDefects}, evSCSIDefects,
 			"back up now and plan the replacement"),
-		growthRule("trend.scsi_uncorrected", "SCSI uncorrected errors", []string{"scsi_read_uncorrected", "scsi_write_uncorrected", "scsi_verify_uncorrected"}, evPinheiroScan,
+		growthRule("trend.scsi_uncorrected", "SCSI uncorrected errors", []string{model.MetricSCSIReadUncorrected, model.MetricSCSIWriteUncorrected, model.MetricSCSIVerifyUncorrected}, evPinheiroScan,
 			"back up now and replace the disk"),
 		trendWear, trendTemperature, riskScore,
 	}
 }
 
+// historyMetrics are the metrics the history rules read.
+var historyMetrics = map[string]bool{
+	model.AttrRaw(5): true, model.AttrRaw(187): true, model.AttrRaw(188): true, model.AttrRaw(197): true,
+	model.AttrRaw(198): true, model.AttrRaw(199): true, model.AttrValue(177): true, model.AttrValue(231): true,
+	model.AttrValue(233): true, model.MetricNVMeMediaErrors: true, model.MetricNVMePercentageUsed: true,
+	model.MetricNVMeAvailableSpare: true, model.MetricSCSIGrownDefects: true, model.MetricSCSIReadUncorrected: true,
+	model.MetricSCSIWriteUncorrected: true, model.MetricSCSIVerifyUncorrected: true, model.MetricTemperatureC: true,
+}
+
 // HistoryMetric reports whether the history rules read metric; a store
 // that must stay small (replay's in-memory one) may keep only these.
-func HistoryMetric(metric string) bool {
-	switch metric {
-	case "smart_attr_5_raw", "smart_attr_187_raw", "smart_attr_188_raw", "smart_attr_197_raw", "smart_attr_198_raw",
-		"smart_attr_199_raw", "nvme_media_errors", "scsi_grown_defects", "scsi_read_uncorrected", "scsi_write_uncorrected",
-		"scsi_verify_uncorrected", "temperature_c", "nvme_percentage_used", "nvme_available_spare",
-		"smart_attr_177_value", "smart_attr_231_value", "smart_attr_233_value":
-		return true
-	}
-	return false
-}
+func HistoryMetric(metric string) bool { return historyMetrics[metric] }
 
 func diskMatch(d *model.Disk) model.Match {
 	return model.Match{Path: d.Device.Path, Serial: d.Device.Serial, Model: d.Device.Model}
@@ -76,53 +76,7 @@ func diskFinding(d *model.Disk, sev model.Severity, msg, remedy string) model.Fi
 
 // metricValue reads one metric of a disk's current readings, by the names
 // model.Disk.Samples uses, without building every sample.
-func metricValue(d *model.Disk, metric string) (float64, bool) {
-	if rest, ok := strings.CutPrefix(metric, "smart_attr_"); ok {
-		num, kind, _ := strings.Cut(rest, "_")
-		id, err := strconv.Atoi(num)
-		if err != nil {
-			return 0, false
-		}
-		a := d.Attr(id)
-		if a == nil {
-			return 0, false
-		}
-		if kind == "value" {
-			return float64(a.Value), true
-		}
-		return float64(a.Raw), true
-	}
-	if n := d.NVMe; n != nil {
-		switch metric {
-		case "nvme_media_errors":
-			return float64(n.MediaErrors), true
-		case "nvme_percentage_used":
-			return float64(n.PercentageUsed), true
-		case "nvme_available_spare":
-			return float64(n.AvailableSpare), true
-		}
-	}
-	if c := d.SCSI; c != nil {
-		var p *int64
-		switch metric {
-		case "scsi_grown_defects":
-			p = c.GrownDefects
-		case "scsi_read_uncorrected":
-			p = c.ReadUncorrected
-		case "scsi_write_uncorrected":
-			p = c.WriteUncorrected
-		case "scsi_verify_uncorrected":
-			p = c.VerifyUncorrected
-		}
-		if p != nil {
-			return float64(*p), true
-		}
-	}
-	if metric == "temperature_c" && d.TemperatureC != nil {
-		return *d.TemperatureC, true
-	}
-	return 0, false
-}
+func metricValue(d *model.Disk, metric string) (float64, bool) { return d.Metric(metric) }
 
 // series reads (subject, metric) since from, with the current reading
 // appended when the store does not have it yet (a store that failed to
@@ -229,10 +183,10 @@ type wearMetric struct {
 }
 
 var wearMetrics = []wearMetric{
-	{"nvme_percentage_used", func(v float64) float64 { return v }},
-	{"smart_attr_177_value", func(v float64) float64 { return 100 - v }}, // Wear_Leveling_Count (normalized, 100 = new)
-	{"smart_attr_231_value", func(v float64) float64 { return 100 - v }}, // SSD_Life_Left
-	{"smart_attr_233_value", func(v float64) float64 { return 100 - v }}, // Media_Wearout_Indicator
+	{model.MetricNVMePercentageUsed, func(v float64) float64 { return v }},
+	{model.AttrValue(177), func(v float64) float64 { return 100 - v }}, // Wear_Leveling_Count (normalized, 100 = new)
+	{model.AttrValue(231), func(v float64) float64 { return 100 - v }}, // SSD_Life_Left
+	{model.AttrValue(233), func(v float64) float64 { return 100 - v }}, // Media_Wearout_Indicator
 }
 
 var trendWear = &Rule{
@@ -252,7 +206,7 @@ var trendWear = &Rule{
 			minSpan := time.Duration(p.Get("min_span_days", m) * float64(Day))
 			for _, wm := range wearMetrics {
 				cur, ok := metricValue(d, wm.metric)
-				if !ok || (wm.metric != "nvme_percentage_used" && d.Device.RotationRate > 0) {
+				if !ok || (wm.metric != model.MetricNVMePercentageUsed && d.Device.RotationRate > 0) {
 					continue
 				}
 				raw := series(in, d.Device.ID(), wm.metric, in.Now.Add(-window), cur, true)
@@ -281,8 +235,8 @@ var trendWear = &Rule{
 				out = append(out, f)
 				break
 			}
-			if cur, ok := metricValue(d, "nvme_available_spare"); ok {
-				ps := series(in, d.Device.ID(), "nvme_available_spare", in.Now.Add(-window), cur, true)
+			if cur, ok := metricValue(d, model.MetricNVMeAvailableSpare); ok {
+				ps := series(in, d.Device.ID(), model.MetricNVMeAvailableSpare, in.Now.Add(-window), cur, true)
 				hi := cur
 				for _, pt := range ps {
 					hi = math.Max(hi, pt.Value)
@@ -290,7 +244,7 @@ var trendWear = &Rule{
 				if drop := hi - cur; drop >= p.Get("spare_drop", m) {
 					f := diskFinding(d, model.Warning, fmt.Sprintf("%s: NVMe available spare fell by %.0f points in %s to %.0f%%: the drive is consuming spare blocks",
 						d.Device.Display(), drop, days(window), cur), "back up; plan the replacement")
-					f.Values = map[string]float64{"nvme_available_spare": cur, "drop": drop}
+					f.Values = map[string]float64{model.MetricNVMeAvailableSpare: cur, "drop": drop}
 					out = append(out, f)
 				}
 			}
@@ -315,7 +269,7 @@ var trendTemperature = &Rule{
 			cur := *d.TemperatureC
 			hold := time.Duration(p.Get("hold_minutes", m) * float64(time.Minute))
 			maxC, critC, minC, hyst := p.Get("max_c", m), p.Get("crit_c", m), p.Get("min_c", m), p.Get("hysteresis_c", m)
-			ps := series(in, d.Device.ID(), "temperature_c", in.Now.Add(-hold-24*time.Hour), cur, true)
+			ps := series(in, d.Device.ID(), model.MetricTemperatureC, in.Now.Add(-hold-24*time.Hour), cur, true)
 			hot := Hysteresis{On: maxC, Off: maxC - hyst}.State(ps) &&
 				HeldFor(ps, in.Now, hold, func(v float64) bool { return v > maxC-hyst })
 			cold := Hysteresis{On: minC, Off: minC + hyst, Falling: true}.State(ps) &&
@@ -328,12 +282,12 @@ var trendTemperature = &Rule{
 				}
 				f := diskFinding(d, sev, fmt.Sprintf("%s: temperature %.0f °C, at or above %.0f °C for %s or more", d.Device.Display(), cur, maxC, roughDuration(hold)),
 					"check airflow, fans and the room; sustained heat shortens drive life")
-				f.Values = map[string]float64{"temperature_c": cur}
+				f.Values = map[string]float64{model.MetricTemperatureC: cur}
 				out = append(out, f)
 			case cold:
 				f := diskFinding(d, model.Warning, fmt.Sprintf("%s: temperature %.0f °C, at or below %.0f °C for %s or more", d.Device.Display(), cur, minC, roughDuration(hold)),
 					"drives are rated for about 5 °C and up; check the environment")
-				f.Values = map[string]float64{"temperature_c": cur}
+				f.Values = map[string]float64{model.MetricTemperatureC: cur}
 				out = append(out, f)
 			}
 		}
@@ -361,14 +315,14 @@ var riskSignals = []struct {
 	points       float64
 	evidence     string
 }{
-	{"smart_attr_5_raw", "reallocated sectors", 1, evPinheiroRealloc},
-	{"smart_attr_197_raw", "pending sectors", 1, evPinheiroProbat},
-	{"smart_attr_198_raw", "offline uncorrectable sectors", 2, evPinheiroScan},
-	{"smart_attr_187_raw", "reported uncorrectable errors", 1, evBackblaze5},
-	{"smart_attr_188_raw", "command timeouts", 1, evBackblaze5},
-	{"nvme_media_errors", "NVMe media errors", 2, evNVMeMedia},
-	{"scsi_grown_defects", "SCSI grown defects", 1, evSCSIDefects},
-	{"scsi_read_uncorrected", "SCSI read uncorrected errors", 2, evPinheiroScan},
+	{model.AttrRaw(5), "reallocated sectors", 1, evPinheiroRealloc},
+	{model.AttrRaw(197), "pending sectors", 1, evPinheiroProbat},
+	{model.AttrRaw(198), "offline uncorrectable sectors", 2, evPinheiroScan},
+	{model.AttrRaw(187), "reported uncorrectable errors", 1, evBackblaze5},
+	{model.AttrRaw(188), "command timeouts", 1, evBackblaze5},
+	{model.MetricNVMeMediaErrors, "NVMe media errors", 2, evNVMeMedia},
+	{model.MetricSCSIGrownDefects, "SCSI grown defects", 1, evSCSIDefects},
+	{model.MetricSCSIReadUncorrected, "SCSI read uncorrected errors", 2, evPinheiroScan},
 }
 
 func diskRisk(in *Input, d *model.Disk, id string, window time.Duration) risk {
@@ -389,7 +343,7 @@ func diskRisk(in *Input, d *model.Disk, id string, window time.Duration) risk {
 		add(fmt.Sprintf("%s %s", num(cur), c.what), c.points, c.evidence)
 		// Command timeouts also count resets and cabling trouble: their
 		// growth is trend.timeouts' to report, not a media signal.
-		if in.History != nil && c.metric != "smart_attr_188_raw" {
+		if in.History != nil && c.metric != model.AttrRaw(188) {
 			if g := counterGrowth(in, id, c.metric, cur, window); g.inc > 0 {
 				add(fmt.Sprintf("%s grew by %s in %s", c.what, num(g.inc), days(window)), 2, evRecency)
 			}

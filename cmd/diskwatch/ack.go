@@ -17,8 +17,8 @@ import (
 
 // ackable are the counters an acknowledgement applies to when no
 // attribute is named: the error counts the history rules alert on.
-var ackable = []string{"smart_attr_5_raw", "smart_attr_187_raw", "smart_attr_188_raw", "smart_attr_197_raw", "smart_attr_198_raw",
-	"smart_attr_199_raw", "nvme_media_errors", "scsi_grown_defects", "scsi_read_uncorrected", "scsi_write_uncorrected", "scsi_verify_uncorrected"}
+var ackable = []string{model.AttrRaw(5), model.AttrRaw(187), model.AttrRaw(188), model.AttrRaw(197), model.AttrRaw(198),
+	model.AttrRaw(199), model.MetricNVMeMediaErrors, model.MetricSCSIGrownDefects, model.MetricSCSIReadUncorrected, model.MetricSCSIWriteUncorrected, model.MetricSCSIVerifyUncorrected}
 
 func runAck(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("ack", flag.ContinueOnError)
@@ -41,7 +41,7 @@ func runAck(ctx context.Context, e *env, args []string) int {
 	if fs.NArg() == 2 {
 		a := fs.Arg(1)
 		if n, err := strconv.Atoi(a); err == nil {
-			a = fmt.Sprintf("smart_attr_%d_raw", n)
+			a = model.AttrRaw(n)
 		}
 		metrics = []string{a}
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -152,8 +151,6 @@ func parseWindow(s string) (time.Duration, error) {
 	return d, nil
 }
 
-var attrMetricRE = regexp.MustCompile(`^smart_attr_(\d+)_(raw|value)$`)
-
 // addStoredSubjects adds to snap the disks known only from history (a fleet
 // replayed into the store, a disk since removed), rebuilt from their
 // latest stored readings so the same rules judge them.
@@ -168,7 +165,7 @@ func addStoredSubjects(snap *model.Snapshot, hist *history.Store) error {
 	}
 	var errs []error
 	for _, id := range subjects {
-		kind, rest, ok := strings.Cut(id, ":")
+		kind, _, ok := strings.Cut(id, ":")
 		if !ok || live[id] || (kind != "wwn" && kind != "serial" && kind != "path") {
 			continue
 		}
@@ -177,67 +174,14 @@ func addStoredSubjects(snap *model.Snapshot, hist *history.Store) error {
 			errs = append(errs, err)
 			continue
 		}
-		snap.Disks = append(snap.Disks, diskFromLatest(kind, rest, latest))
+		values := make(map[string]float64, len(latest))
+		for m, p := range latest {
+			values[m] = p.Value
+		}
+		snap.Disks = append(snap.Disks, model.DiskFromMetrics(id, values))
 	}
 	snap.Sort()
 	return errors.Join(errs...)
-}
-
-// diskFromLatest rebuilds a SMART record from stored metrics. The identity
-// is kept as stored; the name shows it.
-func diskFromLatest(kind, rest string, latest map[string]rules.Point) model.Disk {
-	d := model.Disk{Device: model.DeviceInfo{Name: rest, Identity: kind + ":" + rest}}
-	switch kind {
-	case "wwn":
-		d.Device.WWN = rest
-	case "serial":
-		// The stored ID is "MODEL_SERIAL" with spaces folded.
-		d.Device.Name = strings.ReplaceAll(rest, "_", " ")
-	case "path":
-		d.Device.Path = rest
-	}
-	attrs := map[int]*model.ATAAttribute{}
-	for metric, p := range latest {
-		if m := attrMetricRE.FindStringSubmatch(metric); m != nil {
-			id, _ := strconv.Atoi(m[1])
-			a := attrs[id]
-			if a == nil {
-				a = &model.ATAAttribute{ID: id}
-				attrs[id] = a
-			}
-			if m[2] == "raw" {
-				a.Raw = int64(p.Value)
-				a.RawString = strconv.FormatInt(a.Raw, 10)
-			} else {
-				a.Value, a.Worst = int(p.Value), int(p.Value)
-			}
-			continue
-		}
-		v := p.Value
-		switch metric {
-		case "temperature_c":
-			d.TemperatureC = &v
-		case "power_on_hours":
-			n := int64(v)
-			d.PowerOnHours = &n
-		case "smart_passed":
-			b := v != 0
-			d.SMARTPassed = &b
-		}
-	}
-	ids := make([]int, 0, len(attrs))
-	for id := range attrs {
-		ids = append(ids, id)
-	}
-	sort.Ints(ids)
-	for _, id := range ids {
-		d.ATAAttributes = append(d.ATAAttributes, *attrs[id])
-	}
-	d.SMARTAvailable = len(ids) > 0
-	if d.SMARTAvailable {
-		d.Device.Protocol = "ata"
-	}
-	return d
 }
 
 // alertMarks reads the alert_level series the engine stores after each
