@@ -12,7 +12,7 @@ import (
 // reads one back from a live disk and DiskFromMetrics rebuilds a disk from
 // stored values.
 const (
-	MetricSMARTPassed  = "smart_passed"
+	MetricSMARTPassed = "smart_passed"
 	// MetricSMARTEnabled is 1 with SMART enabled, 0 disabled; written only
 	// for disks with SMART.
 	MetricSMARTEnabled = "smart_enabled"
