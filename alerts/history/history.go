@@ -156,7 +156,10 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 		dir = DefaultDir
 	}
 	path := filepath.Join(dir, FileName)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// The state directory is 0755, as the daemon makes it: it publishes
+	// snapshot.json (0644) there for the Zabbix agent's user. The store
+	// itself is 0600.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		if isReadOnly(err) && exists(path) {
 			return openReadOnly(path, o)
 		}

@@ -91,7 +91,7 @@ func TestAppendSeriesAck(t *testing.T) {
 	}
 	// Permissions, and everything survives a reopen.
 	s.Close()
-	for p, mode := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, FileName): 0o600} {
+	for p, mode := range map[string]os.FileMode{dir: 0o755, filepath.Join(dir, FileName): 0o600} {
 		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != mode {
 			t.Errorf("%s: mode %v (err %v), want %v", p, st.Mode().Perm(), err, mode)
 		}

@@ -1,13 +1,17 @@
-// Command diskwatch-zabbix is the fast path of the Zabbix agent items: it
-// answers `diskwatch zabbix get|discovery` from the daemon's snapshot with a
-// binary that links only what that needs, so an item costs about as much
-// as starting a static program. When the snapshot is missing or stale it
-// hands the call to `diskwatch zabbix` (the program next to it, or in
-// PATH), which reads the devices.
+// Command diskwatch-zabbix answers the Zabbix agent's items from the
+// daemon's snapshot, with a binary that links only what that needs, so an
+// item costs about as much as starting a static program. It never reads a
+// device and never logs: stdout carries only the value.
+//
+// `diskwatch-zabbix get diskwatch.get [MAXAGE]` (the item the shipped
+// template polls) prints the whole host as one JSON object; when the
+// snapshot is missing, unreadable or older than MAXAGE the object says
+// "running":0 and why, with the snapshot's real age. Single items (`get
+// md.degraded md0`, `discovery arrays`) print the value, or an error on
+// stderr and exit 1 when the snapshot is missing, unreadable or stale.
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,8 +21,8 @@ import (
 	"time"
 
 	"github.com/diskwatch/diskwatch/alerts/assemble/locate"
+	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
 	"github.com/diskwatch/diskwatch/alerts/output/zabbix"
-	"github.com/diskwatch/diskwatch/collectors/execx"
 )
 
 func main() {
@@ -42,9 +46,14 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string, no
 		fmt.Fprintln(stderr, "usage: diskwatch-zabbix [--state DIR] get KEY | get NAME ARG... | discovery KIND")
 		return 2
 	}
-	doc, err := locate.FreshSnapshot(state, now, 0)
-	if err != nil {
-		return fallback(args, stdout, stderr, state)
+	path := filepath.Join(state, snapshot.FileName)
+	doc, rerr := snapshot.Read(path)
+	if rest[0] == "get" && (rest[1] == zabbix.MasterKey || strings.HasPrefix(rest[1], zabbix.MasterKey+"[")) {
+		return master(path, doc, rerr, rest[1:], stdout, stderr, now)
+	}
+	if err := zabbix.Usable(path, doc, rerr, now, 0); err != nil {
+		fmt.Fprintln(stderr, oneLine(err.Error()))
+		return 1
 	}
 	if rest[0] == "discovery" {
 		b, err := zabbix.Discovery(doc, rest[1])
@@ -83,30 +92,32 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string, no
 	return 0
 }
 
-// fallback runs `diskwatch zabbix --state DIR ARGS...` to read devices.
-func fallback(args []string, stdout, stderr io.Writer, state string) int {
-	prog := "diskwatch"
-	if self, err := os.Executable(); err == nil {
-		if p := filepath.Join(filepath.Dir(self), "diskwatch"); fileExists(p) {
-			prog = p
+// master prints the answer of zabbix.MasterKey (args: the key, with its
+// optional argument in brackets or as the next word).
+func master(path string, doc *snapshot.Doc, rerr error, args []string, stdout, stderr io.Writer, now time.Time) int {
+	_, kargs, err := zabbix.ParseKey(args[0])
+	if err == nil && len(args) > 1 {
+		if kargs != nil {
+			err = errors.New("give the key either as NAME[ARGS] or as NAME ARG...")
+		}
+		kargs = args[1:]
+		for len(kargs) > 0 && kargs[len(kargs)-1] == "" {
+			kargs = kargs[:len(kargs)-1]
 		}
 	}
-	rest := args
-	if len(rest) >= 2 && rest[0] == "--state" {
-		rest = rest[2:]
+	if err == nil && len(kargs) > 1 {
+		err = fmt.Errorf("%s takes one argument, the maximum snapshot age", zabbix.MasterKey)
 	}
-	err := execx.Cmd{Name: prog, Args: append([]string{"zabbix", "--state", state}, rest...), Stdout: stdout, Stderr: stderr, Timeout: 2 * time.Minute}.Run(context.Background())
-	var ee *execx.ExitError
-	if errors.As(err, &ee) {
-		return ee.Code
+	var maxAge time.Duration
+	if err == nil && len(kargs) == 1 {
+		maxAge, err = zabbix.ParseMaxAge(kargs[0])
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "diskwatch zabbix:", oneLine(err.Error()))
 		return 1
 	}
+	fmt.Fprintf(stdout, "%s\n", zabbix.NewMaster(path, doc, rerr, now, maxAge).JSON())
 	return 0
 }
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\r", " ").Replace(s) }

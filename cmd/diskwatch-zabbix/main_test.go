@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,12 +47,39 @@ func TestFastPath(t *testing.T) {
 			t.Errorf("%v: %q (stderr %q) exit %d, want %q exit %d", c.args, out, errs, code, c.out, c.code)
 		}
 	}
-	// A stale snapshot hands over to `diskwatch zabbix` (absent here: the
-	// error says so).
+	// The template's item: the whole host as JSON.
+	out, errs, code := call(t, state, "get", "diskwatch.get", "auto")
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil || code != 0 || errs != "" || m["running"] != 1.0 || m["age"] != 60.0 {
+		t.Errorf("diskwatch.get: %q %q exit %d", out, errs, code)
+	}
+	// A stale snapshot answers nothing but why: no fallback that reads
+	// devices as the agent's unprivileged user, nothing on stdout for a
+	// single item; the template's item says running 0 with the real age.
 	doc.Written = now.Add(-time.Hour)
 	snapshot.Write(filepath.Join(state, snapshot.FileName), doc)
-	_, errs, code := call(t, state, "get", "md.degraded[md0]")
-	if code == 0 || !strings.Contains(errs, "diskwatch") {
-		t.Errorf("stale: exit %d, %q", code, errs)
+	out, errs, code = call(t, state, "get", "md.degraded[md0]")
+	if code != 1 || out != "" || !strings.Contains(errs, "diskwatch is not running: its snapshot "+state+"/snapshot.json was written 1h0m0s ago, more than 3m0s") {
+		t.Errorf("stale: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	for _, key := range []string{"diskwatch.get[]", "diskwatch.get[auto]", "diskwatch.get[10m]"} {
+		out, errs, code = call(t, state, "get", key)
+		m = nil
+		if err := json.Unmarshal([]byte(out), &m); err != nil || code != 0 || errs != "" || m["running"] != 0.0 || m["age"] != 3600.0 || m["severity"] != nil {
+			t.Errorf("%s stale: %q %q exit %d", key, out, errs, code)
+		}
+	}
+	out, errs, code = call(t, state, "get", "diskwatch.get", "2h")
+	if !strings.Contains(out, `"running":1`) || code != 0 {
+		t.Errorf("max age 2h: %q %q", out, errs)
+	}
+	out, errs, code = call(t, state, "get", "diskwatch.get", "2x")
+	if out != "" || code != 1 || !strings.Contains(errs, "maximum snapshot age") {
+		t.Errorf("bad max age: %q %q %d", out, errs, code)
+	}
+	// No snapshot at all.
+	out, errs, code = call(t, t.TempDir(), "get", "diskwatch.get[]")
+	if !strings.Contains(out, `"running":0,"error":"diskwatch is not running: no snapshot at `) || code != 0 {
+		t.Errorf("missing: %q %q", out, errs)
 	}
 }

@@ -580,8 +580,10 @@ func TestDaemonAlertmanager(t *testing.T) {
 }
 
 // A real zabbix_agentd with contrib/zabbix/userparameter_diskwatch.conf
-// answers the items: from the daemon's snapshot (DISKWATCH_STATE), and
-// reading a fixture root directly when there is no daemon (DISKWATCH_ROOT).
+// answers the template's item from the daemon's snapshot (DISKWATCH_STATE)
+// with the JSON alone on stdout; without a snapshot it says diskwatch is
+// not running and never reads the devices instead (TestZabbixServer in
+// cmd/diskwatch-zabbix runs it under a real Zabbix server).
 func TestZabbixAgent(t *testing.T) {
 	agent := needProgram(t, "zabbix_agentd", "zabbix-agent")
 	bin := diskwatchBin(t)
@@ -594,6 +596,12 @@ func TestZabbixAgent(t *testing.T) {
 	d := startDaemon(t, nil, "--root", root, "--config", cfgPath, "--state", state, "--no-history", "--metrics-listen", "off", "--rounds", "1")
 	if code := d.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("daemon exit %d:\n%s", code, d.log.String())
+	}
+	// diskwatch-zabbix beside diskwatch, as `make install` puts it.
+	c := exec.Command("go", "build", "-o", filepath.Join(filepath.Dir(bin), "diskwatch-zabbix"), "../diskwatch-zabbix")
+	c.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if o, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("build diskwatch-zabbix: %v\n%s", err, o)
 	}
 
 	up, err := os.ReadFile("../../contrib/zabbix/userparameter_diskwatch.conf")
@@ -609,38 +617,56 @@ func TestZabbixAgent(t *testing.T) {
 		if err != nil {
 			t.Fatalf("zabbix_agentd -t %s: %v\n%s", key, err, o)
 		}
-		m := regexp.MustCompile(`\[(\w)\|(.*)\]\s*$`).FindStringSubmatch(strings.TrimSpace(string(o)))
+		m := regexp.MustCompile(`(?s)\[(\w)\|(.*)\]\s*$`).FindStringSubmatch(strings.TrimSpace(string(o)))
 		if m == nil {
 			return strings.TrimSpace(string(o))
 		}
 		return m[1] + "|" + m[2]
 	}
-	fromSnapshot := []string{"DISKWATCH_STATE=" + state, "DISKWATCH_ROOT=/nonexistent"}
-	for key, want := range map[string]string{
-		"md.degraded[md9]":     "t|1",
-		"md.degraded[md0]":     "t|0",
-		"md.disks[md9,failed]": "t|2",
-		"md.state[md4]":        "t|inactive",
-		"diskwatch.status":     "t|2",
-		"md.degraded[--help]":  `t|diskwatch zabbix: argument "--help" may not start with "-"`,
-		"md.degraded[md99]":    "t|diskwatch zabbix: array md99: not found",
-	} {
-		if got := get(fromSnapshot, key); got != want {
-			t.Errorf("snapshot: %s = %q, want %q", key, got, want)
+	type answer struct {
+		Running int
+		Error   string
+		Arrays  []struct {
+			Name     string
+			Degraded int
+			Severity int
 		}
 	}
-	// The agent itself refuses shell metacharacters before diskwatch runs.
-	if got := get(fromSnapshot, "md.degraded[a;b]"); !strings.HasPrefix(got, "m|ZBX_NOTSUPPORTED") {
-		t.Errorf("md.degraded[a;b] = %q", got)
+	parse := func(got string) answer {
+		var a answer
+		v, ok := strings.CutPrefix(got, "t|")
+		if err := json.Unmarshal([]byte(v), &a); !ok || err != nil {
+			t.Fatalf("not a JSON text value: %q (%v)", got, err)
+		}
+		return a
 	}
-	disc := get(fromSnapshot, "diskwatch.discovery[arrays]")
-	if !strings.Contains(disc, `{"{#ARRAY}":"md9","{#LEVEL}":"raid1"}`) {
-		t.Errorf("discovery: %s", disc)
+	fromSnapshot := []string{"DISKWATCH_STATE=" + state}
+	a := parse(get(fromSnapshot, "diskwatch.get[1000h]"))
+	md9 := -1
+	for _, x := range a.Arrays {
+		if x.Name == "md9" {
+			md9 = x.Degraded*10 + x.Severity
+		}
 	}
-	// No daemon snapshot: read the fixture root directly.
+	if a.Running != 1 || a.Error != "" || md9 != 12 {
+		t.Errorf("from the snapshot: %+v", a)
+	}
+	// The same snapshot older than the maximum age: not running, and why.
+	if a := parse(get(fromSnapshot, "diskwatch.get[1s]")); a.Running != 0 || !strings.Contains(a.Error, "more than 1s") || len(a.Arrays) != 0 {
+		t.Errorf("stale: %+v", a)
+	}
+	// The agent itself refuses shell metacharacters before diskwatch runs;
+	// diskwatch refuses a bad argument.
+	if got := get(fromSnapshot, "diskwatch.get[a;b]"); !strings.HasPrefix(got, "m|ZBX_NOTSUPPORTED") {
+		t.Errorf("diskwatch.get[a;b] = %q", got)
+	}
+	if got := get(fromSnapshot, "diskwatch.get[--help]"); !strings.Contains(got, `maximum snapshot age must be auto or a positive number`) {
+		t.Errorf("diskwatch.get[--help] = %q", got)
+	}
+	// No daemon snapshot: said so; the fixture root is not read instead.
 	direct := []string{"DISKWATCH_STATE=" + filepath.Join(dir, "nostate"), "DISKWATCH_ROOT=" + root, "DISKWATCH_CONFIG=" + cfgPath}
-	if got := get(direct, "md.degraded[md9]"); got != "t|1" {
-		t.Errorf("direct: md.degraded[md9] = %q", got)
+	if a := parse(get(direct, "diskwatch.get[auto]")); a.Running != 0 || !strings.HasPrefix(a.Error, "diskwatch is not running: no snapshot at "+dir+"/nostate/snapshot.json") || len(a.Arrays) != 0 {
+		t.Errorf("no snapshot: %+v", a)
 	}
 }
 

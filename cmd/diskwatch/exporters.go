@@ -162,6 +162,26 @@ flags:
 		fs.Usage()
 		return exitUnknown
 	}
+	if name == zabbix.MasterKey {
+		// The template's item reads the daemon's snapshot only, as
+		// diskwatch-zabbix does: never the devices.
+		var maxAge time.Duration
+		var err error
+		if len(kargs) > 1 {
+			err = fmt.Errorf("%s takes one argument, the maximum snapshot age", name)
+		} else if len(kargs) == 1 {
+			maxAge, err = zabbix.ParseMaxAge(kargs[0])
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "diskwatch zabbix: %s\n", oneLine(err.Error()))
+			return 1
+		}
+		cfg, _ := f.loadConfig(rules.Default()) // only for daemon.state_dir
+		path := assemble.StateDir(f.stateDir, nil, cfg) + "/" + snapshot.FileName
+		doc, rerr := snapshot.Read(path)
+		fmt.Fprintf(e.stdout, "%s\n", zabbix.NewMaster(path, doc, rerr, e.now(), maxAge).JSON())
+		return exitOK
+	}
 	doc, _, err := f.loadDoc(ctx, e)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "diskwatch zabbix: %s\n", oneLine(err.Error()))

@@ -42,7 +42,9 @@ func loadState(dir string) (*state, error) {
 // saveState writes the position atomically: a temporary file in the same
 // directory, fsync, rename, fsync of the directory; mode 0600.
 func saveState(dir string, s *state) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// dir is diskwatch's state directory: 0755 like the daemon makes it
+	// (the Zabbix agent reads the snapshot there); the position file is 0600.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("kernel log position: create %s: %w", dir, err)
 	}
 	b, err := json.Marshal(s)
