@@ -1,7 +1,12 @@
-// Package replay runs diskwatch's rules over a fleet's recorded history
-// (Backblaze drive-stats) as if diskwatch had watched every drive every
-// day, and measures how early the alerts came and how often they cried
-// wolf, next to two baselines computed by the same code.
+// Package replay runs diskwatch's failure assessment (risk.score's track,
+// alerts/rules/foresight.go) over a fleet's recorded history (Backblaze
+// drive-stats) as if diskwatch had watched every drive every day, and
+// measures, per tier, how early alerts came and how often they cried wolf,
+// next to baselines computed by the same pass.
+//
+// It streams: per drive it keeps one bounded track, so memory grows with
+// drives, not days. Rows must come in date order; Run says ErrUnsorted
+// otherwise, and backblaze.OpenSorted orders any input on disk.
 package replay
 
 import (
@@ -9,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math"
 	"sort"
@@ -16,7 +22,6 @@ import (
 	"time"
 
 	"github.com/diskwatch/diskwatch/alerts/engine"
-	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/alerts/replay/backblaze"
 	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors/model"
@@ -24,23 +29,20 @@ import (
 
 // Source yields drive-days in date order.
 type Source interface {
-	Next(ctx context.Context, rec *backblaze.Record) error
+	NextRow(ctx context.Context, row *backblaze.Row) error
 }
+
+// ErrUnsorted is returned when rows go back in time: read the data
+// through backblaze.OpenSorted.
+var ErrUnsorted = errors.New("rows are not in date order")
 
 // Options configure a replay.
 type Options struct {
-	Rules    *rules.Set
-	Settings *rules.Settings
-	// History is what rules read (and what each day's readings go into).
-	// Nil: an in-memory store sized for the rules is used.
-	History interface {
-		engine.Store
-		rules.History
-	}
 	// Extra, when set, also receives every day's readings, one Append per
 	// day (an on-disk store for --state).
 	Extra engine.Store
-	// AlertsOut receives one JSON line per drive ever alerted.
+	// AlertsOut receives one JSON line per drive ever alerted (NOTICE or
+	// worse).
 	AlertsOut io.Writer
 	// Progress is called now and then with the number of rows read.
 	Progress func(rows int64)
@@ -49,14 +51,54 @@ type Options struct {
 	Thresholds func() bool
 	// BadRow is called for each unreadable row (which is skipped).
 	BadRow func(err error)
+	// Half keeps only the drives of one half: "A" (FNV-1a of the serial
+	// even) or "B" (odd); "" keeps all. The tiers were designed on A.
+	Half string
 }
 
 // Method names.
 const (
-	MethodDiskwatch = "diskwatch"
+	MethodWarning   = "diskwatch_warning"
+	MethodNotice    = "diskwatch_notice"
 	MethodBackblaze = "backblaze"
 	MethodVendor    = "vendor_threshold"
 )
+
+var methodNames = [...]string{MethodWarning, MethodNotice, MethodBackblaze, MethodVendor}
+
+const nMethods = len(methodNames)
+
+// Interval is a proportion with its 95 % Wilson score interval.
+type Interval struct {
+	K    int     `json:"k"`
+	N    int     `json:"n"`
+	Rate float64 `json:"rate"`
+	Lo   float64 `json:"lo95"`
+	Hi   float64 `json:"hi95"`
+}
+
+// Wilson is k of n with its 95 % Wilson score interval.
+func Wilson(k, n int) Interval {
+	iv := Interval{K: k, N: n}
+	if n == 0 {
+		return iv
+	}
+	const z = 1.959963984540054
+	p := float64(k) / float64(n)
+	nf := float64(n)
+	den := 1 + z*z/nf
+	c := (p + z*z/(2*nf)) / den
+	h := z * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf)) / den
+	iv.Rate, iv.Lo, iv.Hi = p, math.Max(0, c-h), math.Min(1, c+h)
+	return iv
+}
+
+func (iv Interval) String() string {
+	if iv.N == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%d/%d %.1f%% [%.1f–%.1f]", iv.K, iv.N, 100*iv.Rate, 100*iv.Lo, 100*iv.Hi)
+}
 
 // Figures are one method's results.
 type Figures struct {
@@ -64,45 +106,84 @@ type Figures struct {
 	// Available is false when the method could not be computed (vendor
 	// thresholds absent from the data).
 	Available bool `json:"available"`
-	// FailedAlerted[N] counts failed drives alerted at least N days before
-	// their failure row, among FailedObserved[N], those observed at least
-	// N days before it. N is 1, 7, 30.
-	FailedAlerted  map[string]int     `json:"failed_alerted"`
-	FailedObserved map[string]int     `json:"failed_observed"`
-	FailedRate     map[string]float64 `json:"failed_alerted_rate"`
+	// Ahead["N"]: failed drives alerted at least N days before their
+	// failure row, among those observed at least N days before it
+	// (N = 1, 7, 30).
+	Ahead map[string]Interval `json:"failed_alerted_ahead"`
 	// FailedAlertedAny counts failed drives alerted at any time up to and
 	// including their failure row.
 	FailedAlertedAny int `json:"failed_alerted_any"`
 	// MedianLeadDays is the median of (failure date - first alert date)
 	// over failed drives alerted by their failure row.
 	MedianLeadDays float64 `json:"median_lead_days"`
-	// HealthyAlerted counts never-failed drives ever alerted.
-	HealthyAlerted int     `json:"healthy_alerted"`
-	FalseAlarmRate float64 `json:"false_alarm_rate"`
+	// Healthy: never-failed drives alerted at any time in the data.
+	Healthy Interval `json:"never_failed_alerted"`
+	// AlarmsPerDriveYear: alert onsets (a drive going from not alerted to
+	// alerted) on never-failed drives per drive-year they were observed.
+	AlarmsPerDriveYear float64 `json:"false_alarms_per_drive_year"`
+}
+
+// SignalFigures are one signal's figures (how the tiers were chosen).
+type SignalFigures struct {
+	Signal string  `json:"signal"`
+	Weight float64 `json:"weight"`
+	// Ahead7: failed drives showing it >= 7 days before failure.
+	Ahead7 Interval `json:"failed_ahead_7d"`
+	// Healthy: never-failed drives showing it at any time.
+	Healthy Interval `json:"never_failed"`
+	// LR is the likelihood ratio (counts + 0.5).
+	LR float64 `json:"likelihood_ratio"`
+}
+
+// Band is one row of the calibration table: drives by their highest score
+// before failure (failed drives: up to 7 days before; never-failed: any
+// time), and the share of them that failed.
+type Band struct {
+	Lo, Hi float64  `json:"-"`
+	Label  string   `json:"score"`
+	Failed Interval `json:"failed"`
 }
 
 // Summary is the outcome of a replay.
 type Summary struct {
-	Rows      int64     `json:"rows"`
-	BadRows   int64     `json:"bad_rows"`
-	Drives    int       `json:"drives"`
-	Failed    int       `json:"failed"`
-	Healthy   int       `json:"never_failed"`
-	FirstDate string    `json:"first_date"`
-	LastDate  string    `json:"last_date"`
-	Methods   []Figures `json:"methods"`
-	Elapsed   float64   `json:"elapsed_seconds"`
-	PerSecond float64   `json:"drive_days_per_second"`
+	Rows      int64  `json:"rows"`
+	BadRows   int64  `json:"bad_rows"`
+	Half      string `json:"half,omitempty"`
+	Drives    int    `json:"drives"`
+	Failed    int    `json:"failed"`
+	Healthy   int    `json:"never_failed"`
+	FirstDate string `json:"first_date"`
+	LastDate  string `json:"last_date"`
+	// DriveYears: never-failed drives' observed time.
+	DriveYears  float64         `json:"never_failed_drive_years"`
+	Methods     []Figures       `json:"methods"`
+	Signals     []SignalFigures `json:"signals"`
+	Calibration []Band          `json:"calibration"`
+	// Warnings: odd things in the data (rows after a failure row).
+	Warnings  []string `json:"warnings,omitempty"`
+	Elapsed   float64  `json:"elapsed_seconds"`
+	PerSecond float64  `json:"drive_days_per_second"`
 }
 
 // drive is the per-drive state: bounded, one per drive.
 type drive struct {
 	serial, model string
-	first         time.Time
-	failed        time.Time
-	alert         [3]time.Time // first alert per method
-	severity      model.Severity
-	rules         []string
+	skip          bool
+	first, last   int32 // days
+	failed        int32 // last failure row, -1 none
+	failures      int32 // failure rows
+	track         rules.Track
+	alert         [nMethods]int32 // first alert day per method, -1 none
+	onsets        [nMethods]int32
+	alerting      uint8 // methods alerting on the previous row
+	sigFirst      [16]int32
+	scores        [8]struct {
+		day   int32
+		score float64
+	} // highest score per day, last few days (for the calibration at failure - 7)
+	maxScore  float64 // highest score at any time
+	level     rules.Level
+	worstExpl []string
 }
 
 // AlertLine is one line of --alerts-out.
@@ -111,38 +192,52 @@ type AlertLine struct {
 	Model          string   `json:"model"`
 	FirstAlertDate string   `json:"first_alert_date"`
 	Severity       string   `json:"severity"`
-	Rules          []string `json:"rules"`
+	Score          float64  `json:"score"`
+	Signals        []string `json:"signals"`
 	Failed         bool     `json:"failed"`
 	FailureDate    string   `json:"failure_date,omitempty"`
 }
 
-// Run replays src through the rules.
+func dayString(d int32) string { return time.Unix(int64(d)*86400, 0).UTC().Format("2006-01-02") }
+
+// InHalf reports whether serial belongs to half h ("A" or "B").
+func InHalf(serial, h string) bool {
+	f := fnv.New32a()
+	f.Write([]byte(serial))
+	even := f.Sum32()%2 == 0
+	return (h == "A") == even
+}
+
+// attribute IDs the track reads
+var watched = [...]int{5, 197, 198, 187, 188, 9, 1}
+
+// Run replays src.
 func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Summary, error) {
 	start := now()
-	hist := o.History
-	if hist == nil {
-		// Two 30-day windows back (acceleration compares two halves), only
-		// the metrics the history rules read, runs of equal values
-		// compressed: memory grows with drives, not days.
-		hist = history.NewMem(60*rules.Day, true, rules.HistoryMetric)
-	}
 	drives := map[string]*drive{}
-	var sum Summary
+	sum := Summary{Half: o.Half}
+	var row backblaze.Row
 	var rec backblaze.Record
-	var day time.Time
+	day := int32(math.MinInt32)
+	firstDay := int32(math.MaxInt32)
 	var dayBatch []model.Sample
 	flush := func() error {
 		if o.Extra == nil || len(dayBatch) == 0 {
 			return nil
 		}
-		err := o.Extra.Append(ctx, day, dayBatch)
+		err := o.Extra.Append(ctx, time.Unix(int64(day)*86400, 0).UTC(), dayBatch)
 		dayBatch = dayBatch[:0]
 		return err
 	}
-	snap := &model.Snapshot{Disks: make([]model.Disk, 1)}
-	in := &rules.Input{Snapshot: snap, History: hist}
+	// drives whose power-on hours fell behind the clock today, and the
+	// drives read today: liveness counts only when few drives lag at once
+	var lagged []*drive
+	dayRows := 0
+	// positions of the watched attributes in the current file's columns
+	var index *[256]int16
+	var pos [len(watched)]int16
 	for {
-		err := src.Next(ctx, &rec)
+		err := src.NextRow(ctx, &row)
 		if err == io.EOF {
 			break
 		}
@@ -158,38 +253,63 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 			return nil, err
 		}
 		sum.Rows++
-		if o.Progress != nil && sum.Rows%4096 == 0 {
-			o.Progress(sum.Rows)
+		if sum.Rows&4095 == 0 {
+			if o.Progress != nil {
+				o.Progress(sum.Rows)
+			}
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		if !rec.Date.Equal(day) {
-			if rec.Date.Before(day) {
-				return nil, fmt.Errorf("replay: rows go back in time (%s after %s): give the files in date order",
-					rec.Date.Format("2006-01-02"), day.Format("2006-01-02"))
+		if row.Index != index {
+			index = row.Index
+			for i, id := range watched {
+				pos[i] = index[id]
+			}
+		}
+		if row.Day != day {
+			if row.Day < day {
+				return nil, fmt.Errorf("replay: %w (%s after %s)", ErrUnsorted, dayString(row.Day), dayString(day))
 			}
 			if err := flush(); err != nil {
 				return nil, fmt.Errorf("replay: history store: %w", err)
 			}
-			day = rec.Date
-			if sum.FirstDate == "" {
-				sum.FirstDate = day.Format("2006-01-02")
-			}
+			confirmLags(lagged, dayRows, day)
+			lagged, dayRows = lagged[:0], 0
 		}
-		d := &rec.Disk
-		id := d.Device.ID()
-		dr := drives[id]
+		day = row.Day
+		firstDay = min(firstDay, day)
+		sum.LastDate = "" // set at the end
+		dr := drives[string(row.Serial)]
 		if dr == nil {
-			dr = &drive{serial: d.Device.Serial, model: d.Device.Model, first: rec.Date}
-			drives[id] = dr
+			dr = &drive{serial: string(row.Serial), model: string(row.Model), first: row.Day, last: row.Day - 1, failed: -1}
+			dr.skip = o.Half != "" && !InHalf(dr.serial, o.Half)
+			dr.track.Vendor = rules.VendorOf(dr.model)
+			for i := range dr.alert {
+				dr.alert[i] = -1
+			}
+			for i := range dr.sigFirst {
+				dr.sigFirst[i] = -1
+			}
+			drives[dr.serial] = dr
 		}
-		samples := d.Samples()
-		if err := hist.Append(ctx, rec.Date, samples); err != nil {
-			return nil, fmt.Errorf("replay: history: %w", err)
+		if dr.skip {
+			continue
+		}
+		if row.Day <= dr.last {
+			if row.Day == dr.last {
+				continue // a duplicate row for the day: the first one counts
+			}
+			return nil, fmt.Errorf("replay: %w: drive %s has %s after %s", ErrUnsorted, model.Clean(dr.serial), dayString(row.Day), dayString(dr.last))
+		}
+		dr.last = row.Day
+		if row.Failure {
+			dr.failed = row.Day // the last failure row wins
+			dr.failures++
 		}
 		if o.Extra != nil {
-			for _, smp := range samples {
+			row.Record(&rec)
+			for _, smp := range rec.Disk.Samples() {
 				// A normalized value of 0 is not a SMART value (they run
 				// 1..253): it is a cell the data left empty. Not stored.
 				if smp.Value == 0 && strings.HasSuffix(smp.Metric, "_value") && strings.HasPrefix(smp.Metric, "smart_attr_") {
@@ -197,82 +317,137 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 				}
 				dayBatch = append(dayBatch, smp)
 			}
-			// Commit in chunks: one transaction per whole fleet-day would
-			// hold every drive's dirty pages in memory at once.
 			if len(dayBatch) >= 16384 {
 				if err := flush(); err != nil {
 					return nil, fmt.Errorf("replay: history store: %w", err)
 				}
 			}
 		}
-		snap.Time = rec.Date
-		snap.Disks[0] = *d
-		in.Now = rec.Date
-		if dr.alert[0].IsZero() {
-			var fired []string
-			worst := model.OK
-			for _, f := range o.Rules.Evaluate(in, o.Settings) {
-				if f.Severity == model.Warning || f.Severity == model.Critical {
-					fired = append(fired, f.Rule)
-					if f.Severity.Rank() > worst.Rank() {
-						worst = f.Severity
-					}
+		// The track's reading.
+		r := rules.NoReading
+		r.Time = int64(row.Day) * 86400
+		raw := func(k int) int64 {
+			i := pos[k]
+			if i < 0 || row.Has[i]&backblaze.HasRaw == 0 {
+				return -1
+			}
+			return row.Raw[i]
+		}
+		r.Realloc, r.Pending, r.Offline, r.Reported, r.Timeouts, r.POH = raw(0), raw(1), raw(2), raw(3), raw(4), raw(5)
+		if v := raw(6); v >= 0 {
+			r.ReadErrors = rules.DecodeReadErrors(dr.track.Vendor, v)
+		}
+		dayRows++
+		if dr.track.Add(r) {
+			lagged = append(lagged, dr)
+		}
+		sig := dr.track.Signals()
+		score := rules.Score(sig)
+		level := rules.Tier(score)
+		var on uint8
+		if level >= rules.LevelWarning {
+			on |= 1
+		}
+		if level >= rules.LevelNotice {
+			on |= 2
+		}
+		if r.Realloc > 0 || r.Pending > 0 || r.Offline > 0 || r.Reported > 0 || r.Timeouts > 0 {
+			on |= 4
+		}
+		for i := range row.IDs {
+			if row.Has[i]&(backblaze.HasNorm|backblaze.HasThresh) == backblaze.HasNorm|backblaze.HasThresh &&
+				rules.AtOrBelowThresh(int(row.Norm[i]), int(row.Thresh[i])) {
+				on |= 8
+				break
+			}
+		}
+		for m := 0; m < nMethods; m++ {
+			bit := uint8(1) << m
+			if on&bit != 0 && dr.alerting&bit == 0 {
+				dr.onsets[m]++
+				if dr.alert[m] < 0 {
+					dr.alert[m] = row.Day
 				}
 			}
-			if len(fired) > 0 {
-				sort.Strings(fired)
-				dr.alert[0], dr.severity, dr.rules = rec.Date, worst, uniq(fired)
+		}
+		dr.alerting = on
+		for s := sig; s != 0; s &= s - 1 {
+			i := trailingZeros(s)
+			if dr.sigFirst[i] < 0 {
+				dr.sigFirst[i] = row.Day
 			}
 		}
-		if dr.alert[1].IsZero() && backblazePractice(d) {
-			dr.alert[1] = rec.Date
+		if score > dr.maxScore || dr.worstExpl == nil && level > rules.LevelNone {
+			dr.maxScore, dr.level = score, level
+			dr.worstExpl = dr.track.Explain(sig)
 		}
-		if dr.alert[2].IsZero() && vendorThreshold(d) {
-			dr.alert[2] = rec.Date
-		}
-		if rec.Failure && dr.failed.IsZero() {
-			dr.failed = rec.Date
-			if f, ok := hist.(interface{ Forget(string) }); ok {
-				f.Forget(id) // a failed drive has no more rows
-			}
-		}
+		// cumulative maximum by day, the last 8 days (calibration at
+		// failure - 7 days)
+		copy(dr.scores[:], dr.scores[1:])
+		dr.scores[len(dr.scores)-1].day, dr.scores[len(dr.scores)-1].score = row.Day, dr.maxScore
 	}
 	if err := flush(); err != nil {
 		return nil, fmt.Errorf("replay: history store: %w", err)
 	}
-	sum.LastDate = day.Format("2006-01-02")
 	if o.Progress != nil {
 		o.Progress(sum.Rows)
 	}
 	thresholds := o.Thresholds != nil && o.Thresholds()
-	sum.Drives = len(drives)
 	ids := make([]string, 0, len(drives))
+	after := 0
+	var exampleAfter string
+	healthyDays := 0.0
 	for id, dr := range drives {
+		if dr.skip {
+			continue
+		}
 		ids = append(ids, id)
-		if !dr.failed.IsZero() {
+		if dr.failed >= 0 {
 			sum.Failed++
+			if dr.last > dr.failed {
+				after++
+				exampleAfter = dr.serial
+			}
+		} else {
+			healthyDays += float64(dr.last - dr.first + 1)
 		}
 	}
-	sum.Healthy = sum.Drives - sum.Failed
 	sort.Strings(ids)
-	for mi, name := range []string{MethodDiskwatch, MethodBackblaze, MethodVendor} {
-		f := figures(name, mi, drives, ids)
-		if mi == 2 && !thresholds {
+	sum.Drives = len(ids)
+	sum.Healthy = sum.Drives - sum.Failed
+	sum.DriveYears = healthyDays / 365.25
+	if firstDay != math.MaxInt32 {
+		sum.FirstDate, sum.LastDate = dayString(firstDay), dayString(day)
+		var lastDay int32
+		for _, dr := range drives {
+			lastDay = max(lastDay, dr.last)
+		}
+		sum.LastDate = dayString(lastDay)
+	}
+	if after > 0 {
+		sum.Warnings = append(sum.Warnings, fmt.Sprintf("%d failed drives have rows after their last failure row (e.g. %s); the failure date is the last failure row",
+			after, model.Clean(exampleAfter)))
+	}
+	for mi, name := range methodNames {
+		f := figures(name, mi, drives, ids, sum.DriveYears)
+		if mi == 3 && !thresholds {
 			f = Figures{Method: name}
 		}
 		sum.Methods = append(sum.Methods, f)
 	}
+	sum.Signals = signalFigures(drives, ids)
+	sum.Calibration = calibration(drives, ids)
 	if o.AlertsOut != nil {
 		enc := json.NewEncoder(o.AlertsOut)
 		for _, id := range ids {
 			dr := drives[id]
-			if dr.alert[0].IsZero() {
+			if dr.alert[1] < 0 {
 				continue
 			}
-			l := AlertLine{Serial: dr.serial, Model: dr.model, FirstAlertDate: dr.alert[0].Format("2006-01-02"),
-				Severity: dr.severity.String(), Rules: dr.rules, Failed: !dr.failed.IsZero()}
+			l := AlertLine{Serial: dr.serial, Model: dr.model, FirstAlertDate: dayString(dr.alert[1]),
+				Severity: levelName(dr.level), Score: dr.maxScore, Signals: dr.worstExpl, Failed: dr.failed >= 0}
 			if l.Failed {
-				l.FailureDate = dr.failed.Format("2006-01-02")
+				l.FailureDate = dayString(dr.failed)
 			}
 			if err := enc.Encode(l); err != nil {
 				return nil, fmt.Errorf("replay: alerts-out: %w", err)
@@ -287,82 +462,156 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 	return &sum, nil
 }
 
-func uniq(s []string) []string {
-	out := s[:0]
-	for i, x := range s {
-		if i == 0 || x != s[i-1] {
-			out = append(out, x)
-		}
+// FleetLagShare: when more than this share of the drives read on a day
+// fall behind the clock together, it is the site (power, a pod off), not
+// the drives.
+const FleetLagShare = 0.001
+
+// confirmLags marks the day's lagging drives unless too many lagged at
+// once. The signal is seen from the drive's next reading on.
+func confirmLags(lagged []*drive, rows int, day int32) {
+	if len(lagged) == 0 || float64(len(lagged)) > max(1, FleetLagShare*float64(rows)) {
+		return
 	}
-	return out
+	for _, dr := range lagged {
+		dr.track.MarkLag(int64(day) * 86400)
+	}
 }
 
-// backblazePractice is Backblaze's rule: any raw of 5, 187, 188, 197, 198
-// above zero.
-func backblazePractice(d *model.Disk) bool {
-	for _, a := range d.ATAAttributes {
-		switch a.ID {
-		case 5, 187, 188, 197, 198:
-			if a.Raw > 0 {
-				return true
-			}
-		}
-	}
-	return false
+func levelName(l rules.Level) string {
+	return [...]string{"OK", "NOTICE", "WARNING", "CRITICAL"}[l]
 }
 
-// vendorThreshold is SMART's own verdict: a normalized value at or below
-// its vendor threshold, where the data has thresholds.
-func vendorThreshold(d *model.Disk) bool {
-	for _, a := range d.ATAAttributes {
-		if rules.AtOrBelowThresh(a.Value, a.Thresh) {
-			return true
-		}
+func trailingZeros(s rules.Signal) int {
+	n := 0
+	for s&1 == 0 {
+		s >>= 1
+		n++
 	}
-	return false
+	return n
 }
 
-func figures(name string, mi int, drives map[string]*drive, ids []string) Figures {
-	f := Figures{Method: name, Available: true, FailedAlerted: map[string]int{}, FailedObserved: map[string]int{}, FailedRate: map[string]float64{}}
+func figures(name string, mi int, drives map[string]*drive, ids []string, years float64) Figures {
+	f := Figures{Method: name, Available: true, Ahead: map[string]Interval{}}
 	var leads []float64
-	healthy := 0
+	var k, n [3]int
+	healthy, hAlerted, onsets := 0, 0, 0
 	for _, id := range ids {
 		dr := drives[id]
 		a := dr.alert[mi]
-		if dr.failed.IsZero() {
+		if dr.failed < 0 {
 			healthy++
-			if !a.IsZero() {
-				f.HealthyAlerted++
+			if a >= 0 {
+				hAlerted++
 			}
+			onsets += int(dr.onsets[mi])
 			continue
 		}
-		observed := dr.failed.Sub(dr.first).Hours() / 24
-		lead := -1.0
-		if !a.IsZero() && !a.After(dr.failed) {
-			lead = dr.failed.Sub(a).Hours() / 24
-			leads = append(leads, lead)
+		observed := dr.failed - dr.first
+		lead := int32(-1)
+		if a >= 0 && a <= dr.failed {
+			lead = dr.failed - a
+			leads = append(leads, float64(lead))
 			f.FailedAlertedAny++
 		}
-		for _, n := range []int{1, 7, 30} {
-			k := fmt.Sprint(n)
-			if observed >= float64(n) {
-				f.FailedObserved[k]++
-				if lead >= float64(n) {
-					f.FailedAlerted[k]++
+		for i, d := range []int32{1, 7, 30} {
+			if observed >= d {
+				n[i]++
+				if lead >= d {
+					k[i]++
 				}
 			}
 		}
 	}
-	for k, n := range f.FailedObserved {
-		if n > 0 {
-			f.FailedRate[k] = float64(f.FailedAlerted[k]) / float64(n)
-		}
+	for i, d := range []string{"1", "7", "30"} {
+		f.Ahead[d] = Wilson(k[i], n[i])
 	}
-	if healthy > 0 {
-		f.FalseAlarmRate = float64(f.HealthyAlerted) / float64(healthy)
+	f.Healthy = Wilson(hAlerted, healthy)
+	if years > 0 {
+		f.AlarmsPerDriveYear = float64(onsets) / years
 	}
 	f.MedianLeadDays = median(leads)
 	return f
+}
+
+func signalFigures(drives map[string]*drive, ids []string) []SignalFigures {
+	var out []SignalFigures
+	for i, si := range rules.Signals {
+		b := trailingZeros(si.Sig)
+		var k, n, hk, hn int
+		for _, id := range ids {
+			dr := drives[id]
+			first := dr.sigFirst[b]
+			if dr.failed < 0 {
+				hn++
+				if first >= 0 {
+					hk++
+				}
+				continue
+			}
+			if dr.failed-dr.first >= 7 {
+				n++
+				if first >= 0 && first <= dr.failed-7 {
+					k++
+				}
+			}
+		}
+		sf := SignalFigures{Signal: rules.Signals[i].Name, Weight: si.Weight, Ahead7: Wilson(k, n), Healthy: Wilson(hk, hn)}
+		if n > 0 && hn > 0 {
+			sf.LR = ((float64(k) + 0.5) / (float64(n) + 1)) / ((float64(hk) + 0.5) / (float64(hn) + 1))
+		}
+		out = append(out, sf)
+	}
+	return out
+}
+
+// scoreAt is the drive's highest score up to day d (from the last days
+// kept; -1 when d is before them all and older scores were dropped).
+func (dr *drive) scoreAt(d int32) float64 {
+	best := -1.0
+	for _, s := range dr.scores {
+		if s.day != 0 && s.day <= d {
+			best = s.score
+		}
+	}
+	if best < 0 && dr.scores[0].day != 0 {
+		// All kept days are after d: the score before them is unknown
+		// but at most the oldest kept.
+		return -1
+	}
+	return max(best, 0)
+}
+
+var bands = []Band{{Lo: 0, Hi: 1, Label: "0"}, {Lo: 1, Hi: 4, Label: "1–3.5 (NOTICE)"}, {Lo: 4, Hi: 7, Label: "4–6.5 (WARNING)"}, {Lo: 7, Hi: math.Inf(1), Label: "≥ 7 (CRITICAL)"}}
+
+func calibration(drives map[string]*drive, ids []string) []Band {
+	var k, n [4]int
+	for _, id := range ids {
+		dr := drives[id]
+		s := dr.maxScore
+		if dr.failed >= 0 {
+			if dr.failed-dr.first < 7 {
+				continue
+			}
+			if s = dr.scoreAt(dr.failed - 7); s < 0 {
+				continue
+			}
+		}
+		for i, b := range bands {
+			if s >= b.Lo && s < b.Hi {
+				n[i]++
+				if dr.failed >= 0 {
+					k[i]++
+				}
+			}
+		}
+	}
+	out := make([]Band, len(bands))
+	for i, b := range bands {
+		out[i] = b
+		out[i].Failed = Wilson(k[i], n[i])
+	}
+	return out
 }
 
 func median(v []float64) float64 {
@@ -376,31 +625,41 @@ func median(v []float64) float64 {
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
-// WriteText prints the summary as a table.
+// WriteText prints the summary as tables.
 func (s *Summary) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "replayed %d drive-days (%s .. %s), %d drives, %d failed, %d never failed", s.Rows, s.FirstDate, s.LastDate, s.Drives, s.Failed, s.Healthy)
+	half := ""
+	if s.Half != "" {
+		half = " (half " + s.Half + ")"
+	}
+	fmt.Fprintf(w, "replayed %d drive-days (%s .. %s)%s, %d drives, %d failed, %d never failed (%.0f drive-years)", s.Rows, s.FirstDate, s.LastDate, half, s.Drives, s.Failed, s.Healthy, s.DriveYears)
 	if s.BadRows > 0 {
 		fmt.Fprintf(w, ", %d unreadable rows skipped", s.BadRows)
 	}
-	fmt.Fprintf(w, "\n%.1f s, %.0f drive-days/s\n\n", s.Elapsed, s.PerSecond)
-	fmt.Fprintf(w, "%-18s %-16s %-16s %-16s %-10s %s\n", "method", "failed >=1 day", "failed >=7 days", "failed >=30 days", "median", "never-failed alerted")
+	fmt.Fprintf(w, "\n%.1f s, %.0f drive-days/s\n", s.Elapsed, s.PerSecond)
+	for _, x := range s.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", x)
+	}
+	fmt.Fprintf(w, "\nfailed drives alerted ahead, and never-failed drives alerted, with 95%% (Wilson) intervals:\n")
+	fmt.Fprintf(w, "%-18s %-24s %-24s %-24s %-7s %-24s %s\n", "method", ">= 1 day", ">= 7 days", ">= 30 days", "median", "never-failed alerted", "alarms/drive-year")
 	for _, m := range s.Methods {
 		if !m.Available {
 			fmt.Fprintf(w, "%-18s not available (the data has no vendor thresholds)\n", m.Method)
 			continue
 		}
-		cell := func(k string) string {
-			if m.FailedObserved[k] == 0 {
-				return "n/a"
-			}
-			return fmt.Sprintf("%d/%d %.0f%%", m.FailedAlerted[k], m.FailedObserved[k], 100*m.FailedRate[k])
-		}
 		med := "n/a"
 		if !math.IsNaN(m.MedianLeadDays) {
 			med = fmt.Sprintf("%g d", m.MedianLeadDays)
 		}
-		fmt.Fprintf(w, "%-18s %-16s %-16s %-16s %-10s %d/%d %.2f%%\n", m.Method, cell("1"), cell("7"), cell("30"), med,
-			m.HealthyAlerted, s.Healthy, 100*m.FalseAlarmRate)
+		fmt.Fprintf(w, "%-18s %-24s %-24s %-24s %-7s %-24s %.3f\n", m.Method, m.Ahead["1"], m.Ahead["7"], m.Ahead["30"], med, m.Healthy, m.AlarmsPerDriveYear)
+	}
+	fmt.Fprintf(w, "\nsignals (failed: shown >= 7 days ahead; never-failed: shown at any time):\n")
+	fmt.Fprintf(w, "%-38s %-7s %-24s %-24s %s\n", "signal", "weight", "failed >= 7 d", "never-failed", "LR")
+	for _, g := range s.Signals {
+		fmt.Fprintf(w, "%-38s %-7g %-24s %-24s %.1f\n", g.Signal, g.Weight, g.Ahead7, g.Healthy, g.LR)
+	}
+	fmt.Fprintf(w, "\ncalibration (highest score up to 7 days before failure, or ever for never-failed drives):\n")
+	for _, b := range s.Calibration {
+		fmt.Fprintf(w, "score %-18s failed %s\n", b.Label, b.Failed)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -10,11 +11,11 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/diskwatch/diskwatch/alerts/config"
 	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/alerts/replay"
 	"github.com/diskwatch/diskwatch/alerts/replay/backblaze"
 	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
 func runReplay(ctx context.Context, e *env, args []string) int {
@@ -23,11 +24,11 @@ func runReplay(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(fs.Output(), "usage: diskwatch replay [flags] DATA\n\nDATA is Backblaze drive-stats data: a .csv, a .csv.gz, or a directory of daily files (read in name = date order).\n\nflags:")
 		fs.PrintDefaults()
 	}
-	cfgPath := fs.String("config", e.getenv("DISKWATCH_CONFIG"), "configuration `FILE` whose rule settings apply (default: built-in defaults)")
 	alertsOut := fs.String("alerts-out", "", "write one JSON line per drive ever alerted to `FILE`")
 	format := fs.String("format", "text", "summary `format`: text or json")
 	stateDir := fs.String("state", "", "also write the replayed history into the history store in `DIR` (dated as in the data)")
-	progress := fs.String("progress", "auto", "progress bar: auto (on a terminal), on, off")
+	progress := fs.String("progress", "auto", "progress bar with the total and an ETA: auto (on a terminal), on, off")
+	half := fs.String("half", "", "replay only half of the drives, split by a hash of the serial: A (the half the tiers were designed on) or B")
 	if code, ok := parse(fs, args, e); !ok {
 		return code
 	}
@@ -38,15 +39,9 @@ func runReplay(ctx context.Context, e *env, args []string) int {
 	if !formatOK(e, "replay", *format, "text", "json") {
 		return exitUnknown
 	}
-	rs := rules.Default()
-	settings := &rules.Settings{}
-	if *cfgPath != "" {
-		cfg, err := config.Load(*cfgPath, true, rs)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "diskwatch replay: %v\n", err)
-			return exitUnknown
-		}
-		settings = &cfg.Settings
+	if *half != "" && *half != "A" && *half != "B" {
+		fmt.Fprintf(e.stderr, "diskwatch replay: --half %q: want A or B\n", model.Clean(*half))
+		return exitUnknown
 	}
 	src, err := backblaze.Open(fs.Arg(0))
 	if err != nil {
@@ -54,7 +49,7 @@ func runReplay(ctx context.Context, e *env, args []string) int {
 		return exitUnknown
 	}
 	defer src.Close()
-	opts := replay.Options{Rules: rs, Settings: settings, Thresholds: func() bool { return src.Thresholds }}
+	opts := replay.Options{Half: *half, Thresholds: func() bool { return src.Thresholds }}
 	bad := 0
 	opts.BadRow = func(err error) {
 		bad++
@@ -95,12 +90,33 @@ func runReplay(ctx context.Context, e *env, args []string) int {
 	}
 	var bar *progressbar.ProgressBar
 	if showBar {
-		bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetDescription("replay"),
-			progressbar.OptionShowCount(), progressbar.OptionSetItsString("drive-days"), progressbar.OptionShowIts(),
+		// The total is the input's size as stored; the bar shows it with
+		// an ETA, and the drive-days read so far.
+		_, total := src.Progress()
+		bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetDescription("replay"),
+			progressbar.OptionShowBytes(true), progressbar.OptionSetPredictTime(true), progressbar.OptionShowElapsedTimeOnFinish(),
 			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
-		opts.Progress = func(rows int64) { bar.Set64(rows) }
+		opts.Progress = func(rows int64) {
+			done, _ := src.Progress()
+			bar.Describe(fmt.Sprintf("replay: %d drive-days", rows))
+			bar.Set64(done)
+		}
 	}
 	sum, err := replay.Run(ctx, src, opts, e.now)
+	if errors.Is(err, replay.ErrUnsorted) {
+		// Data not in date order (a file per drive, a shuffled export):
+		// sort it on disk, bounded in memory, and replay again.
+		src.Close()
+		sorted, serr := backblaze.OpenSorted(ctx, fs.Arg(0), backblaze.SortOptions{})
+		if serr != nil {
+			fmt.Fprintf(e.stderr, "diskwatch replay: %v\n", serr)
+			return exitUnknown
+		}
+		defer sorted.Close()
+		fmt.Fprintln(e.stderr, "diskwatch replay: the rows are not in date order; sorted them in a temporary directory first")
+		opts.Thresholds = func() bool { return sorted.Thresholds }
+		sum, err = replay.Run(ctx, sorted, opts, e.now)
+	}
 	if bar != nil {
 		bar.Finish() // clears its line before the summary is printed
 	}

@@ -14,8 +14,7 @@ package backblaze
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
-	"context"
+		"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -26,6 +25,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
@@ -75,7 +76,11 @@ type Parser struct {
 	fields [][]byte
 	// per-row scratch, reused
 	norm, raw, thresh []int64
-	hasN, hasR, hasT  []bool
+	has               []uint8
+	index             [256]int16
+	lastDate          [16]byte
+	lastDateLen       int
+	lastDay           int32
 	hasDate           bool
 	hasSerial         bool
 	// broken is set after an I/O error: the stream cannot go on.
@@ -148,7 +153,13 @@ func NewParser(name string, r io.Reader) (*Parser, error) {
 	}
 	n := len(p.attrs)
 	p.norm, p.raw, p.thresh = make([]int64, n), make([]int64, n), make([]int64, n)
-	p.hasN, p.hasR, p.hasT = make([]bool, n), make([]bool, n), make([]bool, n)
+	p.has = make([]uint8, n)
+	for i := range p.index {
+		p.index[i] = -1
+	}
+	for i, id := range p.attrs {
+		p.index[id] = int16(i)
+	}
 	return p, nil
 }
 
@@ -216,122 +227,223 @@ func (p *Parser) split(line []byte) ([][]byte, error) {
 	}
 }
 
+// Row is one drive-day as read, without building a model.Disk: the fast
+// path replay takes. Slices are the parser's own and valid until the next
+// call.
+type Row struct {
+	// Day counts days since 1970-01-01 (UTC).
+	Day      int32
+	Serial   []byte
+	Model    []byte
+	Capacity int64
+	Failure  bool
+	// Index maps an attribute ID to its position in Raw, Norm, Thresh and
+	// Has, or -1 when the file has no column for it.
+	Index *[256]int16
+	// IDs lists the attribute IDs in position order.
+	IDs              []int
+	Raw, Norm, Thresh []int64
+	// Has says which cells were present: bit 0 raw, 1 normalized, 2 thresh.
+	Has []uint8
+}
+
+// Cell presence bits of Row.Has.
+const (
+	HasRaw    = 1
+	HasNorm   = 2
+	HasThresh = 4
+)
+
+// RawOf is attribute id's raw value and whether the row has it.
+func (r *Row) RawOf(id int) (int64, bool) {
+	i := r.Index[id]
+	if i < 0 || r.Has[i]&HasRaw == 0 {
+		return 0, false
+	}
+	return r.Raw[i], true
+}
+
+// Time is the row's day as UTC midnight.
+func (r *Row) Time() time.Time { return time.Unix(int64(r.Day)*86400, 0).UTC() }
+
 // Next returns the next drive-day. It returns io.EOF at the end. A bad row
 // is an error naming the file and line; the caller may log it and call
 // Next again (the parser stays usable).
 func (p *Parser) Next(rec *Record) error {
+	var row Row
+	if err := p.NextRow(&row); err != nil {
+		return err
+	}
+	row.Record(rec)
+	return nil
+}
+
+// NextRow is Next without building a model.Disk.
+func (p *Parser) NextRow(row *Row) error {
 	line, err := p.readLine()
 	if err != nil {
 		return err
 	}
-	fields, err := p.split(line)
-	if err != nil {
-		return err
+	return p.ParseLine(line, row)
+}
+
+// ParseLine parses one data line of this parser's file (after its header).
+func (p *Parser) ParseLine(line []byte, row *Row) error {
+	for i := range p.has {
+		p.has[i] = 0
 	}
-	if len(fields) != len(p.cols) {
-		return fmt.Errorf("%s:%d: %d fields, header has %d", p.name, p.line, len(fields), len(p.cols))
+	*row = Row{Day: -1, Index: &p.index, IDs: p.attrs, Raw: p.raw, Norm: p.norm, Thresh: p.thresh, Has: p.has}
+	quoted := bytes.IndexByte(line, '"') >= 0
+	var fields [][]byte
+	if quoted {
+		var err error
+		if fields, err = p.split(line); err != nil {
+			return err
+		}
+		if len(fields) != len(p.cols) {
+			return fmt.Errorf("%s:%d: %d fields, header has %d", p.name, p.line, len(fields), len(p.cols))
+		}
 	}
-	for i := range p.hasN {
-		p.hasN[i], p.hasR[i], p.hasT[i] = false, false, false
-	}
-	*rec = Record{}
-	d := &rec.Disk
-	d.Device.Protocol = "ata"
-	d.SMARTAvailable = true
-	d.SMARTEnabled = true
-	for i, f := range fields {
+	rest := line
+	for i := 0; i < len(p.cols); i++ {
+		var f []byte
+		if quoted {
+			f = fields[i]
+		} else {
+			j := bytes.IndexByte(rest, ',')
+			switch {
+			case j >= 0 && i == len(p.cols)-1:
+				return fmt.Errorf("%s:%d: %d fields, header has %d", p.name, p.line, len(p.cols)+bytes.Count(rest, []byte{','}), len(p.cols))
+			case j < 0 && i < len(p.cols)-1:
+				return fmt.Errorf("%s:%d: %d fields, header has %d", p.name, p.line, i+1, len(p.cols))
+			case j < 0:
+				f, rest = rest, nil
+			default:
+				f, rest = rest[:j], rest[j+1:]
+			}
+		}
 		c := p.cols[i]
-		if c.kind == colIgnore {
+		if c.kind == colIgnore || len(f) == 0 {
 			continue
 		}
-		f = bytes.TrimSpace(f)
+		if f[0] == ' ' || f[len(f)-1] == ' ' || f[0] == '\t' || f[len(f)-1] == '\t' {
+			if f = bytes.TrimSpace(f); len(f) == 0 {
+				continue
+			}
+		}
 		switch c.kind {
 		case colDate:
-			t, err := parseDate(f)
-			if err != nil {
-				return fmt.Errorf("%s:%d: date %q: %v", p.name, p.line, model.Clean(string(f)), err)
-			}
-			rec.Date = t
-		case colSerial:
-			d.Device.Serial = string(f)
-		case colModel:
-			d.Device.Model = string(f)
-		case colCapacity:
-			if len(f) > 0 {
-				v, ok := parseNum(f)
-				if !ok {
-					return fmt.Errorf("%s:%d: capacity_bytes %q is not a number", p.name, p.line, model.Clean(string(f)))
+			if !bytes.Equal(f, p.lastDate[:p.lastDateLen]) || p.lastDateLen == 0 {
+				t, err := parseDate(f)
+				if err != nil {
+					return fmt.Errorf("%s:%d: date %q: %v", p.name, p.line, model.Clean(string(f)), err)
 				}
-				d.Device.Capacity = v
+				p.lastDateLen = copy(p.lastDate[:], f)
+				if len(f) > len(p.lastDate) {
+					p.lastDateLen = 0
+				}
+				p.lastDay = int32(t.Unix() / 86400)
 			}
+			row.Day = p.lastDay
+		case colSerial:
+			row.Serial = f
+		case colModel:
+			row.Model = f
+		case colCapacity:
+			v, ok := parseNum(f)
+			if !ok {
+				return fmt.Errorf("%s:%d: capacity_bytes %q is not a number", p.name, p.line, model.Clean(string(f)))
+			}
+			row.Capacity = v
 		case colFailure:
-			switch string(f) {
-			case "1":
-				rec.Failure = true
-			case "0", "":
+			switch {
+			case len(f) == 1 && f[0] == '1':
+				row.Failure = true
+			case len(f) == 1 && f[0] == '0':
 			default:
 				return fmt.Errorf("%s:%d: failure %q is not 0 or 1", p.name, p.line, model.Clean(string(f)))
 			}
 		case colNorm, colRaw, colThresh:
-			if len(f) == 0 {
-				continue
-			}
 			v, ok := parseNum(f)
 			if !ok {
 				return fmt.Errorf("%s:%d: smart_%d %q is not a number", p.name, p.line, p.attrs[c.attr], model.Clean(string(f)))
 			}
 			switch c.kind {
 			case colNorm:
-				p.norm[c.attr], p.hasN[c.attr] = v, true
+				p.norm[c.attr] = v
+				p.has[c.attr] |= HasNorm
 			case colRaw:
-				p.raw[c.attr], p.hasR[c.attr] = v, true
+				p.raw[c.attr] = v
+				p.has[c.attr] |= HasRaw
 			default:
-				p.thresh[c.attr], p.hasT[c.attr] = v, true
+				p.thresh[c.attr] = v
+				p.has[c.attr] |= HasThresh
 			}
 		}
 	}
-	if d.Device.Serial == "" {
+	if len(row.Serial) == 0 {
 		return fmt.Errorf("%s:%d: empty serial_number", p.name, p.line)
 	}
-	if rec.Date.IsZero() {
+	if row.Day < 0 {
 		return fmt.Errorf("%s:%d: empty date", p.name, p.line)
 	}
+	return nil
+}
+
+// Record fills rec from the row (copying what it keeps).
+func (r *Row) Record(rec *Record) {
+	*rec = Record{Date: r.Time(), Failure: r.Failure}
+	d := &rec.Disk
+	d.Device.Protocol = "ata"
+	d.SMARTAvailable = true
+	d.SMARTEnabled = true
+	d.Device.Serial = string(r.Serial)
+	d.Device.Model = string(r.Model)
+	d.Device.Capacity = r.Capacity
 	n := 0
-	for i := range p.attrs {
-		if p.hasN[i] || p.hasR[i] {
+	for i := range r.IDs {
+		if r.Has[i]&(HasRaw|HasNorm) != 0 {
 			n++
 		}
 	}
 	if n > 0 {
 		d.ATAAttributes = make([]model.ATAAttribute, 0, n)
 	}
-	for i, id := range p.attrs {
-		if !p.hasN[i] && !p.hasR[i] {
+	for i, id := range r.IDs {
+		h := r.Has[i]
+		if h&(HasRaw|HasNorm) == 0 {
 			continue
 		}
-		a := model.ATAAttribute{ID: id, Raw: p.raw[i], Value: int(p.norm[i]), Worst: int(p.norm[i])}
-		if p.hasT[i] {
-			a.Thresh = int(p.thresh[i])
+		norm := 0
+		if h&HasNorm != 0 {
+			norm = int(r.Norm[i])
+		}
+		raw := int64(0)
+		if h&HasRaw != 0 {
+			raw = r.Raw[i]
+		}
+		a := model.ATAAttribute{ID: id, Raw: raw, Value: norm, Worst: norm}
+		if h&HasThresh != 0 {
+			a.Thresh = int(r.Thresh[i])
 		}
 		d.ATAAttributes = append(d.ATAAttributes, a)
-		if !p.hasR[i] {
+		if h&HasRaw == 0 {
 			continue
 		}
 		switch id {
 		case 194:
-			t := float64(p.raw[i] & 0xffff)
+			t := float64(raw & 0xffff)
 			if t > 0 && t < 150 {
 				d.TemperatureC = &t
 			}
 		case 9:
-			h := p.raw[i]
+			h := raw
 			d.PowerOnHours = &h
 		case 12:
-			c := p.raw[i]
+			c := raw
 			d.PowerCycles = &c
 		}
 	}
-	return nil
 }
 
 // HasThresholds reports whether the data carries vendor thresholds
@@ -405,6 +517,31 @@ type Source struct {
 	close func() error
 	// Thresholds is set once a file with smart_N_thresh columns was opened.
 	Thresholds bool
+	// bytes of the files read so far (as stored: compressed for .gz), and
+	// their total size
+	done, total int64
+	counter     *countingReader
+}
+
+// Progress is how much of the input was read, in bytes as stored, and the
+// total; for a progress bar with an ETA.
+func (s *Source) Progress() (done, total int64) {
+	d := s.done
+	if s.counter != nil {
+		d += s.counter.n
+	}
+	return d, s.total
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // Open prepares to read path: a .csv, a .csv.gz, or a directory whose
@@ -417,6 +554,7 @@ func Open(path string) (*Source, error) {
 	s := &Source{}
 	if !st.IsDir() {
 		s.files = []string{path}
+		s.total = st.Size()
 		return s, nil
 	}
 	ents, err := os.ReadDir(path)
@@ -433,7 +571,16 @@ func Open(path string) (*Source, error) {
 	if len(s.files) == 0 {
 		return nil, fmt.Errorf("backblaze data: no .csv or .csv.gz files in %s", path)
 	}
+	s.sizes()
 	return s, nil
+}
+
+func (s *Source) sizes() {
+	for _, f := range s.files {
+		if st, err := os.Stat(f); err == nil {
+			s.total += st.Size()
+		}
+	}
 }
 
 // Files lists the files the source reads, in order.
@@ -442,6 +589,16 @@ func (s *Source) Files() []string { return s.files }
 // Next fills rec with the next drive-day; io.EOF at the end. Errors of
 // single rows (ErrRow) leave the source usable.
 func (s *Source) Next(ctx context.Context, rec *Record) error {
+	var row Row
+	if err := s.NextRow(ctx, &row); err != nil {
+		return err
+	}
+	row.Record(rec)
+	return nil
+}
+
+// NextRow is Next without building a model.Disk.
+func (s *Source) NextRow(ctx context.Context, row *Row) error {
 	for {
 		if s.cur == nil {
 			if err := ctx.Err(); err != nil {
@@ -454,7 +611,7 @@ func (s *Source) Next(ctx context.Context, rec *Record) error {
 				return err
 			}
 		}
-		err := s.cur.Next(rec)
+		err := s.cur.NextRow(row)
 		if err == io.EOF {
 			s.Close()
 			continue
@@ -475,20 +632,10 @@ func (e *RowError) Unwrap() error { return e.Err }
 func (s *Source) openNext() error {
 	name := s.files[s.next]
 	s.next++
-	f, err := os.Open(name)
+	s.counter = &countingReader{}
+	r, closeAll, err := openFile(name, s.counter)
 	if err != nil {
-		return fmt.Errorf("backblaze data: %w", err)
-	}
-	var r io.Reader = f
-	closeAll := f.Close
-	if strings.HasSuffix(name, ".gz") {
-		gz, err := gzip.NewReader(f)
-		if err != nil {
-			f.Close()
-			return fmt.Errorf("backblaze data %s: gzip: %w", name, err)
-		}
-		r = gz
-		closeAll = func() error { gz.Close(); return f.Close() }
+		return err
 	}
 	p, err := NewParser(name, r)
 	if err != nil {
@@ -502,11 +649,40 @@ func (s *Source) openNext() error {
 	return nil
 }
 
+// openFile opens a .csv or .csv.gz; counter, when set, counts the bytes
+// read from the file as stored.
+func openFile(name string, counter *countingReader) (io.Reader, func() error, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("backblaze data: %w", err)
+	}
+	var r io.Reader = f
+	if counter != nil {
+		counter.r = f
+		r = counter
+	}
+	closeAll := f.Close
+	if strings.HasSuffix(name, ".gz") {
+		gz, err := gzip.NewReader(r)
+		if err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("backblaze data %s: gzip: %w", name, err)
+		}
+		r = gz
+		closeAll = func() error { gz.Close(); return f.Close() }
+	}
+	return r, closeAll, nil
+}
+
 // Close releases the current file.
 func (s *Source) Close() error {
 	if s.cur == nil {
 		return nil
 	}
 	s.cur = nil
+	if s.counter != nil {
+		s.done += s.counter.n
+		s.counter = nil
+	}
 	return s.close()
 }
