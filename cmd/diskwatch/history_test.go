@@ -107,7 +107,7 @@ func TestReplayCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &sum); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if sum.Rows != 22429 || sum.Drives != 621 || sum.Failed != 62 || len(sum.Methods) != 3 {
+	if sum.Rows != 22429 || sum.Drives != 621 || sum.Failed != 62 || len(sum.Methods) != 4 {
 		t.Errorf("summary: %+v", sum)
 	}
 	f, err := os.Open(alerts)
