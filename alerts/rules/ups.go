@@ -13,7 +13,7 @@ import (
 // NUT status flags).
 func UPSRules() []*Rule {
 	return []*Rule{upsCommLost, upsOnBattery, upsLowBattery, upsForcedShutdown, upsReplaceBattery, upsOverload,
-		upsRuntimeLow, upsChargeFalling, upsSelfTest, upsAlarm, upsBypass, upsInfo}
+		upsRuntimeLow, upsChargeFalling, upsSelfTest, upsAlarm, upsBypass, upsOutputOff, upsInfo}
 }
 
 func upsMatch(u *model.UPS) model.Match { return model.Match{Path: u.Name, Model: u.Model} }
@@ -418,24 +418,9 @@ func covered(u *model.UPS, l string) bool {
 	return rest == 0
 }
 
-var upsBypass = &Rule{
-	Name:    "ups.bypass",
-	Summary: "a UPS feeds its load on bypass, straight from the mains: the load is not protected (WARNING)",
-	Eval: func(in *Input, _ Params) []model.Finding {
-		var out []model.Finding
-		eachUPS(in, func(u *model.UPS) {
-			if u.HasStatus("BYPASS") {
-				out = append(out, upsFinding(u, model.Warning, withState(fmt.Sprintf("%s is ON BYPASS: the load is fed from the mains, unprotected", model.Clean(u.Name)), u),
-					"if not intended (maintenance), check the UPS for an inverter fault or overload"))
-			}
-		})
-		return out
-	},
-}
-
 var upsInfo = &Rule{
 	Name: "ups.info",
-	Summary: "informational UPS states (OK): TRIM/BOOST (correcting mains voltage), CAL (calibrating), OFF, " +
+	Summary: "informational UPS states (OK): TRIM/BOOST (correcting mains voltage), CAL (calibrating), " +
 		"HB (high battery), WAIT (upsd has no data from the driver yet), DISCHRG while on line, no status reported",
 	Eval: func(in *Input, _ Params) []model.Finding {
 		var out []model.Finding
@@ -446,7 +431,7 @@ var upsInfo = &Rule{
 			}
 			for flag, note := range map[string]string{
 				"TRIM": "trims high mains voltage", "BOOST": "boosts low mains voltage", "CAL": "is calibrating its battery",
-				"OFF": "reports its output OFF", "HB": "reports high battery voltage",
+				"HB": "reports high battery voltage",
 				"WAIT": "has no data yet (upsd waits for its driver)",
 			} {
 				if u.HasStatus(flag) {

@@ -78,6 +78,7 @@ func (u *UPS) Samples() []Sample {
 	s = append(s, Sample{u.Name, "ups_on_battery", ob})
 	for _, f := range []struct{ flag, metric string }{
 		{"LB", "ups_low_battery"}, {"RB", "ups_replace_battery"}, {"OVER", "ups_overload"}, {"FSD", "ups_forced_shutdown"},
+		{"BYPASS", "ups_bypass"}, {"OFF", "ups_output_off"},
 	} {
 		v := 0.0
 		if u.HasStatus(f.flag) {
