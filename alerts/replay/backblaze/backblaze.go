@@ -14,7 +14,7 @@ package backblaze
 import (
 	"bufio"
 	"bytes"
-		"context"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -241,7 +241,7 @@ type Row struct {
 	// Has, or -1 when the file has no column for it.
 	Index *[256]int16
 	// IDs lists the attribute IDs in position order.
-	IDs              []int
+	IDs               []int
 	Raw, Norm, Thresh []int64
 	// Has says which cells were present: bit 0 raw, 1 normalized, 2 thresh.
 	Has []uint8
