@@ -431,7 +431,7 @@ var upsInfo = &Rule{
 			}
 			for flag, note := range map[string]string{
 				"TRIM": "trims high mains voltage", "BOOST": "boosts low mains voltage", "CAL": "is calibrating its battery",
-				"HB": "reports high battery voltage",
+				"HB":   "reports high battery voltage",
 				"WAIT": "has no data yet (upsd waits for its driver)",
 			} {
 				if u.HasStatus(flag) {
