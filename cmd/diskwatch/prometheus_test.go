@@ -1,11 +1,20 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -116,5 +125,336 @@ func TestPrometheusRules(t *testing.T) {
 	}
 	if n < 10 {
 		t.Errorf("only %d alerts read from the rule file", n)
+	}
+}
+
+// startPrometheus runs the Prometheus server prom on a free port of
+// 127.0.0.1 with config cfg and its data in dir; it returns its base URL
+// when it is ready.
+func startPrometheus(t *testing.T, prom, dir, cfg string) string {
+	t.Helper()
+	path := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := freeTCPPort(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	cmd := exec.Command(prom, "--config.file="+path, "--storage.tsdb.path="+filepath.Join(dir, "prom-data"),
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port))
+	log := &syncBuf{}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("prometheus log:\n%s", log.String())
+		}
+	})
+	for i := 0; ; i++ {
+		if r, err := http.Get(url + "/-/ready"); err == nil {
+			r.Body.Close()
+			if r.StatusCode == 200 {
+				return url
+			}
+		}
+		if i > 600 {
+			t.Fatalf("prometheus not ready:\n%s", log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// promQuery runs an instant query and returns the result's label sets.
+func promQuery(promURL, q string) ([]map[string]string, error) {
+	r, err := http.Get(promURL + "/api/v1/query?query=" + url.QueryEscape(q))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Body.Close()
+	var res struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			Result []struct {
+				Metric map[string]string `json:"metric"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&res); err != nil {
+		return nil, err
+	}
+	if res.Status != "success" {
+		return nil, fmt.Errorf("query %s: %s", q, res.Error)
+	}
+	var out []map[string]string
+	for _, x := range res.Data.Result {
+		out = append(out, x.Metric)
+	}
+	return out, nil
+}
+
+// amAlert is an alert as Alertmanager's API v2 lists it.
+type amAlert struct {
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	Status      struct {
+		State string `json:"state"`
+	} `json:"status"`
+}
+
+// The path a Prometheus user takes: a real Prometheus scrapes real
+// diskwatch daemons (one scrape job), loads the shipped rule file unchanged,
+// and sends to a real Alertmanager. The host starts healthy (nothing fires
+// or is pending), then md0 loses a member (the QEMU rig's capture
+// 03-failed) and sdc fails SMART (a real smartctl capture served by a
+// stand-in smartctl on PATH): both alerts reach Alertmanager naming md0 and
+// sdc, with diskwatch's message and remedy, and Alertmanager notifies. The
+// array is rebuilt and the disk replaced (captures 02-healthy and a passing
+// disk): both resolve. Only the scrape and evaluation intervals are the
+// test's (1s, in its prometheus.yml); the rules' for and keep_firing_for
+// (1m each) are waited out.
+func TestPrometheusAlertsEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits about two minutes for the shipped rules' for and keep_firing_for")
+	}
+	prom := needProgram(t, "prometheus", "prometheus")
+	am := needProgram(t, "prometheus-alertmanager", "prometheus-alertmanager")
+	diskwatchBin(t)
+	dir := t.TempDir()
+
+	// Host roots: the rig's captures of md0 healthy and with sdb failed.
+	for name, capture := range map[string]string{"healthy": "02-healthy", "broken": "03-failed"} {
+		for _, sub := range []string{"proc", "sys"} {
+			copyTree(t, filepath.Join(rigCaptures, capture, sub), filepath.Join(dir, name, sub))
+		}
+	}
+	root := filepath.Join(dir, "root")
+	os.Symlink(filepath.Join(dir, "healthy"), root)
+
+	// smartctl on PATH answers for /dev/sdc with the capture in sdc.json
+	// and its exit status.
+	bin := filepath.Join(dir, "bin")
+	os.MkdirAll(bin, 0o755)
+	os.WriteFile(filepath.Join(bin, "smartctl"), []byte("#!/bin/sh\nfor last; do :; done\n[ \"$last\" = /dev/sdc ] || exit 2\ncat '"+dir+"/sdc.json'\nexit $(cat '"+dir+"/sdc.exit')\n"), 0o755)
+	setDisk := func(capture string) {
+		b, err := os.ReadFile(capturePaths(capture)[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c struct {
+			Smartctl struct {
+				ExitStatus int `json:"exit_status"`
+			} `json:"smartctl"`
+		}
+		json.Unmarshal(b, &c)
+		os.WriteFile(filepath.Join(dir, "sdc.json.tmp"), b, 0o644)
+		os.WriteFile(filepath.Join(dir, "sdc.exit"), []byte(fmt.Sprint(c.Smartctl.ExitStatus)), 0o644)
+		os.Rename(filepath.Join(dir, "sdc.json.tmp"), filepath.Join(dir, "sdc.json"))
+	}
+	setDisk("scrutiny/smart-pass.json")
+
+	// Alertmanager notifies this receiver.
+	var mu sync.Mutex
+	var notes []string
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p struct {
+			Alerts []struct {
+				Status string            `json:"status"`
+				Labels map[string]string `json:"labels"`
+			} `json:"alerts"`
+		}
+		json.NewDecoder(r.Body).Decode(&p)
+		mu.Lock()
+		for _, a := range p.Alerts {
+			notes = append(notes, a.Status+" "+a.Labels["alertname"]+" "+a.Labels["device"])
+		}
+		mu.Unlock()
+	}))
+	defer rcv.Close()
+	amURL := startAlertmanager(t, am, dir, rcv.URL)
+
+	// Two daemons as README runs them, one scrape job: one over the
+	// fixture root (md0), one on this host reading /dev/sdc through
+	// smartctl (the smartctl collector reads the live host's devices only,
+	// never a --root's, and the native reader needs real devices).
+	mdCfg := filepath.Join(dir, "md.yaml")
+	os.WriteFile(mdCfg, []byte(`collectors:
+  smart: {enabled: false}
+daemon:
+  interval: 1s
+  metrics_listen: "127.0.0.1:0"
+`), 0o600)
+	diskCfg := filepath.Join(dir, "disk.yaml")
+	os.WriteFile(diskCfg, []byte(`collectors:
+  mdraid: {enabled: false}
+  kmsg: {enabled: false}
+  hwraid: {enabled: false}
+  hwmon: {enabled: false}
+  smart: {enabled: false}
+  smartctl:
+    devices: [{path: /dev/sdc}]
+daemon:
+  interval: 1s
+  metrics_listen: "127.0.0.1:0"
+`), 0o600)
+	mdD := startDaemon(t, nil, "--root", root, "--config", mdCfg, "--state", filepath.Join(dir, "md-state"), "--no-history")
+	diskD := startDaemon(t, []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")},
+		"--config", diskCfg, "--state", filepath.Join(dir, "disk-state"), "--no-history")
+	mdAddr, diskAddr := mdD.metricsAddr(t), diskD.metricsAddr(t)
+
+	rulesPath, _ := filepath.Abs(filepath.Join(contribProm, "diskwatch.rules.yml"))
+	promURL := startPrometheus(t, prom, dir, fmt.Sprintf(`global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: [%s]
+alerting:
+  alertmanagers:
+    - static_configs: [{targets: ["%s"]}]
+scrape_configs:
+  - job_name: diskwatch
+    static_configs: [{targets: ["%s", "%s"]}]
+`, rulesPath, strings.TrimPrefix(amURL, "http://"), mdAddr, diskAddr))
+
+	amAlerts := func() []amAlert {
+		r, err := http.Get(amURL + "/api/v2/alerts?active=true&silenced=false&inhibited=false")
+		if err != nil {
+			return nil
+		}
+		defer r.Body.Close()
+		var as []amAlert
+		json.NewDecoder(r.Body).Decode(&as)
+		return as
+	}
+	state := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		al, _ := promQuery(promURL, "ALERTS")
+		return fmt.Sprintf("prometheus ALERTS %v\nalertmanager %v\nnotified %v\nmd daemon log:\n%s\ndisk daemon log:\n%s", al, amAlerts(), notes, mdD.log.String(), diskD.log.String())
+	}
+	waitFor := func(what string, limit time.Duration, cond func() bool) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for time.Since(start) < limit {
+			if cond() {
+				return time.Since(start)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		t.Fatalf("%s not within %s\n%s", what, limit, state())
+		return 0
+	}
+	notified := func(n string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Contains(notes, n)
+	}
+
+	// Healthy: scraped, readings in, nothing firing or pending.
+	waitFor("diskwatch scraped with readings", 30*time.Second, func() bool {
+		r, _ := promQuery(promURL, `diskwatch_disk_smart_passed{device="sdc"} == 1 or diskwatch_md_degraded{device="md0"} == 0`)
+		return len(r) == 2
+	})
+	time.Sleep(5 * time.Second)
+	if al, err := promQuery(promURL, "ALERTS"); err != nil || len(al) != 0 {
+		t.Fatalf("alerts on a healthy host: %v %v\n%s", al, err, state())
+	}
+	series, _ := promQuery(promURL, `{job="diskwatch",__name__=~"diskwatch_.*"}`)
+	t.Logf("healthy host: %d diskwatch series", len(series))
+
+	// Break: md0 loses sdb, sdc fails SMART.
+	os.Remove(root)
+	os.Symlink(filepath.Join(dir, "broken"), root)
+	setDisk("scrutiny/smart-fail2.json")
+	broke := time.Now()
+	var md0, sdc amAlert
+	waitFor("md0 and sdc alerts in Alertmanager", 150*time.Second, func() bool {
+		md0, sdc = amAlert{}, amAlert{}
+		for _, a := range amAlerts() {
+			switch {
+			case a.Labels["alertname"] == "DiskwatchArrayCritical" && a.Labels["device"] == "md0":
+				md0 = a
+			case a.Labels["alertname"] == "DiskwatchDiskCritical" && a.Labels["device"] == "sdc":
+				sdc = a
+			}
+		}
+		return md0.Labels != nil && sdc.Labels != nil
+	})
+	fired := time.Since(broke)
+	if md0.Labels["rule"] != "md.degraded" || md0.Labels["severity"] != "critical" || md0.Labels["subject_id"] != "md0" ||
+		!strings.Contains(md0.Annotations["description"], "md0 (raid1) is DEGRADED [2/1]") ||
+		!strings.Contains(md0.Annotations["remedy"], "mdadm /dev/md0 --remove /dev/sdb") {
+		t.Errorf("md0 alert: %+v", md0)
+	}
+	if !strings.Contains(sdc.Labels["subject"], "MSK423Y20S3HBC") || sdc.Annotations["description"] == "" || sdc.Annotations["remedy"] == "" {
+		t.Errorf("sdc alert: %+v", sdc)
+	}
+	for _, a := range []amAlert{md0, sdc} {
+		t.Logf("in Alertmanager: %s %s %s: %s | remedy: %s", a.Labels["alertname"], a.Labels["device"], a.Labels["rule"], a.Annotations["description"], a.Annotations["remedy"])
+	}
+	waitFor("Alertmanager notifying md0 and sdc firing", 30*time.Second, func() bool {
+		return notified("firing DiskwatchArrayCritical md0") && notified("firing DiskwatchDiskCritical sdc")
+	})
+	notifiedFiring := time.Since(broke)
+
+	// Heal: md0 rebuilt, sdc replaced by a passing disk.
+	os.Remove(root)
+	os.Symlink(filepath.Join(dir, "healthy"), root)
+	setDisk("scrutiny/smart-pass.json")
+	healed := time.Now()
+	waitFor("md0 and sdc alerts resolved in Alertmanager", 150*time.Second, func() bool {
+		for _, a := range amAlerts() {
+			if d := a.Labels["device"]; d == "md0" || d == "sdc" {
+				return false
+			}
+		}
+		return true
+	})
+	resolved := time.Since(healed)
+	waitFor("Alertmanager notifying md0 and sdc resolved", 30*time.Second, func() bool {
+		return notified("resolved DiskwatchArrayCritical md0") && notified("resolved DiskwatchDiskCritical sdc")
+	})
+	t.Logf("break -> both alerts active in Alertmanager: %s (notified %s); heal -> resolved: %s (notified %s)",
+		fired.Round(100*time.Millisecond), notifiedFiring.Round(100*time.Millisecond), resolved.Round(100*time.Millisecond), time.Since(healed).Round(100*time.Millisecond))
+	if al, _ := promQuery(promURL, `ALERTS{alertstate="firing"}`); len(al) != 0 {
+		t.Errorf("still firing after the heal: %v", al)
+	}
+	for _, d := range []*daemonProc{mdD, diskD} {
+		d.cmd.Process.Signal(syscall.SIGTERM)
+		if code := d.wait(t, 30*time.Second); code != 0 {
+			t.Errorf("daemon exit %d:\n%s", code, d.log.String())
+		}
+	}
+}
+
+// copyTree copies the directory src to dst (files and symlinks).
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		to := filepath.Join(dst, rel)
+		switch {
+		case fi.IsDir():
+			return os.MkdirAll(to, 0o755)
+		case fi.Mode()&os.ModeSymlink != 0:
+			l, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(l, to)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(to, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
