@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/diskwatch/diskwatch/alerts/assemble"
@@ -19,7 +20,10 @@ import (
 type raidJSON struct {
 	Controllers []hwraid.Controller `json:"controllers"`
 	Disks       []model.Disk        `json:"disks"`
-	Errors      []string            `json:"errors,omitempty"`
+	// State is each controller's own view: logical drives, physical
+	// disk states, battery.
+	State  []model.Controller `json:"state,omitempty"`
+	Errors []string           `json:"errors,omitempty"`
 }
 
 // runRaid implements `diskwatch raid`: the RAID controllers found and the
@@ -49,6 +53,7 @@ func runRaid(ctx context.Context, e *env, args []string) int {
 	}
 	snap := collectors.Run(ctx, e.now(), []collectors.Named{assemble.HWRaid(c.fs(), cfg)})
 	doc.Disks = snap.Disks
+	doc.State = snap.Controllers
 	for _, s := range snap.Sources {
 		doc.Errors = append(doc.Errors, s.Errors...)
 	}
@@ -79,6 +84,18 @@ func writeRaidText(w io.Writer, doc *raidJSON) {
 	}
 	for _, ct := range doc.Controllers {
 		fmt.Fprintf(w, "%-10s %-13s host%-3d %s %s\n", ct.Name, ct.Driver, ct.Host, orDash(ct.PCI), orDash(ct.Dev))
+	}
+	for _, st := range doc.State {
+		for _, ld := range st.Logical {
+			var mem []string
+			for _, m := range ld.Members {
+				mem = append(mem, m.Where()+" "+m.State)
+			}
+			fmt.Fprintf(w, "  %s LD %d RAID%s %s  %s\n", model.Clean(st.Name), ld.ID, model.Clean(ld.RAIDLevel), model.Clean(ld.State), model.Clean(strings.Join(mem, ", ")))
+		}
+		if b := st.Battery; b != nil {
+			fmt.Fprintf(w, "  %s battery %s bad=%v %s\n", model.Clean(st.Name), model.Clean(b.Type), b.Bad, model.Clean(strings.Join(b.Flags, ",")))
+		}
 	}
 	for _, d := range doc.Disks {
 		smart := "SMART unavailable"

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -31,16 +33,23 @@ func (d *hwraidDoc) source(name string) *model.SourceStatus {
 }
 
 // TestRigHWRaid boots a Debian kernel in QEMU with an emulated MegaRAID
-// SAS 1078 (megasas, disk MEGA0) and a MegaRAID SAS 2108 (megasas-gen2,
-// disk MEGA1) driven by the real megaraid_sas driver, plus an AHCI disk
-// whose sector 100000 fails writes (blkdebug). In the guest:
+// SAS 1078 (megasas, disks MEGA0 and MEGA1 at scsi-id 0 and 1) and a
+// MegaRAID SAS 2108 (megasas-gen2, disk MEGA2) driven by the real
+// megaraid_sas driver, plus an AHCI disk whose sector 100000 fails writes
+// (blkdebug). In the guest:
 //   - diskwatch creates the MFI ioctl node from /proc/devices, lists the
-//     physical disks behind both controllers through MFI (PD GET LIST),
-//     reads their INQUIRY (serials MEGA0, MEGA1) and reports them with
-//     SMART unavailable, the run not failing; check keeps one record per
-//     drive (QEMU also shows each as a logical drive, same serial);
-//   - smartctl --scan-open's real output gives the same disks as targets
-//     of the smartctl fallback;
+//     physical disks behind both controllers through MFI (PD GET LIST:
+//     device ids 0 and 256 on the first, as the firmware gives them, 0 on
+//     the second), finds the pass-through address of each (PD GET INFO's
+//     VPD page 0x83 against the disk's own), reads their INQUIRY (serials
+//     MEGA0, MEGA1, MEGA2) and reports them with SMART unavailable, the
+//     run not failing; check keeps one record per drive (QEMU also shows
+//     each as a logical drive, same serial);
+//   - the set of disks is the one the real smartctl --scan-open lists
+//     (/dev/bus/N -d megaraid,ID);
+//   - the controllers' logical drives are read through DCMDs (LD GET
+//     LIST, CFG READ): one optimal LD per disk, each naming its member's
+//     slot, and no battery (QEMU answers BBU STATUS with zeros);
 //   - the kernel-log watcher tails from the end on its first run, then
 //     sees the write errors provoked after it as a burst on that disk, and
 //     does not report them again on the next run.
@@ -60,7 +69,7 @@ func TestRigHWRaid(t *testing.T) {
 		CacheDir: cache,
 		Files:    map[string]string{"/usr/bin/diskwatch": bin},
 		Disks: []rig.Disk{
-			{ID: "MEGA0", Bus: rig.MegaSAS}, {ID: "MEGA1", Bus: rig.MegaSAS2},
+			{ID: "MEGA0", Bus: rig.MegaSAS}, {ID: "MEGA1", Bus: rig.MegaSAS}, {ID: "MEGA2", Bus: rig.MegaSAS2},
 			{ID: "kerr", Bus: rig.AHCI, Inject: []rig.Inject{{Sector: 100000}}},
 		},
 		Log: t.Logf,
@@ -135,6 +144,7 @@ func TestRigHWRaid(t *testing.T) {
 	var raid struct {
 		Controllers []hwraid.Controller `json:"controllers"`
 		Disks       []model.Disk        `json:"disks"`
+		State       []model.Controller  `json:"state"`
 	}
 	out := string(r.Output)
 	if i := strings.Index(out, "{"); r.Exit != 0 || i < 0 || json.Unmarshal([]byte(out[i:strings.LastIndex(out, "}")+1]), &raid) != nil {
@@ -144,21 +154,50 @@ func TestRigHWRaid(t *testing.T) {
 	for _, d := range raid.Disks {
 		byName[d.Device.Name] = d
 	}
-	want := map[string]string{"megaraid0 disk 0": "MEGA0", "megaraid1 disk 0": "MEGA1"}
+	want := map[string]string{"megaraid0 disk 0": "MEGA0", "megaraid0 disk 256": "MEGA1", "megaraid1 disk 0": "MEGA2"}
+	wantVia := map[string]string{"megaraid0 disk 0": "megaraid,0", "megaraid0 disk 256": "megaraid,256", "megaraid1 disk 0": "megaraid,0"}
 	for name, serial := range want {
 		d, ok := byName[name]
 		if !ok {
 			t.Errorf("no record %q; records: %+v", name, byName)
 			continue
 		}
-		if d.Device.Serial != serial || d.Device.Via != "megaraid,0" || d.Device.Protocol != "scsi" ||
+		if d.Device.Serial != serial || d.Device.Via != wantVia[name] || d.Device.Protocol != "scsi" ||
 			!strings.HasPrefix(d.Device.Model, "QEMU") || d.SMARTAvailable || !strings.HasPrefix(d.Device.Path, "/dev/bus/") {
 			t.Errorf("%s: %+v", name, d.Device)
 		}
 		t.Logf("%s: %s, serial %s, via %s, %s, capacity %d, SMART available %v", name, d.Device.Model, d.Device.Serial, d.Device.Via, d.Device.Path, d.Device.Capacity, d.SMARTAvailable)
 	}
-	if len(byName) != 2 || len(raid.Controllers) != 2 {
+	if len(byName) != 3 || len(raid.Controllers) != 2 {
 		t.Errorf("controllers %+v, records %v", raid.Controllers, byName)
+	}
+	// The controllers' own view: QEMU makes one RAID0-like LD per disk,
+	// optimal, its member online in the disk's slot (its scsi-id).
+	serialOf := map[string]string{}
+	for _, d := range raid.Disks {
+		serialOf[d.Device.ID()] = d.Device.Serial
+	}
+	lds := map[string]string{}
+	for _, st := range raid.State {
+		if st.Battery != nil || len(st.Errors) > 0 {
+			t.Errorf("%s: battery %+v, errors %v", st.Name, st.Battery, st.Errors)
+		}
+		for _, ld := range st.Logical {
+			var mem []string
+			for _, m := range ld.Members {
+				mem = append(mem, m.Where()+" "+m.State+" "+serialOf[m.DiskID])
+			}
+			lds[fmt.Sprintf("%s LD %d", st.Name, ld.ID)] = ld.State + ": " + strings.Join(mem, ", ")
+		}
+	}
+	t.Logf("logical drives from the emulated controllers: %v", lds)
+	wantLD := map[string]string{
+		"megaraid0 LD 0": "optimal: slot 0 online MEGA0",
+		"megaraid0 LD 1": "optimal: slot 1 online MEGA1",
+		"megaraid1 LD 0": "optimal: slot 0 online MEGA2",
+	}
+	if !reflect.DeepEqual(lds, wantLD) {
+		t.Errorf("logical drives %v, want %v", lds, wantLD)
 	}
 	// check: QEMU's megasas also shows each drive to the OS as a logical
 	// drive with the same INQUIRY serial, so the snapshot keeps one record
@@ -204,12 +243,26 @@ func TestRigHWRaid(t *testing.T) {
 	}
 	t.Logf("smartctl --scan-open in the guest:\n%s", scan)
 	entries := hwraid.ParseScan(scan)
-	n := 0
-	for _, host := range []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9} {
-		n += len(hwraid.MegaRAIDTargets(entries, host))
+	scanned := map[string]bool{}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Type, "megaraid,") || strings.HasPrefix(e.Type, "sat+megaraid,") {
+			scanned[e.Dev+" "+strings.TrimPrefix(e.Type, "sat+")] = true
+		}
 	}
-	if n != 2 {
-		t.Errorf("smartctl --scan-open gives %d MegaRAID targets:\n%s", n, scan)
+	found := map[string]bool{}
+	for _, d := range raid.Disks {
+		found[d.Device.Path+" "+d.Device.Via] = true
+	}
+	t.Logf("disks: smartctl --scan-open %d, diskwatch %d", len(scanned), len(found))
+	if len(scanned) != 3 || !reflect.DeepEqual(scanned, found) {
+		t.Errorf("smartctl --scan-open finds %v, diskwatch %v", scanned, found)
+	}
+	// What smartctl itself reads at each address it lists (its
+	// megaraid,256 is truncated to the frame's 8-bit target: device 0).
+	for e := range scanned {
+		f := strings.Fields(e)
+		out, _ := vm.MustExec(ctx, time.Minute, "smartctl -i -d "+f[1]+" "+f[0]+" | grep -i serial || true")
+		t.Logf("smartctl -i -d %s %s: %s", f[1], f[0], strings.TrimSpace(string(out)))
 	}
 
 	// Kernel log: write errors after the first run are seen once.

@@ -32,6 +32,12 @@ type Native interface {
 	Read(ctx context.Context, c Controller, t Target) (model.Disk, error)
 }
 
+// StateReader is a native path that also reads a controller's own state
+// (logical drives, physical disk states, battery).
+type StateReader interface {
+	State(ctx context.Context, c Controller) (model.Controller, error)
+}
+
 // ErrUnsupported says a native path cannot handle a controller.
 var ErrUnsupported = errors.New("native pass-through not supported for this controller")
 
@@ -45,6 +51,15 @@ type Target struct {
 	N int
 	// SATA is set for a SATA disk behind a MegaRAID (-d sat+megaraid,N).
 	SATA bool
+	// Slot and Enclosure place a MegaRAID disk (Enclosure -1: none).
+	Slot, Enclosure int
+
+	// Native path details: the pass-through address, the firmware's PD
+	// info, and why the disk cannot be reached when it cannot.
+	addr    PDAddr
+	info    *PDInfo
+	infoErr string
+	noPath  string
 }
 
 // Collector reads the disks behind hardware RAID controllers: natively
@@ -108,6 +123,17 @@ func (c *Collector) Collect(ctx context.Context, out *model.Snapshot) error {
 		if err != nil {
 			errs = append(errs, err)
 		}
+		if sr, ok := c.Native.(StateReader); ok {
+			st, err := sr.State(ctx, ct)
+			switch {
+			case errors.Is(err, ErrUnsupported):
+			case err != nil:
+				errs = append(errs, fmt.Errorf("%s: controller state: %w", ct.Name, err))
+			default:
+				joinDisks(&st, ct, disks)
+				out.Controllers = append(out.Controllers, st)
+			}
+		}
 		for _, d := range disks {
 			id := d.Device.ID()
 			if d.Device.Serial != "" || d.Device.WWN != "" {
@@ -120,6 +146,32 @@ func (c *Collector) Collect(ctx context.Context, out *model.Snapshot) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// joinDisks sets each physical disk's DiskID from the disk records read
+// behind the same controller (by device id), so a finding about a slot
+// and the disk's SMART record name the same disk.
+func joinDisks(st *model.Controller, ct Controller, disks []model.Disk) {
+	ids := map[int]string{}
+	for _, d := range disks {
+		var n int
+		if _, err := fmt.Sscanf(d.Device.Name, ct.Name+" disk %d", &n); err == nil && (d.Device.Serial != "" || d.Device.WWN != "") {
+			ids[n] = d.Device.ID()
+		}
+	}
+	set := func(p *model.PhysicalDisk) {
+		if id, ok := ids[p.DeviceID]; ok && p.DeviceID >= 0 {
+			p.DiskID = id
+		}
+	}
+	for i := range st.Physical {
+		set(&st.Physical[i])
+	}
+	for i := range st.Logical {
+		for j := range st.Logical[i].Members {
+			set(&st.Logical[i].Members[j])
+		}
+	}
 }
 
 // readController reads every disk behind one controller.

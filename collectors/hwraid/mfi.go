@@ -29,17 +29,28 @@ const (
 const (
 	mfiStatOK                = 0x00
 	mfiStatDeviceNotFound    = 0x0c
+	mfiStatNoHWPresent       = 0x22
 	mfiStatSCSIDoneWithError = 0x2d
 	// mfiStatPending is what the frame's cmd_status is set to before the
 	// command; the driver overwrites it with the result.
 	mfiStatPending = 0xff
 )
 
-// DCMD opcodes.
+// DCMD opcodes (MR_DCMD_*).
 const (
 	// MRDCMDPDGetList lists the physical disks (MR_DCMD_PD_GET_LIST),
 	// as smartctl's megaraid support does.
 	MRDCMDPDGetList = 0x02010000
+	// MRDCMDPDGetInfo returns one physical disk's MR_PD_INFO (mailbox:
+	// the 16-bit device id).
+	MRDCMDPDGetInfo = 0x02020000
+	// MRDCMDLDGetList lists the logical drives with their state.
+	MRDCMDLDGetList = 0x03010000
+	// MRDCMDCfgRead reads the configuration: arrays (their member disks)
+	// and logical drives (the arrays they span).
+	MRDCMDCfgRead = 0x04010000
+	// MRDCMDBBUStatus reads the cache battery / CacheVault status.
+	MRDCMDBBUStatus = 0x05010000
 )
 
 // Frame layout offsets (megasas_header / megasas_pthru_frame /
@@ -50,6 +61,7 @@ const (
 	offSenseLen      = 0x01 // pthru
 	offCmdStatus     = 0x02
 	offTargetID      = 0x04 // pthru
+	offLUN           = 0x05 // pthru
 	offCDBLen        = 0x06 // pthru
 	offSGECount      = 0x07
 	offFlags         = 0x10
@@ -57,6 +69,7 @@ const (
 	offDataXferLen   = 0x14
 	offSenseAddr     = 0x18 // pthru: sense buffer address (lo, hi)
 	offOpcode        = 0x18 // dcmd
+	offMbox          = 0x1c // dcmd: 12-byte mailbox
 	offCDB           = 0x20 // pthru: 16 bytes
 	offPthruSGL      = 0x30 // pthru
 	offDCMDSGL       = 0x28 // dcmd (after the 12-byte mailbox at 0x1c)
@@ -73,8 +86,9 @@ const (
 // megasas_iocpacket) for the 404-byte packet of a 64-bit kernel.
 const megasasIOCFirmware uintptr = 3<<30 | IocPacketSize<<16 | 'M'<<8 | 1
 
-// DCMDFrame builds an MFI DCMD frame reading n bytes for opcode.
-func DCMDFrame(opcode uint32, n int, timeoutSec uint16) []byte {
+// DCMDFrame builds an MFI DCMD frame reading n bytes for opcode, with an
+// optional mailbox (up to 12 bytes: a device id for PD GET INFO).
+func DCMDFrame(opcode uint32, n int, timeoutSec uint16, mbox ...byte) []byte {
 	f := make([]byte, mfiFrameSize)
 	f[offCmd] = mfiCmdDCMD
 	f[offCmdStatus] = mfiStatPending
@@ -84,25 +98,50 @@ func DCMDFrame(opcode uint32, n int, timeoutSec uint16) []byte {
 	le.PutUint16(f[offTimeout:], timeoutSec)
 	le.PutUint32(f[offDataXferLen:], uint32(n))
 	le.PutUint32(f[offOpcode:], opcode)
+	copy(f[offMbox:offMbox+12], mbox)
 	// The single SGE (address filled in by the driver) holds the length.
 	le.PutUint32(f[offDCMDSGL+4:], uint32(n))
 	return f
 }
 
-// PthruFrame builds an MFI pass-through frame sending cdb to physical
-// disk target and reading n bytes (n may be 0).
-func PthruFrame(target uint16, cdb []byte, n int, timeoutSec uint16) ([]byte, error) {
+// PDAddr is where a pass-through frame sends a command: the frame's 8-bit
+// target id and LUN. The firmware's device ids are 16 bits; see
+// PDAddrCandidates for how one becomes an address.
+type PDAddr struct{ Target, LUN uint8 }
+
+// PDAddrCandidates are the frame addresses that may reach device id id,
+// most likely first. MFI firmware puts the device id in the 8-bit target
+// field (the Linux driver and smartctl do so; ids of real controllers fit
+// in 8 bits). A device id above 255 cannot be written there: smartctl
+// truncates it (megaraid,256 reaches device 0). QEMU's megasas numbers its
+// disks (scsi-id << 8) | lun and decodes a frame the same way, so an id
+// above 255 is tried as target id>>8, LUN id&0xff; an id below 256 is also
+// tried that way second. The caller checks which address answers with the
+// disk the firmware describes for id (VPD page 0x83 of PD GET INFO).
+func PDAddrCandidates(id uint16) []PDAddr {
+	split := PDAddr{Target: uint8(id >> 8), LUN: uint8(id)}
+	if id > 0xff {
+		return []PDAddr{split}
+	}
+	direct := PDAddr{Target: uint8(id)}
+	if split == direct {
+		return []PDAddr{direct}
+	}
+	return []PDAddr{direct, split}
+}
+
+// PthruFrame builds an MFI pass-through frame sending cdb to the physical
+// disk at a and reading n bytes (n may be 0).
+func PthruFrame(a PDAddr, cdb []byte, n int, timeoutSec uint16) ([]byte, error) {
 	if len(cdb) == 0 || len(cdb) > 16 {
 		return nil, fmt.Errorf("MFI pass-through: CDB of %d bytes (1..16)", len(cdb))
-	}
-	if target > 0xff {
-		return nil, fmt.Errorf("MFI pass-through: device id %d does not fit the frame", target)
 	}
 	f := make([]byte, mfiFrameSize)
 	f[offCmd] = mfiCmdPDSCSIIO
 	f[offSenseLen] = mfiSenseLen
 	f[offCmdStatus] = mfiStatPending
-	f[offTargetID] = byte(target)
+	f[offTargetID] = a.Target
+	f[offLUN] = a.LUN
 	f[offCDBLen] = byte(len(cdb))
 	le := binary.LittleEndian
 	if n > 0 {
@@ -181,7 +220,8 @@ type errMFIStatus struct {
 
 func (e errMFIStatus) Error() string {
 	name := map[uint8]string{0x01: "invalid command", 0x02: "invalid DCMD opcode", 0x03: "invalid parameter",
-		mfiStatDeviceNotFound: "device not found", 0x2d: "SCSI done with error", 0x2e: "SCSI I/O failed"}[e.status]
+		mfiStatDeviceNotFound: "device not found", mfiStatNoHWPresent: "no hardware present",
+		0x2d: "SCSI done with error", 0x2e: "SCSI I/O failed"}[e.status]
 	if name == "" {
 		name = "error"
 	}

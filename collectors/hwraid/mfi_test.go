@@ -3,6 +3,7 @@ package hwraid
 import (
 	"bytes"
 	"encoding/hex"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -56,7 +57,7 @@ func TestPthruFrameGolden(t *testing.T) {
 	//   04 target_id=01, 06 cdb_len=06, 07 sge_count=01
 	//   10 flags=0010, 12 timeout=000a, 14 data_xfer_len=24
 	//   18/1c sense address (filled by IocPacket), 20 CDB, 30 sge32 {0, 24}
-	f, err := PthruFrame(1, passthrough.InquiryCDB(false, 0, 36), 36, 10)
+	f, err := PthruFrame(PDAddr{Target: 1}, passthrough.InquiryCDB(false, 0, 36), 36, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func TestPthruFrameGolden(t *testing.T) {
 	// SMART READ DATA through SAT: ATA PASS-THROUGH (16), PIO data-in,
 	// T_DIR from device, BYT_BLOK, T_LENGTH in the count field;
 	// features d0, count 1, LBA mid 4f, LBA high c2, command b0.
-	f, err = PthruFrame(5, passthrough.SMARTCommand(0xd0, 0, 1).CDB16(), 512, 10)
+	f, err = PthruFrame(PDAddr{Target: 5}, passthrough.SMARTCommand(0xd0, 0, 1).CDB16(), 512, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,24 +83,43 @@ func TestPthruFrameGolden(t *testing.T) {
 	golden(t, "SMART READ DATA pthru frame", f, want)
 
 	// TEST UNIT READY: no data, no SGE, no direction.
-	f, _ = PthruFrame(0, []byte{0, 0, 0, 0, 0, 0}, 0, 10)
+	f, _ = PthruFrame(PDAddr{}, []byte{0, 0, 0, 0, 0, 0}, 0, 10)
 	want = unhex(t, `
 		04 20 ff 00 00 00 06 00  00 00 00 00 00 00 00 00
 		00 00 0a 00 00 00 00 00 ...`, 128)
 	golden(t, "TEST UNIT READY pthru frame", f, want)
 
 	for _, bad := range [][]byte{nil, make([]byte, 17)} {
-		if _, err := PthruFrame(0, bad, 0, 1); err == nil {
+		if _, err := PthruFrame(PDAddr{}, bad, 0, 1); err == nil {
 			t.Errorf("CDB of %d bytes accepted", len(bad))
 		}
 	}
-	if _, err := PthruFrame(256, []byte{0}, 0, 1); err == nil {
-		t.Error("device id 256 accepted")
+	// QEMU's device id 256 (scsi-id 1, LUN 0): target 01, LUN 00 at 0x04;
+	// a LUN goes to 0x05.
+	f, _ = PthruFrame(PDAddr{Target: 1, LUN: 2}, []byte{0, 0, 0, 0, 0, 0}, 0, 10)
+	if f[offTargetID] != 1 || f[offLUN] != 2 {
+		t.Errorf("address bytes %x", f[4:6])
+	}
+}
+
+func TestPDAddrCandidates(t *testing.T) {
+	for _, c := range []struct {
+		id   uint16
+		want []PDAddr
+	}{
+		{0, []PDAddr{{0, 0}}},
+		{5, []PDAddr{{5, 0}, {0, 5}}},
+		{256, []PDAddr{{1, 0}}},
+		{0x0302, []PDAddr{{3, 2}}},
+	} {
+		if got := PDAddrCandidates(c.id); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("device id %d: %v, want %v", c.id, got, c.want)
+		}
 	}
 }
 
 func TestIocPacketGolden(t *testing.T) {
-	f, _ := PthruFrame(1, passthrough.InquiryCDB(false, 0, 36), 36, 10)
+	f, _ := PthruFrame(PDAddr{Target: 1}, passthrough.InquiryCDB(false, 0, 36), 36, 10)
 	p := IocPacket(6, f, offPthruSGL, 0x1122334455667788, 36, 0x99aabbccddeeff00)
 	// host_no 0006, pad, sgl_off 30, sge_count 1, sense_off 18, sense_len 20,
 	// the frame with the sense address at 18, then iovec[0] {base, len}.

@@ -25,6 +25,13 @@ type HostNative struct {
 	FS hostroot.FS
 	// Timeout bounds each command (0: 10 s).
 	Timeout time.Duration
+	// Standby is the power-mode policy (nil: standby, as smartd's -n
+	// standby): a disk in standby is not read.
+	Standby *smart.Standby
+	// MFI sends MegaRAID frames (nil: the MEGASAS_IOC_FIRMWARE ioctl on
+	// the host's megaraid_sas_ioctl_node). Tests set an emulated
+	// controller here; it is used under any root.
+	MFI MFIPort
 }
 
 func (h *HostNative) timeout() time.Duration {
@@ -34,24 +41,48 @@ func (h *HostNative) timeout() time.Duration {
 	return 10 * time.Second
 }
 
-// Targets lists a MegaRAID's physical disks with a PD GET LIST DCMD, and
-// asks each for its INQUIRY to tell SATA disks (vendor "ATA", read through
-// SAT) from SAS/SCSI ones.
-func (h *HostNative) Targets(ctx context.Context, ct Controller) ([]Target, error) {
-	if !h.FS.IsHost() || unsafe.Sizeof(uintptr(0)) != 8 {
-		return nil, ErrUnsupported
+func (h *HostNative) standby() smart.Standby {
+	if h.Standby != nil {
+		return *h.Standby
 	}
+	return smart.Standby{Mode: "standby"}
+}
+
+// openMFI returns the MFI port for a controller and a function that
+// closes it.
+func (h *HostNative) openMFI(ct Controller) (*mfiCtl, func(), error) {
+	if h.MFI != nil {
+		return &mfiCtl{port: h.MFI, host: uint16(ct.Host)}, func() {}, nil
+	}
+	if !h.FS.IsHost() || unsafe.Sizeof(uintptr(0)) != 8 {
+		return nil, nil, ErrUnsupported
+	}
+	n, err := openMFINode(h.FS)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", ct.Name, err)
+	}
+	return &mfiCtl{port: n, host: uint16(ct.Host)}, func() { n.Close() }, nil
+}
+
+// Targets lists a controller's physical disks. For a MegaRAID: PD GET
+// LIST, then PD GET INFO for each disk (its INQUIRY tells a SATA disk,
+// read through SAT, from a SAS one), and the pass-through address that
+// reaches it (see PDAddrCandidates).
+func (h *HostNative) Targets(ctx context.Context, ct Controller) ([]Target, error) {
 	if ct.Family == Family3ware {
+		if !h.FS.IsHost() || unsafe.Sizeof(uintptr(0)) != 8 {
+			return nil, ErrUnsupported
+		}
 		return h.threewareTargets(ctx, ct)
 	}
 	if ct.Family != FamilyMegaRAID {
 		return nil, ErrUnsupported
 	}
-	m, err := openMFI(h.FS, ct.Host)
+	m, done, err := h.openMFI(ct)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ct.Name, err)
+		return nil, err
 	}
-	defer m.Close()
+	defer done()
 	pds, err := m.PDList(ctx, h.timeout())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ct.Name, err)
@@ -61,11 +92,25 @@ func (h *HostNative) Targets(ctx context.Context, ct Controller) ([]Target, erro
 		if pd.SCSIDevType != 0 {
 			continue // enclosures and other non-disk devices
 		}
-		t := Target{N: int(pd.DeviceID)}
-		d := m.Disk(pd.DeviceID)
-		if b, err := d.SCSIRead(ctx, "INQUIRY", passthrough.InquiryCDB(false, 0, 36), 36, h.timeout()); err == nil {
-			if q, err := scsi.ParseInquiry(b); err == nil && strings.TrimSpace(q.Vendor) == "ATA" {
-				t.SATA = true
+		t := Target{N: int(pd.DeviceID), Slot: int(pd.Slot), Enclosure: encl(pd.EnclDeviceID)}
+		var info *PDInfo
+		if in, err := m.PDInfo(ctx, pd.DeviceID, h.timeout()); err == nil {
+			info = &in
+			t.SATA = in.SATA()
+		} else {
+			t.infoErr = err.Error()
+		}
+		a, ok := m.resolve(ctx, pd.DeviceID, info, h.timeout())
+		if !ok {
+			t.noPath = fmt.Sprintf("no pass-through address reaches device id %d (tried %v): its SMART cannot be read", pd.DeviceID, PDAddrCandidates(pd.DeviceID))
+		}
+		t.addr, t.info = a, info
+		if info == nil {
+			// No PD GET INFO: ask the disk itself whether it is SATA.
+			if b, err := m.Disk(a, pd.DeviceID).SCSIRead(ctx, "INQUIRY", passthrough.InquiryCDB(false, 0, 36), 36, h.timeout()); err == nil {
+				if q, err := scsi.ParseInquiry(b); err == nil && strings.TrimSpace(q.Vendor) == "ATA" {
+					t.SATA = true
+				}
 			}
 		}
 		out = append(out, t)
@@ -76,25 +121,38 @@ func (h *HostNative) Targets(ctx context.Context, ct Controller) ([]Target, erro
 
 // Read reads one physical disk behind a MegaRAID: SCSI INQUIRY, VPD and
 // log pages for a SAS/SCSI disk, ATA IDENTIFY and SMART through SAT for a
-// SATA disk, all through MFI pass-through frames.
+// SATA disk, all through MFI pass-through frames, the disk's power mode
+// checked first (CHECK POWER MODE through SAT, REQUEST SENSE for SCSI): a
+// disk in standby is left unread.
 func (h *HostNative) Read(ctx context.Context, ct Controller, t Target) (model.Disk, error) {
-	if !h.FS.IsHost() {
-		return model.Disk{}, ErrUnsupported
-	}
 	if ct.Family == Family3ware {
+		if !h.FS.IsHost() {
+			return model.Disk{}, ErrUnsupported
+		}
 		return h.threewareRead(ctx, ct, t)
 	}
 	if ct.Family != FamilyMegaRAID {
 		return model.Disk{}, ErrUnsupported
 	}
-	m, err := openMFI(h.FS, ct.Host)
+	d := model.Disk{Device: model.DeviceInfo{Path: fmt.Sprintf("/dev/bus/%d", ct.Host), Via: ct.Via(t.N, t.SATA)}}
+	if t.noPath != "" {
+		// Known to the firmware but not reachable: its identity from
+		// PD GET INFO's INQUIRY data, no SMART.
+		if t.info != nil {
+			if q, err := scsi.ParseInquiry(t.info.Inquiry); err == nil {
+				d.Device.Protocol, d.Device.Model, d.Device.Firmware = "scsi", q.ModelName(), q.Revision
+			}
+		}
+		d.Errors = append(d.Errors, t.noPath)
+		return d, nil
+	}
+	m, done, err := h.openMFI(ct)
 	if err != nil {
 		return model.Disk{}, fmt.Errorf("%s: %w", ct.Port(t.N), err)
 	}
-	defer m.Close()
-	d := model.Disk{Device: model.DeviceInfo{Path: fmt.Sprintf("/dev/bus/%d", ct.Host), Via: ct.Via(t.N, false)}}
-	r := smart.Reader{Timeout: h.timeout()}
-	tr := m.Disk(uint16(t.N))
+	defer done()
+	r := smart.Reader{Timeout: h.timeout(), Standby: h.standby()}
+	tr := m.Disk(t.addr, uint16(t.N))
 	if t.SATA {
 		err = r.ReadATA(ctx, tr, &d)
 	} else {
@@ -106,39 +164,64 @@ func (h *HostNative) Read(ctx context.Context, ct Controller, t Target) (model.D
 	return d, nil
 }
 
-// mfiNode is the open MegaRAID ioctl node, addressing one SCSI host.
-type mfiNode struct {
-	f    *os.File
-	host uint16
+// State reads a MegaRAID's logical drives, physical disk states and
+// battery through DCMDs (none of which touches a disk's media).
+func (h *HostNative) State(ctx context.Context, ct Controller) (model.Controller, error) {
+	if ct.Family != FamilyMegaRAID {
+		return model.Controller{}, ErrUnsupported
+	}
+	m, done, err := h.openMFI(ct)
+	if err != nil {
+		return model.Controller{}, err
+	}
+	defer done()
+	pds, err := m.PDList(ctx, h.timeout())
+	if err != nil {
+		return model.Controller{}, fmt.Errorf("%s: %w", ct.Name, err)
+	}
+	infos := map[uint16]*PDInfo{}
+	for _, pd := range pds {
+		if pd.SCSIDevType != 0 {
+			continue
+		}
+		if in, err := m.PDInfo(ctx, pd.DeviceID, h.timeout()); err == nil {
+			infos[pd.DeviceID] = &in
+		}
+	}
+	return m.State(ctx, ct, pds, infos, h.timeout()), nil
 }
 
-func openMFI(fs hostroot.FS, host int) (*mfiNode, error) {
+// mfiNode is the open MegaRAID ioctl node: the host's MFIPort.
+type mfiNode struct {
+	f *os.File
+}
+
+func openMFINode(fs hostroot.FS) (*mfiNode, error) {
 	p := fs.Dev(MegaRAIDNode)
 	f, err := os.OpenFile(p, os.O_RDWR, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", p, err)
 	}
-	return &mfiNode{f: f, host: uint16(host)}, nil
+	return &mfiNode{f: f}, nil
 }
 
 func (m *mfiNode) Close() error { return m.f.Close() }
 
-// run sends one ioctl packet built around frame, reading into data, and
-// returns the frame's command status and the sense bytes.
-func (m *mfiNode) run(ctx context.Context, step string, frame []byte, sglOff uint32, data []byte, pthru bool) (uint8, []byte, error) {
-	var sense []byte
-	var senseAddr uint64
-	if pthru {
-		sense = make([]byte, mfiSenseLen)
+// Fire sends one frame with MEGASAS_IOC_FIRMWARE.
+func (m *mfiNode) Fire(ctx context.Context, host uint16, frame, data, sense []byte) error {
+	var senseAddr, dataAddr uint64
+	if len(sense) > 0 {
 		senseAddr = uint64(uintptr(unsafe.Pointer(&sense[0])))
 	}
-	var dataAddr uint64
 	if len(data) > 0 {
 		dataAddr = uint64(uintptr(unsafe.Pointer(&data[0])))
 	}
-	pkt := IocPacket(m.host, frame, sglOff, dataAddr, len(data), senseAddr)
-	type res struct{ errno syscall.Errno }
-	ch := make(chan res, 1)
+	sglOff := uint32(offDCMDSGL)
+	if frame[offCmd] == mfiCmdPDSCSIIO {
+		sglOff = offPthruSGL
+	}
+	pkt := IocPacket(host, frame, sglOff, dataAddr, len(data), senseAddr)
+	ch := make(chan syscall.Errno, 1)
 	fd := m.f.Fd()
 	go func() {
 		_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, megasasIOCFirmware, uintptr(unsafe.Pointer(&pkt[0])))
@@ -146,124 +229,16 @@ func (m *mfiNode) run(ctx context.Context, step string, frame []byte, sglOff uin
 		runtime.KeepAlive(sense)
 		runtime.KeepAlive(pkt)
 		runtime.KeepAlive(m.f)
-		ch <- res{errno}
+		ch <- errno
 	}()
 	select {
-	case r := <-ch:
-		if r.errno != 0 {
-			return 0, nil, fmt.Errorf("%s: MEGASAS_IOC_FIRMWARE: %w", step, r.errno)
+	case e := <-ch:
+		if e != 0 {
+			return fmt.Errorf("MEGASAS_IOC_FIRMWARE: %w", e)
 		}
 	case <-ctx.Done():
-		return 0, nil, fmt.Errorf("%s: %w", step, ctx.Err())
+		return ctx.Err()
 	}
-	return pkt[iocHeaderSize+offCmdStatus], sense, nil
-}
-
-// PDList runs the PD GET LIST DCMD.
-func (m *mfiNode) PDList(ctx context.Context, timeout time.Duration) ([]PD, error) {
-	buf := make([]byte, pdListHeaderSize+256*pdAddressSize)
-	st, _, err := m.run(ctx, "PD GET LIST", DCMDFrame(MRDCMDPDGetList, len(buf), secs(timeout)), offDCMDSGL, buf, false)
-	if err != nil {
-		return nil, err
-	}
-	if st != mfiStatOK {
-		return nil, errMFIStatus{"PD GET LIST", st}
-	}
-	return ParsePDList(buf)
-}
-
-func secs(d time.Duration) uint16 {
-	s := d / time.Second
-	if s < 1 {
-		s = 1
-	}
-	if s > 0xffff {
-		s = 0xffff
-	}
-	return uint16(s)
-}
-
-// Disk is the pass-through transport to one physical disk.
-func (m *mfiNode) Disk(id uint16) *mfiDisk { return &mfiDisk{m: m, id: id} }
-
-// mfiDisk sends SCSI and SAT commands to one physical disk through MFI
-// pass-through frames (smart.SCSITransport and smart.ATATransport).
-type mfiDisk struct {
-	m  *mfiNode
-	id uint16
-}
-
-func (d *mfiDisk) name() string { return fmt.Sprintf("megaraid host%d disk %d", d.m.host, d.id) }
-
-func (d *mfiDisk) send(ctx context.Context, step string, cdb []byte, n int, timeout time.Duration) ([]byte, *scsi.Sense, error) {
-	frame, err := PthruFrame(d.id, cdb, n, secs(timeout))
-	if err != nil {
-		return nil, nil, &passthrough.Error{Device: d.name(), Step: step, Err: err}
-	}
-	var buf []byte
-	if n > 0 {
-		buf = make([]byte, n)
-	}
-	st, sb, err := d.m.run(ctx, step, frame, offPthruSGL, buf, true)
-	if err != nil {
-		return nil, nil, &passthrough.Error{Device: d.name(), Step: step, Err: err}
-	}
-	switch st {
-	case mfiStatOK:
-		return buf, nil, nil
-	case mfiStatSCSIDoneWithError:
-		s, perr := scsi.ParseSense(sb)
-		if perr != nil {
-			return nil, nil, &passthrough.Error{Device: d.name(), Step: step, Err: errMFIStatus{step, st}}
-		}
-		return buf, s, nil
-	}
-	return nil, nil, &passthrough.Error{Device: d.name(), Step: step, Err: errMFIStatus{step, st}}
-}
-
-// SCSIRead sends a data-in SCSI command.
-func (d *mfiDisk) SCSIRead(ctx context.Context, step string, cdb []byte, n int, timeout time.Duration) ([]byte, error) {
-	buf, s, err := d.send(ctx, step, cdb, n, timeout)
-	if err != nil {
-		return nil, err
-	}
-	if s != nil {
-		e := &passthrough.Error{Device: d.name(), Step: step, Sense: s, Err: syscall.EIO}
-		if s.Key == scsi.KeyIllegalRequest {
-			e.Err = passthrough.ErrUnsupported
-		}
-		return nil, e
-	}
-	return buf, nil
-}
-
-// ATA sends an ATA command through SAT (ATA PASS-THROUGH (16)) inside an
-// MFI pass-through frame, as smartctl's sat+megaraid does.
-func (d *mfiDisk) ATA(ctx context.Context, step string, c passthrough.ATACommand, timeout time.Duration) ([]byte, *scsi.ATARegisters, error) {
-	n := 0
-	if c.Protocol == passthrough.ATAPIOIn {
-		n = 512 * c.Blocks
-	}
-	buf, s, err := d.send(ctx, step, c.CDB16(), n, timeout)
-	if err != nil {
-		return nil, nil, err
-	}
-	if s == nil {
-		return buf, nil, nil
-	}
-	regs := s.ATA
-	switch {
-	case s.Key == scsi.KeyRecovered && s.ASC == 0 && s.ASCQ == 0x1d && regs != nil:
-		if regs.Status&0x01 != 0 {
-			return nil, regs, &passthrough.Error{Device: d.name(), Step: step, Sense: s, Err: passthrough.ErrATAAborted}
-		}
-		return buf, regs, nil
-	case s.Key == scsi.KeyNoSense && regs != nil:
-		return buf, regs, nil
-	case s.Key == scsi.KeyIllegalRequest:
-		return nil, regs, &passthrough.Error{Device: d.name(), Step: step, Sense: s, Err: passthrough.ErrUnsupported}
-	case s.Key == scsi.KeyAbortedCommand && regs != nil:
-		return nil, regs, &passthrough.Error{Device: d.name(), Step: step, Sense: s, Err: passthrough.ErrATAAborted}
-	}
-	return nil, regs, &passthrough.Error{Device: d.name(), Step: step, Sense: s, Err: syscall.EIO}
+	copy(frame, pkt[iocHeaderSize:iocHeaderSize+mfiFrameSize])
+	return nil
 }

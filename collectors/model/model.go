@@ -23,6 +23,9 @@ type Snapshot struct {
 	UPS     []UPS         `json:"ups,omitempty"`
 	Sensors []Sensor      `json:"sensors,omitempty"`
 	Events  []KernelEvent `json:"kernel_events,omitempty"`
+	// Controllers are hardware RAID controllers' own state (logical
+	// drives, physical disks, battery).
+	Controllers []Controller `json:"controllers,omitempty"`
 
 	// Sources lists every collector that ran and how it ended.
 	Sources []SourceStatus `json:"sources,omitempty"`
@@ -56,6 +59,7 @@ func (s *Snapshot) Merge(o *Snapshot) {
 	s.UPS = append(s.UPS, o.UPS...)
 	s.Sensors = append(s.Sensors, o.Sensors...)
 	s.Events = append(s.Events, o.Events...)
+	s.Controllers = append(s.Controllers, o.Controllers...)
 	s.Sources = append(s.Sources, o.Sources...)
 }
 
@@ -66,6 +70,7 @@ func (s *Snapshot) Sort() {
 	sort.SliceStable(s.UPS, func(i, j int) bool { return s.UPS[i].Name < s.UPS[j].Name })
 	sort.SliceStable(s.Sensors, func(i, j int) bool { return s.Sensors[i].ID < s.Sensors[j].ID })
 	sort.SliceStable(s.Sources, func(i, j int) bool { return s.Sources[i].Name < s.Sources[j].Name })
+	sort.SliceStable(s.Controllers, func(i, j int) bool { return s.Controllers[i].Name < s.Controllers[j].Name })
 }
 
 // Sample is one numeric reading keyed for history, metrics and Zabbix
