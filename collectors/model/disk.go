@@ -34,13 +34,35 @@ func (d DeviceInfo) ID() string {
 	switch {
 	case d.Identity != "":
 		return d.Identity
-	case d.WWN != "":
-		return "wwn:" + strings.ToLower(strings.ReplaceAll(d.WWN, " ", ""))
+	case NormalizeWWN(d.WWN) != "":
+		return "wwn:" + NormalizeWWN(d.WWN)
 	case d.Serial != "":
 		return "serial:" + idPart(d.Model) + "_" + idPart(d.Serial)
 	default:
 		return "path:" + d.Path + viaSuffix(d.Via)
 	}
+}
+
+// NormalizeWWN returns the one form of a world wide name every path
+// agrees on: lower-case hex digits with no prefix or separators. The
+// forms it folds are smartctl's ATA "5 0014ee 2b1234567", SCSI
+// logical_unit_id "0x5000c500a1b2c3d4", sysfs wwid "naa.5000C500A1B2C3D4"
+// and "5000c500a1b2c3d4". Anything that is not hex after that is returned
+// cleaned (printable, lower case) so it still keys the disk.
+func NormalizeWWN(w string) string {
+	s := strings.ToLower(strings.TrimSpace(w))
+	s = strings.TrimPrefix(s, "naa.")
+	s = strings.TrimPrefix(s, "0x")
+	s = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == ':' {
+			return -1
+		}
+		return r
+	}, s)
+	if strings.Trim(s, "0") == "" {
+		return "" // an all-zero WWN names no disk
+	}
+	return idPart(s)
 }
 
 func viaSuffix(via string) string {
