@@ -16,7 +16,7 @@ func MDRules() []*Rule {
 func mdMatch(a *model.Array) model.Match { return model.Match{Path: a.Path} }
 
 func mdFinding(a *model.Array, sev model.Severity, msg, remedy string) model.Finding {
-	return model.Finding{Severity: sev, Subject: model.Clean(a.Name), SubjectID: a.Name, Message: msg, Remedy: remedy, Match: mdMatch(a)}
+	return model.Finding{Severity: sev, Subject: model.Clean(a.Name), SubjectID: a.ID(), Message: msg, Remedy: remedy, Match: mdMatch(a)}
 }
 
 // slotMap renders "[2/1] [U_]" from the counts.

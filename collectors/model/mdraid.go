@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Array is one Linux software RAID (md) array, from /proc/mdstat and
 // /sys/block/mdN/md.
@@ -105,7 +108,17 @@ type BootInfo struct {
 	Error string `json:"error,omitempty"`
 }
 
-// Samples returns the array's numeric readings.
+// ID is the array's stable identity for history and alerts: its UUID
+// ("md:uuid:0a1b..."), which survives the kernel naming it md0 on one boot
+// and md127 on the next; the kernel name when the UUID is unknown.
+func (a *Array) ID() string {
+	if a.UUID != "" {
+		return "md:uuid:" + idPart(strings.ToLower(a.UUID))
+	}
+	return a.Name
+}
+
+// Samples returns the array's numeric readings, keyed by ID.
 func (a *Array) Samples() []Sample {
 	b := func(v bool) float64 {
 		if v {
@@ -113,18 +126,19 @@ func (a *Array) Samples() []Sample {
 		}
 		return 0
 	}
+	id := a.ID()
 	s := []Sample{
-		{a.Name, "md_disks_total", float64(a.DisksTotal)},
-		{a.Name, "md_disks_active", float64(a.DisksActive)},
-		{a.Name, "md_disks_failed", float64(a.DisksFailed)},
-		{a.Name, "md_disks_down", float64(a.DisksDown)},
-		{a.Name, "md_disks_spare", float64(a.DisksSpare)},
-		{a.Name, "md_degraded", b(a.DisksDown > 0 || a.DisksFailed > 0 || a.Degraded > 0)},
-		{a.Name, "md_active", b(a.Activity != "inactive")},
-		{a.Name, "md_sync_percent", a.SyncPercent},
+		{id, "md_disks_total", float64(a.DisksTotal)},
+		{id, "md_disks_active", float64(a.DisksActive)},
+		{id, "md_disks_failed", float64(a.DisksFailed)},
+		{id, "md_disks_down", float64(a.DisksDown)},
+		{id, "md_disks_spare", float64(a.DisksSpare)},
+		{id, "md_degraded", b(a.DisksDown > 0 || a.DisksFailed > 0 || a.Degraded > 0)},
+		{id, "md_active", b(a.Activity != "inactive")},
+		{id, "md_sync_percent", a.SyncPercent},
 	}
 	if a.MismatchCount >= 0 {
-		s = append(s, Sample{a.Name, "md_mismatch_cnt", float64(a.MismatchCount)})
+		s = append(s, Sample{id, "md_mismatch_cnt", float64(a.MismatchCount)})
 	}
 	return s
 }
