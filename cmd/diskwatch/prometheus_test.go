@@ -458,3 +458,87 @@ func copyTree(t *testing.T, src, dst string) {
 		t.Fatal(err)
 	}
 }
+
+// The Grafana dashboard is valid JSON with a fleet row and a per-host row;
+// every panel has a Prometheus query, and every query ($instance set to a
+// host of the test series) is one of the promtool expression tests in
+// diskwatch.rules.test.yml, which TestPrometheusRules runs: the panels are
+// tested against the same series as the alerts.
+func TestGrafanaDashboard(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(contribProm, "grafana-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type target struct {
+		Expr  string `json:"expr"`
+		RefID string `json:"refId"`
+	}
+	type panel struct {
+		ID      int                       `json:"id"`
+		Type    string                    `json:"type"`
+		Title   string                    `json:"title"`
+		Targets []target                  `json:"targets"`
+		GridPos *struct{ X, Y, W, H int } `json:"gridPos"`
+		Panels  []panel                   `json:"panels"`
+	}
+	var dash struct {
+		UID        string  `json:"uid"`
+		Title      string  `json:"title"`
+		Panels     []panel `json:"panels"`
+		Templating struct {
+			List []struct {
+				Name string `json:"name"`
+				Type string `json:"type"`
+			} `json:"list"`
+		} `json:"templating"`
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatalf("grafana-dashboard.json: %v", err)
+	}
+	vars := map[string]string{}
+	for _, v := range dash.Templating.List {
+		vars[v.Name] = v.Type
+	}
+	if dash.UID == "" || vars["datasource"] != "datasource" || vars["instance"] != "query" {
+		t.Errorf("dashboard uid %q, variables %v", dash.UID, vars)
+	}
+	var tests promRuleTests
+	readYAML(t, filepath.Join(contribProm, "diskwatch.rules.test.yml"), &tests)
+	tested := map[string]bool{}
+	for _, tc := range tests.Tests {
+		for _, e := range tc.PromQLExprTest {
+			tested[e.Expr] = true
+		}
+	}
+	ids := map[int]bool{}
+	rows, queries := 0, 0
+	for _, p := range dash.Panels {
+		if ids[p.ID] {
+			t.Errorf("panel id %d twice", p.ID)
+		}
+		ids[p.ID] = true
+		if p.GridPos == nil || p.GridPos.W == 0 || p.GridPos.H == 0 {
+			t.Errorf("panel %q has no size", p.Title)
+		}
+		if p.Type == "row" {
+			rows++
+			continue
+		}
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		for _, x := range p.Targets {
+			queries++
+			e := strings.ReplaceAll(x.Expr, "$instance", "host1:9847")
+			if strings.Contains(e, "$") {
+				t.Errorf("panel %q: query uses a variable the test does not set: %s", p.Title, x.Expr)
+			}
+			if !tested[e] {
+				t.Errorf("panel %q: query has no promtool test: %s", p.Title, e)
+			}
+		}
+	}
+	if rows < 2 || queries < 20 {
+		t.Errorf("%d rows, %d queries", rows, queries)
+	}
+}
