@@ -43,6 +43,8 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+# Benchmarks; replay's prints diskwatch's drive-days per CPU-second beside
+# the plain Python reference's (contrib/bench/replay_reference.py), same run.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	@if [ "$$DISKWATCH_RIG" = 1 ]; then DISKWATCH_RIG=1 $(GO) test -count=1 -timeout 20m -run 'TestRigSMARTNative' -v ./cmd/diskwatch/ | grep 'bench ('; fi

@@ -32,6 +32,9 @@ type Source interface {
 	NextRow(ctx context.Context, row *backblaze.Row) error
 }
 
+// wanter is a source that can skip the attributes replay does not read.
+type wanter interface{ Want(ids []int) }
+
 // ErrUnsorted is returned when rows go back in time: read the data
 // through backblaze.OpenSorted.
 var ErrUnsorted = errors.New("rows are not in date order")
@@ -180,7 +183,8 @@ type drive struct {
 	scores        [8]struct {
 		day   int32
 		score float64
-	} // highest score per day, last few days (for the calibration at failure - 7)
+	} // highest score so far by day, the last few days, a ring (for the calibration at failure - 7)
+	ring      uint32
 	maxScore  float64 // highest score at any time
 	level     rules.Level
 	worstExpl []string
@@ -211,9 +215,17 @@ func InHalf(serial, h string) bool {
 // attribute IDs the track reads
 var watched = [...]int{5, 197, 198, 187, 188, 9, 1}
 
+// wantedIDs: the track's, and Backblaze's practice's (a subset).
+var wantedIDs = watched[:]
+
 // Run replays src.
 func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Summary, error) {
 	start := now()
+	if w, ok := src.(wanter); ok && o.Extra == nil {
+		// Only the track's attributes and any with vendor thresholds
+		// (the vendor baseline): the store, when there is one, gets all.
+		w.Want(wantedIDs)
+	}
 	drives := map[string]*drive{}
 	sum := Summary{Half: o.Half}
 	var row backblaze.Row
@@ -233,6 +245,9 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 	// drives read today: liveness counts only when few drives lag at once
 	var lagged []*drive
 	dayRows := 0
+	// the drives of the previous day and of this one, in row order
+	var yesterday, today []*drive
+	off := 0
 	// positions of the watched attributes in the current file's columns
 	var index *[256]int16
 	var pos [len(watched)]int16
@@ -276,11 +291,24 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 			}
 			confirmLags(lagged, dayRows, day)
 			lagged, dayRows = lagged[:0], 0
+			yesterday, today, off = today, yesterday[:0], 0
 		}
 		day = row.Day
 		firstDay = min(firstDay, day)
 		sum.LastDate = "" // set at the end
-		dr := drives[string(row.Serial)]
+		// Daily files list the drives in much the same order every day:
+		// try yesterday's drive at this position before the map.
+		// off follows drives added or gone since yesterday.
+		var dr *drive
+		for _, d := range [...]int{0, 1, -1, 2, -2} {
+			if k := len(today) + off + d; k >= 0 && k < len(yesterday) && yesterday[k].serial == string(row.Serial) {
+				dr, off = yesterday[k], off+d
+				break
+			}
+		}
+		if dr == nil {
+			dr = drives[string(row.Serial)]
+		}
 		if dr == nil {
 			dr = &drive{serial: string(row.Serial), model: string(row.Model), first: row.Day, last: row.Day - 1, failed: -1}
 			dr.skip = o.Half != "" && !InHalf(dr.serial, o.Half)
@@ -293,6 +321,7 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 			}
 			drives[dr.serial] = dr
 		}
+		today = append(today, dr)
 		if dr.skip {
 			continue
 		}
@@ -355,6 +384,9 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 			on |= 4
 		}
 		for i := range row.IDs {
+			if !row.Thresholds {
+				break
+			}
 			if row.Has[i]&(backblaze.HasNorm|backblaze.HasThresh) == backblaze.HasNorm|backblaze.HasThresh &&
 				rules.AtOrBelowThresh(int(row.Norm[i]), int(row.Thresh[i])) {
 				on |= 8
@@ -383,8 +415,8 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 		}
 		// cumulative maximum by day, the last 8 days (calibration at
 		// failure - 7 days)
-		copy(dr.scores[:], dr.scores[1:])
-		dr.scores[len(dr.scores)-1].day, dr.scores[len(dr.scores)-1].score = row.Day, dr.maxScore
+		dr.scores[dr.ring%uint32(len(dr.scores))].day, dr.scores[dr.ring%uint32(len(dr.scores))].score = row.Day, dr.maxScore
+		dr.ring++
 	}
 	if err := flush(); err != nil {
 		return nil, fmt.Errorf("replay: history store: %w", err)
@@ -398,6 +430,7 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 	var exampleAfter string
 	healthyDays := 0.0
 	for id, dr := range drives {
+		today = append(today, dr)
 		if dr.skip {
 			continue
 		}
@@ -413,6 +446,10 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 		}
 	}
 	sort.Strings(ids)
+	list := make([]*drive, len(ids))
+	for i, id := range ids {
+		list[i] = drives[id]
+	}
 	sum.Drives = len(ids)
 	sum.Healthy = sum.Drives - sum.Failed
 	sum.DriveYears = healthyDays / 365.25
@@ -429,18 +466,17 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 			after, model.Clean(exampleAfter)))
 	}
 	for mi, name := range methodNames {
-		f := figures(name, mi, drives, ids, sum.DriveYears)
+		f := figures(name, mi, list, sum.DriveYears)
 		if mi == 3 && !thresholds {
 			f = Figures{Method: name}
 		}
 		sum.Methods = append(sum.Methods, f)
 	}
-	sum.Signals = signalFigures(drives, ids)
-	sum.Calibration = calibration(drives, ids)
+	sum.Signals = signalFigures(list)
+	sum.Calibration = calibration(list)
 	if o.AlertsOut != nil {
 		enc := json.NewEncoder(o.AlertsOut)
-		for _, id := range ids {
-			dr := drives[id]
+		for _, dr := range list {
 			if dr.alert[1] < 0 {
 				continue
 			}
@@ -491,13 +527,12 @@ func trailingZeros(s rules.Signal) int {
 	return n
 }
 
-func figures(name string, mi int, drives map[string]*drive, ids []string, years float64) Figures {
+func figures(name string, mi int, list []*drive, years float64) Figures {
 	f := Figures{Method: name, Available: true, Ahead: map[string]Interval{}}
 	var leads []float64
 	var k, n [3]int
 	healthy, hAlerted, onsets := 0, 0, 0
-	for _, id := range ids {
-		dr := drives[id]
+	for _, dr := range list {
 		a := dr.alert[mi]
 		if dr.failed < 0 {
 			healthy++
@@ -534,13 +569,12 @@ func figures(name string, mi int, drives map[string]*drive, ids []string, years 
 	return f
 }
 
-func signalFigures(drives map[string]*drive, ids []string) []SignalFigures {
+func signalFigures(list []*drive) []SignalFigures {
 	var out []SignalFigures
 	for i, si := range rules.Signals {
 		b := trailingZeros(si.Sig)
 		var k, n, hk, hn int
-		for _, id := range ids {
-			dr := drives[id]
+		for _, dr := range list {
 			first := dr.sigFirst[b]
 			if dr.failed < 0 {
 				hn++
@@ -568,15 +602,16 @@ func signalFigures(drives map[string]*drive, ids []string) []SignalFigures {
 // scoreAt is the drive's highest score up to day d (from the last days
 // kept; -1 when d is before them all and older scores were dropped).
 func (dr *drive) scoreAt(d int32) float64 {
-	best := -1.0
-	for _, s := range dr.scores {
-		if s.day != 0 && s.day <= d {
-			best = s.score
+	best, bestDay, oldest := -1.0, int32(math.MinInt32), int32(math.MaxInt32)
+	n := min(int(dr.ring), len(dr.scores))
+	for _, s := range dr.scores[:n] {
+		oldest = min(oldest, s.day)
+		if s.day <= d && s.day > bestDay {
+			best, bestDay = s.score, s.day
 		}
 	}
-	if best < 0 && dr.scores[0].day != 0 {
-		// All kept days are after d: the score before them is unknown
-		// but at most the oldest kept.
+	if best < 0 && int(dr.ring) > len(dr.scores) {
+		// All kept days are after d and older ones were dropped.
 		return -1
 	}
 	return max(best, 0)
@@ -584,10 +619,9 @@ func (dr *drive) scoreAt(d int32) float64 {
 
 var bands = []Band{{Lo: 0, Hi: 1, Label: "0"}, {Lo: 1, Hi: 4, Label: "1–3.5 (NOTICE)"}, {Lo: 4, Hi: 7, Label: "4–6.5 (WARNING)"}, {Lo: 7, Hi: math.Inf(1), Label: "≥ 7 (CRITICAL)"}}
 
-func calibration(drives map[string]*drive, ids []string) []Band {
+func calibration(list []*drive) []Band {
 	var k, n [4]int
-	for _, id := range ids {
-		dr := drives[id]
+	for _, dr := range list {
 		s := dr.maxScore
 		if dr.failed >= 0 {
 			if dr.failed-dr.first < 7 {

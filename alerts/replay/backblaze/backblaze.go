@@ -14,6 +14,8 @@ package backblaze
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"context"
 	"encoding/csv"
 	"fmt"
@@ -21,6 +23,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,11 +61,13 @@ const (
 	colNorm
 	colRaw
 	colThresh
+	colIgnoredAttr // an attribute column Want left out
 )
 
 type column struct {
 	kind int
 	attr int // index into Parser.attrs
+	was  int // the kind before Want
 }
 
 // Parser reads rows of one CSV stream whose first line is the header.
@@ -74,6 +79,9 @@ type Parser struct {
 	attrs []int // attribute IDs, in the order of first appearance
 	// fields is reused between rows.
 	fields [][]byte
+	// live[i]: column i is parsed
+	live       []bool
+	threshCols bool
 	// per-row scratch, reused
 	norm, raw, thresh []int64
 	has               []uint8
@@ -154,6 +162,8 @@ func NewParser(name string, r io.Reader) (*Parser, error) {
 	n := len(p.attrs)
 	p.norm, p.raw, p.thresh = make([]int64, n), make([]int64, n), make([]int64, n)
 	p.has = make([]uint8, n)
+	p.setLive()
+	p.threshCols = p.HasThresholds()
 	for i := range p.index {
 		p.index[i] = -1
 	}
@@ -245,6 +255,8 @@ type Row struct {
 	Raw, Norm, Thresh []int64
 	// Has says which cells were present: bit 0 raw, 1 normalized, 2 thresh.
 	Has []uint8
+	// Thresholds: the file has threshold columns.
+	Thresholds bool
 }
 
 // Cell presence bits of Row.Has.
@@ -252,6 +264,11 @@ const (
 	HasRaw    = 1
 	HasNorm   = 2
 	HasThresh = 4
+)
+
+const (
+	commas = 0x2c2c2c2c2c2c2c2c
+	lo7    = 0x7f7f7f7f7f7f7f7f
 )
 
 // RawOf is attribute id's raw value and whether the row has it.
@@ -292,92 +309,62 @@ func (p *Parser) ParseLine(line []byte, row *Row) error {
 	for i := range p.has {
 		p.has[i] = 0
 	}
-	*row = Row{Day: -1, Index: &p.index, IDs: p.attrs, Raw: p.raw, Norm: p.norm, Thresh: p.thresh, Has: p.has}
-	quoted := bytes.IndexByte(line, '"') >= 0
-	var fields [][]byte
-	if quoted {
-		var err error
-		if fields, err = p.split(line); err != nil {
+	*row = Row{Day: -1, Index: &p.index, IDs: p.attrs, Raw: p.raw, Norm: p.norm, Thresh: p.thresh, Has: p.has, Thresholds: p.threshCols}
+	n := len(p.cols)
+	if bytes.IndexByte(line, '"') >= 0 {
+		fields, err := p.split(line)
+		if err != nil {
 			return err
 		}
-		if len(fields) != len(p.cols) {
-			return fmt.Errorf("%s:%d: %d fields, header has %d", p.name, p.line, len(fields), len(p.cols))
+		if len(fields) != n {
+			return fmt.Errorf("%s:%d: %d fields, header has %d", p.name, p.line, len(fields), n)
 		}
-	}
-	rest := line
-	for i := 0; i < len(p.cols); i++ {
-		var f []byte
-		if quoted {
-			f = fields[i]
-		} else {
-			j := bytes.IndexByte(rest, ',')
-			switch {
-			case j >= 0 && i == len(p.cols)-1:
-				return fmt.Errorf("%s:%d: %d fields, header has %d", p.name, p.line, len(p.cols)+bytes.Count(rest, []byte{','}), len(p.cols))
-			case j < 0 && i < len(p.cols)-1:
-				return fmt.Errorf("%s:%d: %d fields, header has %d", p.name, p.line, i+1, len(p.cols))
-			case j < 0:
-				f, rest = rest, nil
-			default:
-				f, rest = rest[:j], rest[j+1:]
+		for i, f := range fields {
+			if err := p.cell(i, f, row); err != nil {
+				return err
 			}
 		}
-		c := p.cols[i]
-		if c.kind == colIgnore || len(f) == 0 {
-			continue
+	} else {
+		// One pass over the bytes, eight at a time: a word without a comma
+		// costs a few operations, and an empty or ignored cell a compare.
+		col, start := 0, 0
+		i := 0
+		for ; i+8 <= len(line); i += 8 {
+			w := binary.LittleEndian.Uint64(line[i:])
+			x := w ^ commas
+			// the high bit of each byte of m is set where x's byte is 0,
+			// i.e. where w has a comma (exact, no false positives)
+			m := ^(((x & lo7) + lo7) | x | lo7)
+			for m != 0 {
+				j := i + bits.TrailingZeros64(m)>>3
+				m &= m - 1
+				if j > start && col < n && p.live[col] {
+					if err := p.cell(col, line[start:j], row); err != nil {
+						return err
+					}
+				}
+				col++
+				start = j + 1
+			}
 		}
-		if f[0] == ' ' || f[len(f)-1] == ' ' || f[0] == '\t' || f[len(f)-1] == '\t' {
-			if f = bytes.TrimSpace(f); len(f) == 0 {
+		for ; i < len(line); i++ {
+			if line[i] != ',' {
 				continue
 			}
+			if i > start && col < n && p.live[col] {
+				if err := p.cell(col, line[start:i], row); err != nil {
+					return err
+				}
+			}
+			col++
+			start = i + 1
 		}
-		switch c.kind {
-		case colDate:
-			if !bytes.Equal(f, p.lastDate[:p.lastDateLen]) || p.lastDateLen == 0 {
-				t, err := parseDate(f)
-				if err != nil {
-					return fmt.Errorf("%s:%d: date %q: %v", p.name, p.line, model.Clean(string(f)), err)
-				}
-				p.lastDateLen = copy(p.lastDate[:], f)
-				if len(f) > len(p.lastDate) {
-					p.lastDateLen = 0
-				}
-				p.lastDay = int32(t.Unix() / 86400)
-			}
-			row.Day = p.lastDay
-		case colSerial:
-			row.Serial = f
-		case colModel:
-			row.Model = f
-		case colCapacity:
-			v, ok := parseNum(f)
-			if !ok {
-				return fmt.Errorf("%s:%d: capacity_bytes %q is not a number", p.name, p.line, model.Clean(string(f)))
-			}
-			row.Capacity = v
-		case colFailure:
-			switch {
-			case len(f) == 1 && f[0] == '1':
-				row.Failure = true
-			case len(f) == 1 && f[0] == '0':
-			default:
-				return fmt.Errorf("%s:%d: failure %q is not 0 or 1", p.name, p.line, model.Clean(string(f)))
-			}
-		case colNorm, colRaw, colThresh:
-			v, ok := parseNum(f)
-			if !ok {
-				return fmt.Errorf("%s:%d: smart_%d %q is not a number", p.name, p.line, p.attrs[c.attr], model.Clean(string(f)))
-			}
-			switch c.kind {
-			case colNorm:
-				p.norm[c.attr] = v
-				p.has[c.attr] |= HasNorm
-			case colRaw:
-				p.raw[c.attr] = v
-				p.has[c.attr] |= HasRaw
-			default:
-				p.thresh[c.attr] = v
-				p.has[c.attr] |= HasThresh
+		if col != n-1 {
+			return fmt.Errorf("%s:%d: %d fields, header has %d", p.name, p.line, col+1, n)
+		}
+		if len(line) > start && p.live[col] {
+			if err := p.cell(col, line[start:], row); err != nil {
+				return err
 			}
 		}
 	}
@@ -386,6 +373,69 @@ func (p *Parser) ParseLine(line []byte, row *Row) error {
 	}
 	if row.Day < 0 {
 		return fmt.Errorf("%s:%d: empty date", p.name, p.line)
+	}
+	return nil
+}
+
+// cell parses one non-empty cell of column i into row.
+func (p *Parser) cell(i int, f []byte, row *Row) error {
+	c := p.cols[i]
+	if c.kind == colIgnore || len(f) == 0 {
+		return nil
+	}
+	if f[0] == ' ' || f[len(f)-1] == ' ' || f[0] == '\t' || f[len(f)-1] == '\t' {
+		if f = bytes.TrimSpace(f); len(f) == 0 {
+			return nil
+		}
+	}
+	switch c.kind {
+	case colDate:
+		if !bytes.Equal(f, p.lastDate[:p.lastDateLen]) || p.lastDateLen == 0 {
+			t, err := parseDate(f)
+			if err != nil {
+				return fmt.Errorf("%s:%d: date %q: %v", p.name, p.line, model.Clean(string(f)), err)
+			}
+			p.lastDateLen = copy(p.lastDate[:], f)
+			if len(f) > len(p.lastDate) {
+				p.lastDateLen = 0
+			}
+			p.lastDay = int32(t.Unix() / 86400)
+		}
+		row.Day = p.lastDay
+	case colSerial:
+		row.Serial = f
+	case colModel:
+		row.Model = f
+	case colCapacity:
+		v, ok := parseNum(f)
+		if !ok {
+			return fmt.Errorf("%s:%d: capacity_bytes %q is not a number", p.name, p.line, model.Clean(string(f)))
+		}
+		row.Capacity = v
+	case colFailure:
+		switch {
+		case len(f) == 1 && f[0] == '1':
+			row.Failure = true
+		case len(f) == 1 && f[0] == '0':
+		default:
+			return fmt.Errorf("%s:%d: failure %q is not 0 or 1", p.name, p.line, model.Clean(string(f)))
+		}
+	case colNorm, colRaw, colThresh:
+		v, ok := parseNum(f)
+		if !ok {
+			return fmt.Errorf("%s:%d: smart_%d %q is not a number", p.name, p.line, p.attrs[c.attr], model.Clean(string(f)))
+		}
+		switch c.kind {
+		case colNorm:
+			p.norm[c.attr] = v
+			p.has[c.attr] |= HasNorm
+		case colRaw:
+			p.raw[c.attr] = v
+			p.has[c.attr] |= HasRaw
+		default:
+			p.thresh[c.attr] = v
+			p.has[c.attr] |= HasThresh
+		}
 	}
 	return nil
 }
@@ -446,11 +496,48 @@ func (r *Row) Record(rec *Record) {
 	}
 }
 
+// Want limits parsing to the cells of the attributes ids, and to the
+// normalized and threshold cells of attributes with a threshold column
+// (the others read as absent); nil parses every cell.
+// Replay's assessment reads a handful of attributes: skipping the rest is
+// most of the work on data with every column filled.
+func (p *Parser) Want(ids []int) {
+	thresh := make([]bool, len(p.attrs))
+	for _, c := range p.cols {
+		if c.kind == colThresh || c.kind == colIgnoredAttr && c.was == colThresh {
+			thresh[c.attr] = true
+		}
+	}
+	for i := range p.cols {
+		c := &p.cols[i]
+		if c.kind != colNorm && c.kind != colRaw && c.kind != colThresh && c.kind != colIgnoredAttr {
+			continue
+		}
+		if c.kind != colIgnoredAttr {
+			c.was = c.kind
+		}
+		c.kind = c.was
+		keep := ids == nil || slices.Contains(ids, p.attrs[c.attr]) ||
+			c.kind != colRaw && thresh[c.attr]
+		if !keep {
+			c.kind = colIgnoredAttr
+		}
+	}
+	p.setLive()
+}
+
+func (p *Parser) setLive() {
+	p.live = p.live[:0]
+	for _, c := range p.cols {
+		p.live = append(p.live, c.kind != colIgnore && c.kind != colIgnoredAttr)
+	}
+}
+
 // HasThresholds reports whether the data carries vendor thresholds
 // (smart_N_thresh columns); Backblaze's does not.
 func (p *Parser) HasThresholds() bool {
-	for i := range p.cols {
-		if p.cols[i].kind == colThresh {
+	for _, c := range p.cols {
+		if c.kind == colThresh || c.kind == colIgnoredAttr && c.was == colThresh {
 			return true
 		}
 	}
@@ -517,6 +604,8 @@ type Source struct {
 	close func() error
 	// Thresholds is set once a file with smart_N_thresh columns was opened.
 	Thresholds bool
+	want       []int
+	wantSet    bool
 	// bytes of the files read so far (as stored: compressed for .gz), and
 	// their total size
 	done, total int64
@@ -583,6 +672,10 @@ func (s *Source) sizes() {
 	}
 }
 
+// Want limits parsing to some attributes (Parser.Want), for the files
+// opened from now on.
+func (s *Source) Want(ids []int) { s.want, s.wantSet = ids, true }
+
 // Files lists the files the source reads, in order.
 func (s *Source) Files() []string { return s.files }
 
@@ -644,6 +737,9 @@ func (s *Source) openNext() error {
 	}
 	if p.HasThresholds() {
 		s.Thresholds = true
+	}
+	if s.wantSet {
+		p.Want(s.want)
 	}
 	s.cur, s.close = p, closeAll
 	return nil

@@ -285,3 +285,32 @@ func BenchmarkParse(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(rows)*b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// Want skips the cells of other attributes but keeps every attribute's
+// normalized value where the file has its threshold.
+func TestWant(t *testing.T) {
+	in := "date,serial_number,model,failure,smart_1_raw,smart_5_raw,smart_5_normalized,smart_7_normalized,smart_7_thresh,smart_7_raw\n" +
+		"2013-04-10,A,M,0,11,5,100,90,95,77\n"
+	p, err := NewParser("x.csv", strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Want([]int{5})
+	var row Row
+	if err := p.NextRow(&row); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := row.RawOf(1); ok {
+		t.Error("raw 1 parsed although not wanted")
+	}
+	if v, ok := row.RawOf(5); !ok || v != 5 {
+		t.Errorf("raw 5 = %d %v", v, ok)
+	}
+	i := row.Index[7]
+	if row.Has[i] != HasNorm|HasThresh || row.Norm[i] != 90 || row.Thresh[i] != 95 {
+		t.Errorf("attribute 7: has %b norm %d thresh %d; want its normalized value and threshold, not its raw", row.Has[i], row.Norm[i], row.Thresh[i])
+	}
+	if !p.HasThresholds() {
+		t.Error("HasThresholds false after Want")
+	}
+}

@@ -272,6 +272,13 @@ func (s *Sorted) NextRow(ctx context.Context, row *Row) error {
 	return nil
 }
 
+// Want limits parsing to some attributes (Parser.Want).
+func (s *Sorted) Want(ids []int) {
+	for _, p := range s.parsers {
+		p.Want(ids)
+	}
+}
+
 // Progress is rows read of the total.
 func (s *Sorted) Progress() (done, total int64) { return s.out, s.rows }
 
