@@ -44,17 +44,45 @@ type Named struct {
 // snapshot taken at now. A collector that outlives its timeout is reported
 // as failed and its late result is dropped.
 func Run(ctx context.Context, now time.Time, set []Named) *model.Snapshot {
-	snap := &model.Snapshot{Time: now}
+	return Merge(now, RunEach(ctx, set, 0))
+}
+
+// RunEach runs the collectors, at most limit at a time (0: all at once),
+// and returns each one's section with its status, in the order of set.
+// This is the one place a collector's timeout and panic are contained: a
+// collector's timeout starts when it gets its slot.
+func RunEach(ctx context.Context, set []Named, limit int) []*model.Snapshot {
 	parts := make([]*model.Snapshot, len(set))
+	var sem chan struct{}
+	if limit > 0 {
+		sem = make(chan struct{}, limit)
+	}
 	var wg sync.WaitGroup
 	for i, c := range set {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if sem != nil {
+				select {
+				case sem <- struct{}{}:
+					defer func() { <-sem }()
+				case <-ctx.Done():
+					parts[i] = &model.Snapshot{Sources: []model.SourceStatus{{Name: c.Name, State: model.SourceFailed,
+						Errors: []string{fmt.Sprintf("collector %s: waiting for a slot: %v", c.Name, ctx.Err())}}}}
+					return
+				}
+			}
 			parts[i] = runOne(ctx, c)
 		}()
 	}
 	wg.Wait()
+	return parts
+}
+
+// Merge combines collectors' sections into one snapshot taken at now: one
+// record per disk, sorted.
+func Merge(now time.Time, parts []*model.Snapshot) *model.Snapshot {
+	snap := &model.Snapshot{Time: now}
 	for _, p := range parts {
 		snap.Merge(p)
 	}

@@ -15,7 +15,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/diskwatch/diskwatch/alerts/assemble"
+	"github.com/diskwatch/diskwatch/alerts/daemon"
 	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/collectors/hostroot"
 	"github.com/diskwatch/diskwatch/collectors/ups/upstest"
 )
 
@@ -224,16 +227,15 @@ func soakChild(t *testing.T) {
 	// The rounds end a few minutes before now, so the real daemon that
 	// follows carries on the same history.
 	clock := time.Now().UTC().Add(-time.Duration(rounds+5) * time.Minute).Truncate(time.Minute)
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: func(string) string { return "" }, now: func() time.Time { return clock }}
-	c := common{root: root, cfgPath: cfgPath, timeout: time.Minute}
 	rs := rules.Default()
-	cfg, err := c.loadConfig(rs)
+	cfg, err := assemble.LoadConfig(cfgPath, nil, nil, rs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{c: c, e: e, log: zerolog.Nop(), rs: rs, stateFlag: stateDir, listenFlag: "off"}
+	d := daemon.New(daemon.Options{FS: hostroot.New(root), StateDir: stateDir, Rules: rs, MetricsListen: "off", Log: zerolog.Nop(),
+		Now: func() time.Time { return clock }})
 	ctx := context.Background()
-	if err := d.start(ctx, cfg); err != nil {
+	if err := d.Start(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
 	report := func(at string) {
@@ -246,7 +248,7 @@ func soakChild(t *testing.T) {
 	start := time.Now()
 	for i := 1; i <= rounds; i++ {
 		clock = clock.Add(time.Minute)
-		d.round(ctx)
+		d.Round(ctx)
 		if i == rounds/2 {
 			// The history store's raw series stop growing after
 			// MaxRawPoints (4032) rounds; from here on memory must be flat.
@@ -255,8 +257,8 @@ func soakChild(t *testing.T) {
 	}
 	report("last")
 	fmt.Printf("soak %d rounds in %s\n", rounds, time.Since(start).Round(time.Millisecond))
-	if doc := d.latest.Load(); doc == nil || len(doc.Snapshot.Arrays) != 32 || len(doc.Snapshot.Sensors) != 16 {
+	if doc := d.Latest(); doc == nil || len(doc.Snapshot.Arrays) != 32 || len(doc.Snapshot.Sensors) != 16 {
 		t.Errorf("last round did not see the fixture host")
 	}
-	d.stop()
+	d.Stop()
 }

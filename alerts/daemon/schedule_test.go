@@ -1,12 +1,11 @@
-package main
+package daemon
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"math/rand"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,34 +21,31 @@ type collectFunc func(ctx context.Context, out *model.Snapshot) error
 
 func (f collectFunc) Collect(ctx context.Context, out *model.Snapshot) error { return f(ctx, out) }
 
-func testDaemon(now func() time.Time, conc int, jitter float64) *daemon {
-	return &daemon{e: &env{now: now}, cfg: &config.Config{Daemon: config.Daemon{Interval: time.Second, Jitter: &jitter}},
-		sem: make(chan struct{}, conc), rng: rand.New(rand.NewSource(1))}
+func testDaemon(now func() time.Time, conc int, jitter float64) *Daemon {
+	return &Daemon{now: now, cfg: &config.Config{Daemon: config.Daemon{Interval: time.Second, Jitter: &jitter, Concurrency: conc}},
+		rng: rand.New(rand.NewSource(1)), self: selfWatch{failures: map[string]int{}}}
 }
 
 // A collector runs when due (interval ± jitter) and its last result is
 // replayed in between.
 func TestScheduledIntervalJitter(t *testing.T) {
 	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	now := t0
-	d := testDaemon(func() time.Time { return now }, 2, 0.1)
+	d := testDaemon(nil, 2, 0.1)
 	calls := 0
-	s := &scheduled{d: d, interval: 10 * time.Second, inner: collectors.Named{Name: "md", Collector: collectFunc(func(_ context.Context, out *model.Snapshot) error {
+	s := &scheduled{interval: 10 * time.Second, inner: collectors.Named{Name: "md", Collector: collectFunc(func(_ context.Context, out *model.Snapshot) error {
 		calls++
 		out.Arrays = append(out.Arrays, model.Array{Name: "md0"})
 		return nil
 	})}}
+	d.sched = []*scheduled{s}
+	round := uint64(0)
 	collect := func(at time.Duration) *model.Snapshot {
-		now = t0.Add(at)
-		out := &model.Snapshot{}
-		if err := s.Collect(context.Background(), out); err != nil {
-			t.Fatal(err)
-		}
-		return out
+		round++
+		return d.collect(context.Background(), t0.Add(at), round)
 	}
 	collect(0)
-	if out := collect(5 * time.Second); calls != 1 || len(out.Arrays) != 1 {
-		t.Fatalf("at 5s: %d calls, %d arrays (want 1 call, the result replayed)", calls, len(out.Arrays))
+	if out := collect(5 * time.Second); calls != 1 || len(out.Arrays) != 1 || len(out.Sources) != 1 {
+		t.Fatalf("at 5s: %d calls, %d arrays, %d source statuses (want 1 call, the result and its status replayed)", calls, len(out.Arrays), len(out.Sources))
 	}
 	if s.next.Before(t0.Add(9*time.Second)) || s.next.After(t0.Add(11*time.Second)) {
 		t.Errorf("next run %s, want within 10s ± 10%%", s.next.Sub(t0))
@@ -58,8 +54,11 @@ func TestScheduledIntervalJitter(t *testing.T) {
 	if calls != 1 {
 		t.Errorf("ran before its interval")
 	}
+	if ran := d.ranIn(round); ran["md"] {
+		t.Errorf("a replayed result counts as a run")
+	}
 	collect(11*time.Second + time.Millisecond)
-	if calls != 2 {
+	if calls != 2 || !d.ranIn(round)["md"] {
 		t.Errorf("did not run once due: %d calls", calls)
 	}
 	// Jitter spreads runs: over many draws the next times differ.
@@ -75,10 +74,10 @@ func TestScheduledIntervalJitter(t *testing.T) {
 }
 
 // At most daemon.concurrency collectors run at once; a hung one is cut at
-// its own timeout and the others finish.
+// its own timeout (once: by collectors.RunEach) and the others finish; a
+// panicking one is reported failed, the round goes on.
 func TestScheduledConcurrencyAndTimeout(t *testing.T) {
-	now := time.Now()
-	d := testDaemon(func() time.Time { return now }, 2, 0)
+	d := testDaemon(nil, 2, 0)
 	var cur, peak atomic.Int32
 	busy := collectFunc(func(ctx context.Context, out *model.Snapshot) error {
 		n := cur.Add(1)
@@ -90,49 +89,55 @@ func TestScheduledConcurrencyAndTimeout(t *testing.T) {
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
+		out.Arrays = append(out.Arrays, model.Array{Name: "md0"})
 		return nil
 	})
 	hung := collectFunc(func(ctx context.Context, out *model.Snapshot) error {
 		<-ctx.Done()
 		return ctx.Err()
 	})
-	var ss []*scheduled
+	boom := collectFunc(func(ctx context.Context, out *model.Snapshot) error { panic("boom") })
+	d.sched = []*scheduled{{interval: time.Minute, inner: collectors.Named{Name: "hung", Collector: hung, Timeout: 100 * time.Millisecond}},
+		{interval: time.Minute, inner: collectors.Named{Name: "boom", Collector: boom}}}
 	for i := 0; i < 5; i++ {
-		ss = append(ss, &scheduled{d: d, interval: time.Minute, inner: collectors.Named{Name: "busy", Collector: busy, Timeout: time.Second}})
+		d.sched = append(d.sched, &scheduled{interval: time.Minute, inner: collectors.Named{Name: fmt.Sprintf("busy%d", i), Collector: busy, Timeout: time.Second}})
 	}
-	hs := &scheduled{d: d, interval: time.Minute, inner: collectors.Named{Name: "hung", Collector: hung, Timeout: 100 * time.Millisecond}}
-	var wg sync.WaitGroup
-	errs := make([]error, len(ss))
 	start := time.Now()
-	var hungErr error
-	var hungTook time.Duration
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		hungErr = hs.Collect(context.Background(), &model.Snapshot{})
-		hungTook = time.Since(start)
-	}()
-	for i, s := range ss {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.Collect(context.Background(), &model.Snapshot{})
-		}()
-	}
-	wg.Wait()
+	snap := d.collect(context.Background(), start, 1)
+	took := time.Since(start)
 	if p := peak.Load(); p > 2 {
 		t.Errorf("%d collectors ran at once, bound is 2", p)
 	}
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("busy %d: %v", i, err)
+	states := map[string]model.SourceStatus{}
+	for _, st := range snap.Sources {
+		states[st.Name] = st
+	}
+	for i := 0; i < 5; i++ {
+		if st := states[fmt.Sprintf("busy%d", i)]; st.State != model.SourceOK {
+			t.Errorf("busy %d: %+v", i, st)
 		}
 	}
-	if !errors.Is(hungErr, context.DeadlineExceeded) {
-		t.Errorf("hung collector: %v, want deadline exceeded", hungErr)
+	if st := states["hung"]; st.State != model.SourceFailed || !strings.Contains(strings.Join(st.Errors, " "), "deadline exceeded") {
+		t.Errorf("hung collector: %+v, want failed with deadline exceeded", st)
 	}
-	if hungTook > 2*time.Second {
-		t.Errorf("hung collector took %s to be cut (timeout 100ms + slot wait)", hungTook)
+	if st := states["boom"]; st.State != model.SourceFailed || !strings.Contains(strings.Join(st.Errors, " "), "panicked: boom") {
+		t.Errorf("panicking collector: %+v", st)
+	}
+	if took > 2*time.Second {
+		t.Errorf("the round took %s (hung cut at 100ms after its slot)", took)
+	}
+	// Three failed runs in a row raise the self-watch finding.
+	var fs []model.Finding
+	for r := uint64(2); r <= 4; r++ {
+		for _, s := range d.sched {
+			s.next = time.Time{}
+			s.last = nil
+		}
+		snap = d.collect(context.Background(), start, r)
+		fs = d.self.evaluate(snap.Sources, d.ranIn(r), 3)
+	}
+	if len(fs) != 2 || fs[0].Rule != "daemon.collector_failing" {
+		t.Errorf("self-watch after 4 failed runs: %+v", fs)
 	}
 }
 

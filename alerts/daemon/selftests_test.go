@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"bytes"
@@ -83,7 +83,7 @@ func TestDaemonSelfTests(t *testing.T) {
 	dir := t.TempDir()
 	var logs bytes.Buffer
 	f := &fakeDisks{now: func() time.Time { return now }, asleep: map[string]bool{"sdb": true}, cannot: map[string]bool{"nvme0": true}, running: map[string]time.Time{}}
-	newDaemon := func() *daemon {
+	newDaemon := func() *Daemon {
 		d := testDaemon(func() time.Time { return now }, 1, 0)
 		d.cfg, d.dir, d.sched = cfg, dir, []*scheduled{smartSrc}
 		d.log = zerolog.New(&logs)

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -39,8 +39,8 @@ type selfTester struct {
 	waiting map[string]time.Time
 }
 
-func newSelfTester(d *daemon) *selfTester {
-	fs := d.c.fs()
+func newSelfTester(d *Daemon) *selfTester {
+	fs := d.opt.FS
 	return &selfTester{
 		path: filepath.Join(d.dir, selfTestFile), loc: time.Local, log: d.log.With().Str("part", "selftest").Logger(),
 		start: func(ctx context.Context, dev, kind string, timeout time.Duration) (string, error) {
@@ -51,7 +51,7 @@ func newSelfTester(d *daemon) *selfTester {
 
 // runSelfTests starts the self-tests due now on the disks of the smart
 // collector's last reading.
-func (d *daemon) runSelfTests(ctx context.Context) {
+func (d *Daemon) runSelfTests(ctx context.Context) {
 	sm := d.cfg.Collectors.Smart
 	if sm.SelfTests.Plan(nil).IsZero() {
 		return
@@ -69,7 +69,7 @@ func (d *daemon) runSelfTests(ctx context.Context) {
 			s.mu.Unlock()
 		}
 	}
-	d.selfTests.round(ctx, sm.SelfTests, sm.Timeout, d.e.now(), disks)
+	d.selfTests.round(ctx, sm.SelfTests, sm.Timeout, d.now(), disks)
 }
 
 // round starts, on each disk, the test due at now (a long one before a

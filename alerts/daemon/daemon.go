@@ -1,0 +1,487 @@
+// Package daemon is `diskwatch daemon`: rounds on a scheduler (each
+// collector at its own interval, at most daemon.concurrency at a time),
+// the rules plus the daemon's watch over itself, the alert lifecycle, the
+// notification sinks with their on-disk queue, the snapshot for Zabbix and
+// `diskwatch metrics`, and the HTTP server (/metrics, /report). The command
+// in cmd/diskwatch only reads flags and the environment and calls Start and
+// Run.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	sddaemon "github.com/coreos/go-systemd/v22/daemon"
+	"github.com/rs/zerolog"
+
+	"github.com/diskwatch/diskwatch/alerts/assemble"
+	"github.com/diskwatch/diskwatch/alerts/config"
+	"github.com/diskwatch/diskwatch/alerts/engine"
+	"github.com/diskwatch/diskwatch/alerts/history"
+	"github.com/diskwatch/diskwatch/alerts/lifecycle"
+	"github.com/diskwatch/diskwatch/alerts/notify"
+	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
+	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/collectors/execx"
+	"github.com/diskwatch/diskwatch/collectors/hostroot"
+	"github.com/diskwatch/diskwatch/collectors/model"
+)
+
+// Files in the state directory.
+const (
+	AlertStateFile = "alerts.json"
+	QueueDir       = "queue"
+)
+
+// Options are what the command hands the daemon.
+type Options struct {
+	// FS is the host root the collectors read.
+	FS hostroot.FS
+	// StateDir is the resolved state directory (assemble.StateDir).
+	StateDir string
+	// Load reads the configuration again on SIGHUP.
+	Load func() (*config.Config, error)
+	// Rules is the rule set (rules.Default()).
+	Rules *rules.Set
+	// MetricsListen overrides daemon.metrics_listen ("off" disables).
+	MetricsListen string
+	// Rounds stops the daemon after that many rounds (0: until the context
+	// ends).
+	Rounds int
+	// NoHistory leaves the history store closed.
+	NoHistory bool
+	Log       zerolog.Logger
+	// Now is the clock.
+	Now func() time.Time
+}
+
+// Daemon is the long-running watcher.
+type Daemon struct {
+	opt Options
+	log zerolog.Logger
+	now func() time.Time
+
+	cfg     *config.Config
+	dir     string
+	sources *assemble.Host
+	host    string
+	started time.Time
+	rounds  uint64
+	sched   []*scheduled
+	self    selfWatch
+	tracker *lifecycle.Tracker
+	store   *history.Store
+	latest  atomic.Pointer[snapshot.Doc]
+	rngMu   sync.Mutex
+	rng     *rand.Rand
+
+	dmu   sync.Mutex // guards disp
+	disp  *notify.Dispatcher
+	msgs  chan []notify.Message
+	wdone chan struct{}
+
+	httpSrv       *http.Server
+	lastHeartbeat time.Time
+	selfTests     *selfTester // scheduled SMART self-tests (selftests.go)
+}
+
+// New returns a daemon; Start prepares it.
+func New(opt Options) *Daemon {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Rules == nil {
+		opt.Rules = rules.Default()
+	}
+	return &Daemon{opt: opt, log: opt.Log, now: opt.Now, dir: opt.StateDir}
+}
+
+// Start prepares state, sinks and the HTTP listener for cfg.
+func (d *Daemon) Start(ctx context.Context, cfg *config.Config) error {
+	d.started = d.now()
+	d.rng = rand.New(rand.NewSource(d.started.UnixNano()))
+	if err := os.MkdirAll(d.dir, 0o755); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	d.sources = &assemble.Host{FS: d.opt.FS, StateDir: d.dir, Now: d.now}
+	d.self.failures = map[string]int{}
+	d.tracker = lifecycle.New(assemble.Policy(cfg))
+	sp := filepath.Join(d.dir, AlertStateFile)
+	if err := d.tracker.Load(sp); err != nil {
+		aside := sp + ".corrupt-" + d.started.UTC().Format("20060102T150405")
+		os.Rename(sp, aside)
+		d.log.Error().Err(err).Str("moved_to", aside).Msg("alert state unreadable: moved aside, starting with no alerts remembered")
+		d.tracker = lifecycle.New(assemble.Policy(cfg))
+	}
+	if !d.opt.NoHistory {
+		st, err := history.Open(ctx, d.dir, history.Options{Log: d.log})
+		if err != nil {
+			d.log.Error().Err(err).Msg("history store unavailable: trend rules see no history this run")
+		} else {
+			d.store = st
+		}
+	}
+	q, err := notify.OpenQueue(filepath.Join(d.dir, QueueDir))
+	if err != nil {
+		return err
+	}
+	if err := d.apply(cfg, q); err != nil {
+		return err
+	}
+	d.msgs = make(chan []notify.Message, 64)
+	d.wdone = make(chan struct{})
+	go d.notifyWorker()
+	d.serveHTTP(cfg)
+	return nil
+}
+
+// apply installs a validated configuration: collectors, sinks, policy.
+func (d *Daemon) apply(cfg *config.Config, q *notify.Queue) error {
+	sinks, err := assemble.Sinks(cfg, d.log)
+	if err != nil {
+		return err
+	}
+	host := cfg.Notify.Host
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	d.cfg, d.host = cfg, host
+	d.sched = nil
+	for _, n := range d.sources.Sources(cfg) {
+		iv := cfg.Daemon.Collectors[n.Name]
+		if iv <= 0 {
+			iv = d.interval()
+		}
+		d.sched = append(d.sched, &scheduled{inner: n, interval: iv})
+	}
+	d.tracker.SetPolicy(assemble.Policy(cfg))
+	d.dmu.Lock()
+	if q == nil && d.disp != nil {
+		q = d.disp.Queue
+	}
+	d.disp = &notify.Dispatcher{Sinks: sinks, Queue: q, Log: d.log.With().Str("part", "notify").Logger(), Now: d.now}
+	d.dmu.Unlock()
+	return nil
+}
+
+func (d *Daemon) interval() time.Duration {
+	if d.cfg != nil && d.cfg.Daemon.Interval > 0 {
+		return d.cfg.Daemon.Interval
+	}
+	return 60 * time.Second
+}
+
+func (d *Daemon) concurrency() int {
+	if d.cfg.Daemon.Concurrency > 0 {
+		return d.cfg.Daemon.Concurrency
+	}
+	return 2
+}
+
+func (d *Daemon) dispatcher() *notify.Dispatcher {
+	d.dmu.Lock()
+	defer d.dmu.Unlock()
+	return d.disp
+}
+
+// notifyWorker delivers messages off the main loop, and retries the queue
+// every 30 s. It ends when d.msgs is closed and drained.
+func (d *Daemon) notifyWorker() {
+	defer close(d.wdone)
+	ctx := context.Background()
+	// What a previous run left queued goes first.
+	d.dispatcher().Retry(ctx, false)
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case ms, ok := <-d.msgs:
+			if !ok {
+				return
+			}
+			d.dispatcher().Send(ctx, ms)
+		case <-t.C:
+			d.dispatcher().Retry(ctx, false)
+		}
+	}
+}
+
+// Run is the main loop: rounds on a ticker, reload on SIGHUP, watchdog
+// pets while rounds finish in time, graceful stop when ctx ends.
+func (d *Daemon) Run(ctx context.Context) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	var wdTick <-chan time.Time
+	if wd, err := sddaemon.SdWatchdogEnabled(false); err == nil && wd > 0 {
+		t := time.NewTicker(wd / 2)
+		defer t.Stop()
+		wdTick = t.C
+		d.log.Info().Dur("every", wd/2).Msg("systemd watchdog enabled")
+	}
+	tick := time.NewTicker(d.interval())
+	defer tick.Stop()
+
+	roundDone := make(chan struct{}, 1)
+	running := false
+	var roundStart time.Time
+	reloadPending := false
+	startRound := func() {
+		running = true
+		roundStart = time.Now()
+		go func() {
+			d.round(ctx)
+			roundDone <- struct{}{}
+		}()
+	}
+	startRound()
+	ready := false
+	for {
+		select {
+		case <-ctx.Done():
+			if running {
+				<-roundDone
+			}
+			return d.stop()
+		case <-roundDone:
+			running = false
+			if !ready {
+				ready = true
+				sddaemon.SdNotify(false, sddaemon.SdNotifyReady)
+				d.log.Info().Str("state", d.dir).Int("collectors", len(d.sched)).Msg("diskwatch daemon ready")
+			}
+			sddaemon.SdNotify(false, sddaemon.SdNotifyWatchdog)
+			if reloadPending {
+				reloadPending = false
+				d.reload(tick)
+			}
+			if d.opt.Rounds > 0 && d.rounds >= uint64(d.opt.Rounds) {
+				return d.stop()
+			}
+		case <-tick.C:
+			if !running {
+				startRound()
+			}
+		case <-hup:
+			if running {
+				reloadPending = true
+			} else {
+				d.reload(tick)
+			}
+		case <-wdTick:
+			// A wedged round stops the petting: systemd then restarts us.
+			if !running || time.Since(roundStart) < d.roundTimeout()*2 {
+				sddaemon.SdNotify(false, sddaemon.SdNotifyWatchdog)
+			} else {
+				d.log.Error().Dur("running_for", time.Since(roundStart)).Msg("round is stuck; not petting the watchdog")
+			}
+		}
+	}
+}
+
+// reload validates the configuration file first; a bad one keeps the
+// running configuration and says why.
+func (d *Daemon) reload(tick *time.Ticker) {
+	sddaemon.SdNotify(false, sddaemon.SdNotifyReloading)
+	defer sddaemon.SdNotify(false, sddaemon.SdNotifyReady)
+	if d.opt.Load == nil {
+		return
+	}
+	cfg, err := d.opt.Load()
+	if err == nil {
+		err = d.apply(cfg, nil)
+	}
+	if err != nil {
+		d.log.Error().Str("error", oneLine(err.Error())).Msg("configuration reload failed; keeping the running configuration")
+		return
+	}
+	tick.Reset(d.interval())
+	d.log.Info().Int("collectors", len(d.sched)).Msg("configuration reloaded")
+}
+
+// roundTimeout is how long a round may take: the longest collector timeout
+// per wave of daemon.concurrency collectors, plus 10 s.
+func (d *Daemon) roundTimeout() time.Duration {
+	var longest time.Duration
+	for _, s := range d.sched {
+		if t := s.timeout(); t > longest {
+			longest = t
+		}
+	}
+	conc := d.concurrency()
+	waves := (len(d.sched) + conc - 1) / conc
+	if waves < 1 {
+		waves = 1
+	}
+	return longest*time.Duration(waves) + 10*time.Second
+}
+
+// Round runs one round now, outside Run's schedule (the soak test drives
+// rounds with its own clock).
+func (d *Daemon) Round(ctx context.Context) { d.round(ctx) }
+
+// Latest returns the snapshot of the last finished round (nil before one).
+func (d *Daemon) Latest() *snapshot.Doc { return d.latest.Load() }
+
+// Stop flushes notifications, saves state and closes what Start opened,
+// for a daemon driven by Round instead of Run.
+func (d *Daemon) Stop() error { return d.stop() }
+
+// round runs one engine cycle over the scheduled collectors, updates the
+// alert lifecycle, hands events to the notifier and publishes the
+// snapshot.
+func (d *Daemon) round(ctx context.Context) {
+	d.rounds++
+	round := d.rounds
+	eng := &engine.Engine{Collect: func(ctx context.Context, now time.Time) *model.Snapshot { return d.collect(ctx, now, round) },
+		Rules: d.opt.Rules, Settings: &d.cfg.Settings, Now: d.now, Log: d.log}
+	if d.store != nil {
+		eng.Store = freshStore{d: d, st: d.store, round: round}
+		eng.History = d.store
+	}
+	rctx, cancel := context.WithTimeout(ctx, d.roundTimeout())
+	res := eng.Cycle(rctx)
+	cancel()
+	if ctx.Err() != nil {
+		// Stopping: collectors were cut short; what they did not read
+		// must not look like recovered.
+		d.log.Info().Msg("round interrupted by shutdown; not evaluated")
+		return
+	}
+	d.runSelfTests(ctx)
+	now := res.Snapshot.Time
+	res.Snapshot.Host = d.host
+
+	findings := append(res.Findings, d.self.evaluate(res.Snapshot.Sources, d.ranIn(round), d.cfg.Daemon.SelfAlertAfter)...)
+	rules.Sort(findings)
+	unseen := d.unseen(res.Snapshot)
+	evs := d.tracker.UpdateExcept(now, findings, func(id string) bool { return unseen[id] })
+	if err := d.tracker.Save(filepath.Join(d.dir, AlertStateFile)); err != nil {
+		d.log.Error().Err(err).Msg("alert state not saved")
+	}
+	if len(evs) > 0 {
+		msgs := make([]notify.Message, len(evs))
+		for i, ev := range evs {
+			msgs[i] = notify.FromEvent(d.host, ev)
+		}
+		select {
+		case d.msgs <- msgs:
+		default:
+			// The sender is behind (slow sinks): park these on disk
+			// rather than stall the round and the watchdog.
+			n := d.dispatcher().Defer(msgs)
+			d.log.Warn().Int("queued", n).Msg("notifier busy: events queued on disk for the next retry")
+		}
+	}
+	doc := &snapshot.Doc{Written: now, Host: d.host, Status: rules.Overall(findings), Snapshot: res.Snapshot,
+		Findings: findings, Alerts: d.tracker.Active(), Daemon: &snapshot.Daemon{
+			PID: os.Getpid(), Started: d.started, Rounds: round, Interval: d.interval(),
+			QueuedNotifications: d.dispatcher().Queue.Len(), CollectorFailures: d.self.counts()}}
+	if err := snapshot.Write(filepath.Join(d.dir, snapshot.FileName), doc); err != nil {
+		d.log.Error().Err(err).Msg("snapshot not written (Zabbix items fall back to reading devices)")
+	}
+	d.latest.Store(doc)
+	d.heartbeat(ctx, now)
+}
+
+// heartbeat tells an outside monitor the daemon is alive, at most every
+// heartbeat.interval (default 5 min), after a completed round.
+func (d *Daemon) heartbeat(ctx context.Context, now time.Time) {
+	hb := d.cfg.Daemon.Heartbeat
+	if hb.URL == "" && len(hb.Command) == 0 {
+		return
+	}
+	iv := hb.Interval
+	if iv <= 0 {
+		iv = 5 * time.Minute
+	}
+	if !d.lastHeartbeat.IsZero() && now.Sub(d.lastHeartbeat) < iv {
+		return
+	}
+	d.lastHeartbeat = now
+	go func() {
+		hctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		var err error
+		if hb.URL != "" {
+			var req *http.Request
+			req, err = http.NewRequestWithContext(hctx, http.MethodGet, hb.URL, nil)
+			if err == nil {
+				var resp *http.Response
+				resp, err = http.DefaultClient.Do(req)
+				if err == nil {
+					resp.Body.Close()
+					if resp.StatusCode/100 != 2 {
+						err = errors.New(resp.Status)
+					}
+				}
+			}
+			if err != nil {
+				err = notify.RedactedError(fmt.Errorf("heartbeat %s: %w", notify.SafeURL(hb.URL), unwrapURL(err)), hb.URL)
+			}
+		} else {
+			err = execx.Cmd{Name: hb.Command[0], Args: hb.Command[1:], Timeout: 20 * time.Second}.Run(hctx)
+		}
+		if err != nil {
+			d.log.Warn().Err(err).Msg("heartbeat failed")
+		}
+	}()
+}
+
+func unwrapURL(err error) error {
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) && strings.HasPrefix(err.Error(), "Get ") {
+		return ue.Unwrap()
+	}
+	return err
+}
+
+// stop flushes pending notifications within flush_timeout and saves the
+// state.
+func (d *Daemon) stop() error {
+	sddaemon.SdNotify(false, sddaemon.SdNotifyStopping)
+	ft := d.cfg.Daemon.FlushTimeout
+	if ft <= 0 {
+		ft = 15 * time.Second
+	}
+	close(d.msgs)
+	select {
+	case <-d.wdone:
+	case <-time.After(ft):
+		d.log.Warn().Msg("stop: notifications still being sent; what is undelivered stays queued")
+	}
+	fctx, cancel := context.WithTimeout(context.Background(), ft)
+	delivered, remaining := d.dispatcher().Retry(fctx, true)
+	cancel()
+	if err := d.tracker.Save(filepath.Join(d.dir, AlertStateFile)); err != nil {
+		d.log.Error().Err(err).Msg("alert state not saved")
+	}
+	if d.httpSrv != nil {
+		sctx, c2 := context.WithTimeout(context.Background(), 2*time.Second)
+		d.httpSrv.Shutdown(sctx)
+		c2()
+	}
+	if d.store != nil {
+		d.store.Close()
+	}
+	d.sources.Close()
+	d.log.Info().Int("queued_delivered", delivered).Int("queued_remaining", remaining).Msg("diskwatch daemon stopped")
+	return nil
+}
+
+// oneLine keeps a log field a single line.
+func oneLine(s string) string {
+	return strings.NewReplacer("\n", " ", "\r", " ").Replace(s)
+}
