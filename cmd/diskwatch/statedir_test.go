@@ -54,7 +54,7 @@ func TestStateDirFromConfig(t *testing.T) {
 	}
 	elsewhere := []string{"DISKWATCH_ROOT=" + t.TempDir()} // an empty host: only the snapshot knows md9
 	out, errs, code := run(elsewhere, "metrics", "--config", cfg)
-	if code != 0 || !strings.Contains(out, `diskwatch_md_degraded{array="md9"} 1`) {
+	if code != 0 || !strings.Contains(out, `diskwatch_md_degraded{device="md9"} 1`) {
 		t.Errorf("metrics --config did not answer from daemon.state_dir: exit %d\n%s\n%s", code, errs, out)
 	}
 	out, errs, code = run(elsewhere, "zabbix", "--config", cfg, "get", "md.degraded[md9]")
