@@ -383,7 +383,7 @@ scrape_configs:
 		return md0.Labels != nil && sdc.Labels != nil
 	})
 	fired := time.Since(broke)
-	if md0.Labels["rule"] != "md.degraded" || md0.Labels["severity"] != "critical" || md0.Labels["subject_id"] != "md0" ||
+	if md0.Labels["rule"] != "md.degraded" || md0.Labels["severity"] != "critical" || !strings.HasPrefix(md0.Labels["subject_id"], "md:uuid:") ||
 		!strings.Contains(md0.Annotations["description"], "md0 (raid1) is DEGRADED [2/1]") ||
 		!strings.Contains(md0.Annotations["remedy"], "mdadm /dev/md0 --remove /dev/sdb") {
 		t.Errorf("md0 alert: %+v", md0)

@@ -256,8 +256,9 @@ func diskDevice(d model.DeviceInfo) string {
 func collectFindings(g gaugeFunc, s *model.Snapshot, fs []model.Finding) {
 	type subj struct{ kind, device, model, serial, path string }
 	subjects := map[string]subj{}
-	for _, a := range s.Arrays {
-		subjects[a.Name] = subj{kind: "array", device: model.Clean(a.Name), path: model.Clean(a.Path)}
+	for i := range s.Arrays {
+		a := &s.Arrays[i]
+		subjects[a.ID()] = subj{kind: "array", device: model.Clean(a.Name), path: model.Clean(a.Path)}
 	}
 	for _, d := range s.Disks {
 		subjects[d.Device.ID()] = subj{"disk", diskDevice(d.Device), model.Clean(d.Device.Model), model.Clean(d.Device.Serial), model.Clean(d.Device.Path)}

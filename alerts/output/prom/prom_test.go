@@ -238,3 +238,37 @@ func TestOneUnitPerMetric(t *testing.T) {
 	}
 	promtool(t, b.Bytes())
 }
+
+// A finding keyed by the array's UUID still names the array's kernel
+// device, and one keyed by a disk's identity names the disk's.
+func TestFindingDevice(t *testing.T) {
+	doc := testdoc.Doc()
+	var md11 *model.Array
+	for i := range doc.Snapshot.Arrays {
+		if doc.Snapshot.Arrays[i].Name == "md11" {
+			md11 = &doc.Snapshot.Arrays[i]
+		}
+	}
+	md11.UUID = "2f2a5c3e9b1d4c7a8e6f0a1b2c3d4e5f"
+	disk := doc.Snapshot.Disks[0].Device
+	doc.Findings = append(doc.Findings, model.Finding{Severity: model.Warning, Rule: "smart.pending_sectors", Subject: disk.Display(), SubjectID: disk.ID(), Message: "m", Remedy: "r"})
+	for i := range doc.Findings {
+		if doc.Findings[i].SubjectID == "md11" {
+			doc.Findings[i].SubjectID = md11.ID()
+		}
+	}
+	var b bytes.Buffer
+	prom.WriteText(&b, doc)
+	for _, want := range []string{
+		`diskwatch_finding{device="md11",kind="array",rule="md.degraded",subject="md11",subject_id="md:uuid:2f2a5c3e9b1d4c7a8e6f0a1b2c3d4e5f"} 2`,
+		`diskwatch_finding{device="nvme0",kind="disk",rule="smart.pending_sectors",subject="` + disk.Display() + `",subject_id="` + disk.ID() + `"} 1`,
+		`diskwatch_finding_info{message="m",model="` + disk.Model + `",path="` + disk.Path + `",remedy="r",rule="smart.pending_sectors",serial="` + disk.Serial + `",subject_id="` + disk.ID() + `"} 1`,
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("%s", b.String())
+	}
+}
