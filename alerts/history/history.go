@@ -29,8 +29,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -126,12 +129,22 @@ func (o *Options) defaults() {
 // Store is the on-disk history store. Safe for concurrent use within one
 // process; one process at a time holds the file (a file lock).
 type Store struct {
-	db       *bolt.DB
+	dbp      atomic.Pointer[bolt.DB]
 	path     string
 	opt      Options
 	readOnly bool
 	// MovedAside is the path a corrupt store was moved to by Open, if any.
-	MovedAside string
+	MovedAside  string
+	movedReason string
+	opened      time.Time
+
+	// damaged is why a read or write of the open store faulted (nil
+	// while it works): calls then fail at once, and the next Append moves
+	// the store aside and starts a fresh one (resetMu).
+	damaged atomic.Pointer[string]
+	resetMu sync.Mutex
+	// moves records the stores moved aside while open (Findings).
+	moves []move
 
 	// mu guards newest: each raw series' newest point, kept in memory so
 	// that skipping an unchanged reading and listing the subjects with a
@@ -142,9 +155,12 @@ type Store struct {
 	newest map[string]map[string]rules.Point
 }
 
-// Open opens (or creates) the store in dir. A store that is corrupt or of
-// an unknown format is renamed to history.db.corrupt-TIMESTAMP with an
-// error log line saying so, and a fresh one is started. On a read-only
+// Open opens (or creates) the store in dir. The store is first read to
+// the end by a child process (see verify.go): a store that is corrupt, of
+// an unknown format, crashes or hangs the reader, or whose last opening
+// did not finish (the process died in it), is renamed to
+// history.db.corrupt-TIMESTAMP with an error log line saying so, and a
+// fresh one is started (MovedAside and Findings say so). On a read-only
 // file system an existing store is opened read-only (history still feeds
 // the rules; Append returns ErrReadOnly).
 func Open(ctx context.Context, dir string, o Options) (*Store, error) {
@@ -161,34 +177,101 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 	// itself is 0600.
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		if isReadOnly(err) && exists(path) {
-			return openReadOnly(path, o)
+			return openReadOnly(ctx, path, o)
 		}
 		return nil, fmt.Errorf("history store %s: create directory: %w", dir, err)
 	}
-	s, err := open(path, o)
-	if err == nil {
-		return s, nil
+	reason := ""
+	if b, err := os.ReadFile(filepath.Join(dir, damagedName)); err == nil {
+		reason = "a read failed on it in the last run: " + model.Clean(strings.TrimSpace(string(b)))
+	} else if exists(filepath.Join(dir, markerName)) {
+		reason = "the last start did not finish opening it (the process crashed or was killed while opening it)"
 	}
+	if reason == "" && nonEmpty(path) {
+		v, err := verify(ctx, path, o)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case v.Locked:
+			return nil, fmt.Errorf("history store %s: held by another process (waited %s): %s", path, o.LockTimeout, v.Error)
+		case v.Corrupt != "":
+			reason = v.Corrupt
+		case v.Error != "":
+			return nil, fmt.Errorf("history store %s: %s", path, v.Error)
+		}
+	}
+	var aside string
+	if reason != "" {
+		var err error
+		if aside, err = moveAside(path, reason, o); err != nil {
+			return nil, err
+		}
+	}
+	s, err := open(path, o)
 	var ce *corruptError
 	switch {
-	case errors.As(err, &ce):
+	case err == nil:
+	case errors.As(err, &ce) && aside == "":
+		// What bbolt itself refuses at open (a bad meta page).
+		if aside, err = moveAside(path, ce.err.Error(), o); err != nil {
+			return nil, err
+		}
+		if s, err = open(path, o); err != nil {
+			return nil, err
+		}
+		reason = ce.err.Error()
 	case isReadOnly(err) && exists(path):
-		return openReadOnly(path, o)
+		return openReadOnly(ctx, path, o)
 	default:
 		return nil, err
 	}
-	aside := fmt.Sprintf("%s.corrupt-%s", path, o.Now().UTC().Format("20060102T150405Z"))
-	if rerr := os.Rename(path, aside); rerr != nil {
-		return nil, fmt.Errorf("history store %s is corrupt (%v) and could not be moved aside: %w", path, ce.err, rerr)
-	}
-	o.Log.Error().Str("store", path).Str("moved_to", aside).Err(ce.err).
-		Msg("history store is corrupt: moved aside, starting a fresh one (trend rules restart from no history)")
-	s, err = open(path, o)
-	if err != nil {
-		return nil, err
-	}
-	s.MovedAside = aside
+	s.MovedAside, s.movedReason, s.opened = aside, reason, o.Now()
 	return s, nil
+}
+
+// verify reads the whole store in a child process, or in this one (under
+// the opening marker) when no child can be started.
+func verify(ctx context.Context, path string, o Options) (verdict, error) {
+	v, err := verifyInChild(ctx, path, o)
+	if !errors.Is(err, errNoChild) {
+		return v, err
+	}
+	o.Log.Warn().Err(err).Str("store", path).Msg("history store: verifying it in this process (a damaged store may crash it; the next start then moves it aside)")
+	dir := filepath.Dir(path)
+	merr := writeMarker(dir)
+	v = verifyInProcess(path, o)
+	if merr == nil && (v.OK || v.Locked || v.Error != "") {
+		os.Remove(filepath.Join(dir, markerName))
+	}
+	return v, nil
+}
+
+// moveAside renames a store that cannot be used and logs why; the
+// markers that condemned it go with it.
+func moveAside(path, reason string, o Options) (string, error) {
+	dir := filepath.Dir(path)
+	aside := fmt.Sprintf("%s.corrupt-%s", path, o.Now().UTC().Format("20060102T150405Z"))
+	if exists(path) {
+		if err := os.Rename(path, aside); err != nil {
+			return "", fmt.Errorf("history store %s is corrupt (%s) and could not be moved aside: %w", path, reason, err)
+		}
+	} else {
+		aside = ""
+	}
+	os.Remove(filepath.Join(dir, markerName))
+	os.Remove(filepath.Join(dir, damagedName))
+	syncDir(dir)
+	o.Log.Error().Str("store", path).Str("moved_to", aside).Str("error", reason).
+		Msg("history store is corrupt: moved aside, starting a fresh one (trend rules restart from no history)")
+	return aside, nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
 }
 
 // corruptError marks a store that cannot be used as it is.
@@ -196,16 +279,37 @@ type corruptError struct{ err error }
 
 func (e *corruptError) Error() string { return "corrupt: " + e.err.Error() }
 
-func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+func exists(p string) bool { _, err := os.Lstat(p); return err == nil }
+
+func nonEmpty(p string) bool { st, err := os.Stat(p); return err == nil && st.Size() > 0 }
 
 func isReadOnly(err error) bool {
 	return errors.Is(err, syscall.EROFS) || errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EACCES)
 }
 
+// open opens a store the verifier read to the end (or a new one), under
+// the opening marker: if this process dies before the store is open and
+// its index read, the next start moves the store aside rather than die
+// the same way again.
 func open(path string, o Options) (s *Store, err error) {
+	dir := filepath.Dir(path)
+	marked := writeMarker(dir) == nil
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			err = &corruptError{fmt.Errorf("%v", r)}
+		}
+		if err != nil {
+			if s != nil {
+				s.db().Close()
+				s = nil
+			}
+		}
+		var ce *corruptError
+		if marked && !errors.As(err, &ce) {
+			// Done, or failed for a reason that is not the store's
+			// content: the next start need not suspect it.
+			os.Remove(filepath.Join(dir, markerName))
 		}
 	}()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout})
@@ -228,52 +332,68 @@ func open(path string, o Options) (s *Store, err error) {
 	}
 	os.Chmod(path, 0o600)
 	db.NoSync = o.Bulk
-	s = &Store{db: db, path: path, opt: o}
-	if err := s.verify(); err != nil {
-		db.Close()
-		return nil, err
+	s = &Store{path: path, opt: o}
+	s.dbp.Store(db)
+	if err := s.init(); err != nil {
+		return s, err
 	}
+	// The index every Append reads: built now, under the marker.
+	s.warmIndex()
 	return s, nil
 }
 
-func openReadOnly(path string, o Options) (s *Store, err error) {
+func openReadOnly(ctx context.Context, path string, o Options) (s *Store, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("history store %s (read-only): corrupt: %v", path, r)
 		}
 	}()
+	v, err := verify(ctx, path, o)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case v.Locked:
+		return nil, fmt.Errorf("history store %s (read-only): held by another process (waited %s)", path, o.LockTimeout)
+	case v.Corrupt != "":
+		return nil, fmt.Errorf("history store %s (read-only, so it cannot be moved aside): corrupt: %s", path, v.Corrupt)
+	case v.Error != "":
+		return nil, fmt.Errorf("history store %s: cannot open for writing, nor read-only: %s", path, v.Error)
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout, ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("history store %s: cannot open for writing, nor read-only: %w", path, err)
 	}
-	s = &Store{db: db, path: path, opt: o, readOnly: true}
-	if err := s.verify(); err != nil {
+	s = &Store{path: path, opt: o, readOnly: true}
+	s.dbp.Store(db)
+	if err := s.checkPages(); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("history store %s (read-only): %w", path, err)
+		return nil, fmt.Errorf("history store %s (read-only): corrupt: %w", path, err)
 	}
 	return s, nil
 }
 
-// verify checks the page structure and the format version, and creates
-// the top-level buckets of a new store.
-func (s *Store) verify() error {
-	// The check reads every page: drop them from the resident set after.
+// init checks the format version and creates the top-level buckets of a
+// new store (a store that has them is not written to).
+func (s *Store) init() error {
 	defer s.dropResident()
-	err := s.db.View(func(tx *bolt.Tx) error {
-		for e := range tx.Check() {
-			return &corruptError{e}
+	complete := false
+	err := s.db().View(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bktMeta)
+		if m == nil {
+			return nil
 		}
-		if m := tx.Bucket(bktMeta); m != nil {
-			if v := m.Get(keyVer); string(v) != formatVersion {
-				return &corruptError{fmt.Errorf("format version %q, this diskwatch reads %q", model.Clean(string(v)), formatVersion)}
-			}
+		if v := m.Get(keyVer); v != nil && string(v) != formatVersion {
+			return &corruptError{fmt.Errorf("format version %q, this diskwatch reads %q", model.Clean(string(v)), formatVersion)}
 		}
+		complete = m.Get(keyVer) != nil && tx.Bucket(bktRaw) != nil && tx.Bucket(bktDaily) != nil && tx.Bucket(bktAcks) != nil
 		return nil
 	})
-	if err != nil || s.readOnly {
+	if err != nil || complete {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db().Update(func(tx *bolt.Tx) error {
 		m, err := tx.CreateBucketIfNotExists(bktMeta)
 		if err != nil {
 			return err
@@ -301,12 +421,12 @@ func (s *Store) ReadOnly() bool { return s.readOnly }
 // Close closes the store (after an fsync, for a Bulk store).
 func (s *Store) Close() error {
 	if s.opt.Bulk && !s.readOnly {
-		if err := s.db.Sync(); err != nil {
-			s.db.Close()
+		if err := s.db().Sync(); err != nil {
+			s.db().Close()
 			return fmt.Errorf("history store %s: sync: %w", s.path, err)
 		}
 	}
-	return s.db.Close()
+	return s.db().Close()
 }
 
 func timeKey(t time.Time) []byte {
@@ -334,11 +454,79 @@ func point(v []byte) (rules.Point, bool) {
 
 func pointBytes(p rules.Point) []byte { return append(timeKey(p.Time), f64(p.Value)...) }
 
-// guard turns a bbolt panic (a page it cannot make sense of) into an error.
-func guard(path string, err *error) {
-	if r := recover(); r != nil {
-		*err = fmt.Errorf("history store %s: corrupt page (%v); it will be moved aside at the next start", path, r)
+// db is the open bbolt file (replaced when a damaged store is reset).
+func (s *Store) db() *bolt.DB { return s.dbp.Load() }
+
+// enter starts a public call: it fails at once on a store found damaged,
+// and turns memory faults inside bbolt's mapping into panics that guard
+// recovers (runtime/debug.SetPanicOnFault; per goroutine, restored by
+// guard). Use as: defer s.guard(&err, s.enter(&err)) — then check err.
+func (s *Store) enter() (old bool, err error) {
+	if r := s.damaged.Load(); r != nil {
+		return false, fmt.Errorf("history store %s: damaged (%s); it is moved aside at the next append or start", s.path, *r)
 	}
+	return debug.SetPanicOnFault(true), nil
+}
+
+// guard turns a bbolt panic (a page it cannot make sense of, a fault in
+// its mapping) into an error, marks the store damaged, and leaves a note
+// in the state directory so that the next start moves it aside even if
+// this process does not get to.
+func (s *Store) guard(err *error, old bool) {
+	debug.SetPanicOnFault(old)
+	if r := recover(); r != nil {
+		why := model.Clean(fmt.Sprint(r))
+		s.damaged.CompareAndSwap(nil, &why)
+		if !s.readOnly {
+			os.WriteFile(filepath.Join(filepath.Dir(s.path), damagedName), []byte(why+"\n"), 0o600)
+		}
+		*err = fmt.Errorf("history store %s: corrupt page (%s); it is moved aside at the next append or start", s.path, why)
+	}
+}
+
+// damagedName is the note a fault at run time leaves (see guard).
+const damagedName = FileName + ".damaged"
+
+// move is one store moved aside while the process ran.
+type move struct {
+	at         time.Time
+	to, reason string
+}
+
+// Damaged says why the open store was found damaged ("" if it was not).
+func (s *Store) Damaged() string {
+	if r := s.damaged.Load(); r != nil {
+		return *r
+	}
+	return ""
+}
+
+// reset moves a store found damaged aside and starts a fresh one in its
+// place: the bbolt file is closed (after the transactions in flight end),
+// renamed, and a new one opened. Calls racing with it get an error.
+func (s *Store) reset() error {
+	s.resetMu.Lock()
+	defer s.resetMu.Unlock()
+	r := s.damaged.Load()
+	if r == nil {
+		return nil // another call did it
+	}
+	s.db().Close()
+	aside, err := moveAside(s.path, *r, s.opt)
+	if err != nil {
+		return err
+	}
+	fresh, err := open(s.path, s.opt)
+	if err != nil {
+		return fmt.Errorf("history store %s: starting a fresh one: %w", s.path, err)
+	}
+	s.dbp.Store(fresh.db())
+	s.mu.Lock()
+	s.newest = nil
+	s.moves = append(s.moves, move{at: s.opt.Now(), to: aside, reason: *r})
+	s.mu.Unlock()
+	s.damaged.Store(nil)
+	return nil
 }
 
 // seriesKey is metric NUL time.
@@ -368,15 +556,22 @@ func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	defer guard(s.path, &err)
+	if s.damaged.Load() != nil {
+		if err := s.reset(); err != nil {
+			return fmt.Errorf("%w: %d readings not saved", err, len(samples))
+		}
+	}
+	old, err := s.enter()
+	if err != nil {
+		return err
+	}
+	defer s.guard(&err, old)
 	if s.opt.Heartbeat > 0 {
-		s.mu.Lock()
-		s.newestLocked() // read before the write transaction, not inside it
-		s.mu.Unlock()
+		s.warmIndex() // read before the write transaction, not inside it
 	}
 	skipped, due := 0, false
 	var stored []model.Sample // what the commit holds, for the newest-point index
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.db().Update(func(tx *bolt.Tx) error {
 		skipped, stored = 0, stored[:0]
 		raw := tx.Bucket(bktRaw)
 		var sb *bolt.Bucket
@@ -462,6 +657,22 @@ func (s *Store) noteStored(t time.Time, stored []model.Sample) {
 	}
 }
 
+// warmIndex builds the newest-point index if it is not built. s.mu is
+// released on every path, a panic inside bbolt included.
+func (s *Store) warmIndex() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.newestLocked()
+}
+
+// withIndex calls f with the newest-point index (built if needed) under
+// s.mu, released on every path.
+func (s *Store) withIndex(f func(map[string]map[string]rules.Point)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(s.newestLocked())
+}
+
 // newestLocked returns the newest-point index, reading it from the file
 // (one cursor jump per series) when it is not built. s.mu is held.
 func (s *Store) newestLocked() map[string]map[string]rules.Point {
@@ -469,7 +680,7 @@ func (s *Store) newestLocked() map[string]map[string]rules.Point {
 		return s.newest
 	}
 	idx := map[string]map[string]rules.Point{}
-	s.db.View(func(tx *bolt.Tx) error {
+	s.db().View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktRaw).ForEachBucket(func(subj []byte) error {
 			m := map[string]rules.Point{}
 			c := tx.Bucket(bktRaw).Bucket(subj).Cursor()
@@ -506,16 +717,16 @@ func (s *Store) newestLocked() map[string]map[string]rules.Point {
 // empty): raw points at or after latestTime - RawRetention have not been
 // folded away by a compaction at or before it.
 func (s *Store) latestTime() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var t time.Time
-	for _, m := range s.newestLocked() {
-		for _, p := range m {
-			if p.Time.After(t) {
-				t = p.Time
+	s.withIndex(func(idx map[string]map[string]rules.Point) {
+		for _, m := range idx {
+			for _, p := range m {
+				if p.Time.After(t) {
+					t = p.Time
+				}
 			}
 		}
-	}
+	})
 	return t
 }
 
@@ -529,9 +740,13 @@ func (s *Store) Compact(ctx context.Context, now time.Time) (err error) {
 	if s.readOnly {
 		return ErrReadOnly
 	}
-	defer guard(s.path, &err)
+	old, err := s.enter()
+	if err != nil {
+		return err
+	}
+	defer s.guard(&err, old)
 	var rawS, dailyS [][]byte
-	s.db.View(func(tx *bolt.Tx) error {
+	s.db().View(func(tx *bolt.Tx) error {
 		tx.Bucket(bktRaw).ForEachBucket(func(k []byte) error { rawS = append(rawS, append([]byte(nil), k...)); return nil })
 		tx.Bucket(bktDaily).ForEachBucket(func(k []byte) error { dailyS = append(dailyS, append([]byte(nil), k...)); return nil })
 		return nil
@@ -546,11 +761,11 @@ func (s *Store) Compact(ctx context.Context, now time.Time) (err error) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := s.db.Update(func(tx *bolt.Tx) error { return s.compact(tx, now, chunk(rawS, i), chunk(dailyS, i)) }); err != nil {
+		if err := s.db().Update(func(tx *bolt.Tx) error { return s.compact(tx, now, chunk(rawS, i), chunk(dailyS, i)) }); err != nil {
 			return fmt.Errorf("history store %s: compaction: %w", s.path, err)
 		}
 	}
-	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bktMeta).Put(keyComp, timeKey(now)) }); err != nil {
+	if err := s.db().Update(func(tx *bolt.Tx) error { return tx.Bucket(bktMeta).Put(keyComp, timeKey(now)) }); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -569,7 +784,7 @@ func (s *Store) Compact(ctx context.Context, now time.Time) (err error) {
 // holds bbolt's mmap lock: the mapping cannot move or go away meanwhile.
 // Best effort: an error changes nothing but the figure.
 func (s *Store) dropResident() {
-	s.db.View(func(tx *bolt.Tx) error {
+	s.db().View(func(tx *bolt.Tx) error {
 		addr, size := tx.DB().Info().Data, uintptr(tx.Size())
 		if addr == 0 || size == 0 {
 			return nil
@@ -672,9 +887,13 @@ func (s *Store) compact(tx *bolt.Tx, now time.Time, subjects, dailySubjects [][]
 // Series returns the points of (subject, metric) at or after since, oldest
 // first: daily points for the past beyond the raw retention, then raw ones.
 func (s *Store) Series(subject, metric string, since time.Time) (ps []rules.Point, err error) {
-	defer guard(s.path, &err)
+	old, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer s.guard(&err, old)
 	prefix := append([]byte(metric), 0)
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.db().View(func(tx *bolt.Tx) error {
 		if sb := nested(tx.Bucket(bktDaily), subject); sb != nil {
 			c := sb.Cursor()
 			// The daily key is the day start; the day's point may be later
@@ -720,8 +939,12 @@ func (s *Store) Ack(ctx context.Context, subject, metric string, t time.Time, v 
 	if s.readOnly {
 		return ErrReadOnly
 	}
-	defer guard(s.path, &err)
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	old, err := s.enter()
+	if err != nil {
+		return err
+	}
+	defer s.guard(&err, old)
+	err = s.db().Update(func(tx *bolt.Tx) error {
 		sb, err := tx.Bucket(bktAcks).CreateBucketIfNotExists([]byte(subject))
 		if err != nil {
 			return err
@@ -736,12 +959,18 @@ func (s *Store) Ack(ctx context.Context, subject, metric string, t time.Time, v 
 
 // Baseline returns the acknowledged baseline of (subject, metric).
 func (s *Store) Baseline(subject, metric string) (p rules.Point, ok bool) {
+	var err error
+	old, err := s.enter()
+	if err != nil {
+		return p, false
+	}
 	defer func() {
-		if recover() != nil {
+		if err != nil {
 			p, ok = rules.Point{}, false
 		}
 	}()
-	s.db.View(func(tx *bolt.Tx) error {
+	defer s.guard(&err, old)
+	s.db().View(func(tx *bolt.Tx) error {
 		if sb := nested(tx.Bucket(bktAcks), subject); sb != nil {
 			p, ok = point(sb.Get([]byte(metric)))
 		}
@@ -752,9 +981,13 @@ func (s *Store) Baseline(subject, metric string) (p rules.Point, ok bool) {
 
 // Latest returns the newest stored value of every metric of subject.
 func (s *Store) Latest(subject string) (m map[string]rules.Point, err error) {
-	defer guard(s.path, &err)
+	old, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer s.guard(&err, old)
 	m = map[string]rules.Point{}
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.db().View(func(tx *bolt.Tx) error {
 		for _, top := range [][]byte{bktDaily, bktRaw} {
 			sb := nested(tx.Bucket(top), subject)
 			if sb == nil {
@@ -787,9 +1020,13 @@ func (s *Store) Latest(subject string) (m map[string]rules.Point, err error) {
 
 // Subjects lists the subjects with stored readings.
 func (s *Store) Subjects() (out []string, err error) {
-	defer guard(s.path, &err)
+	old, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer s.guard(&err, old)
 	seen := map[string]bool{}
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.db().View(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bktRaw, bktDaily} {
 			tx.Bucket(b).ForEachBucket(func(k []byte) error {
 				if !seen[string(k)] {
@@ -807,18 +1044,23 @@ func (s *Store) Subjects() (out []string, err error) {
 
 // SubjectsWithMetric lists the subjects with a reading of metric at or
 // after since (rules.SubjectLister: sensor.disappeared uses it).
-func (s *Store) SubjectsWithMetric(metric string, since time.Time) ([]string, error) {
+func (s *Store) SubjectsWithMetric(metric string, since time.Time) (_ []string, err error) {
+	old, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer s.guard(&err, old)
 	// Within the raw retention the newest-point index answers without
 	// reading the file; further back daily points count too.
 	if latest := s.latestTime(); !latest.IsZero() && since.After(latest.Add(-s.opt.RawRetention)) {
-		s.mu.Lock()
 		var out []string
-		for sub, m := range s.newestLocked() {
-			if p, ok := m[metric]; ok && !p.Time.Before(since) {
-				out = append(out, sub)
+		s.withIndex(func(idx map[string]map[string]rules.Point) {
+			for sub, m := range idx {
+				if p, ok := m[metric]; ok && !p.Time.Before(since) {
+					out = append(out, sub)
+				}
 			}
-		}
-		s.mu.Unlock()
+		})
 		sort.Strings(out)
 		return out, nil
 	}

@@ -294,7 +294,7 @@ func mustOpenRaw(t *testing.T, path string) rawDB {
 
 func (r rawDB) setVersion(t *testing.T, v string) {
 	defer r.s.Close()
-	if err := r.s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bktMeta).Put(keyVer, []byte(v)) }); err != nil {
+	if err := r.s.db().Update(func(tx *bolt.Tx) error { return tx.Bucket(bktMeta).Put(keyVer, []byte(v)) }); err != nil {
 		t.Fatal(err)
 	}
 }
