@@ -54,9 +54,14 @@ bench:
 soak:
 	DISKWATCH_SOAK=1 $(GO) test -count=1 -timeout 60m -run '^TestSoak$$' -v ./cmd/diskwatch/
 
-# Each fuzz target briefly (FUZZTIME=2m for a real run).
+# Each fuzz target briefly (FUZZTIME=2m for a real run), after the
+# damaged-store fuzzer: STORE_FUZZ_SEEDS seeded stores through the library
+# and the built binary (check --state), each within a deadline.
 FUZZTIME ?= 10s
+STORE_FUZZ_SEEDS ?= 500
 fuzz:
+	DISKWATCH_STORE_FUZZ_SEEDS=$(STORE_FUZZ_SEEDS) $(GO) test -count=1 -timeout 80m -v \
+	  -run '^(TestCorruptionFuzz|TestCheckDamagedStoreBinary)$$' ./alerts/history ./cmd/diskwatch
 	@for pkg in $$($(GO) list ./...); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \

@@ -19,6 +19,12 @@ type Store interface {
 	Append(ctx context.Context, t time.Time, samples []model.Sample) error
 }
 
+// selfReporter is a history store that reports on itself (a damaged
+// store it moved aside).
+type selfReporter interface {
+	Findings(now time.Time) []model.Finding
+}
+
 // Engine wires collectors, history and rules together.
 type Engine struct {
 	Sources []collectors.Named
@@ -66,6 +72,10 @@ func (e *Engine) Cycle(ctx context.Context) *Result {
 		}
 	}
 	findings := e.Rules.Evaluate(&rules.Input{Snapshot: snap, Now: now, History: e.History}, e.Settings)
+	if r, ok := e.History.(selfReporter); ok {
+		findings = append(findings, r.Findings(now)...)
+		rules.Sort(findings)
+	}
 	if e.Store != nil {
 		if err := e.Store.Append(ctx, now, AlertLevels(snap, findings)); err != nil {
 			e.Log.Warn().Err(err).Msg("history store: alert levels of this cycle not saved")

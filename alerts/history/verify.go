@@ -18,7 +18,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
-	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
@@ -318,14 +317,14 @@ const MovedAsideFor = 24 * time.Hour
 // the open one damaged) in the last MovedAsideFor before now: a WARNING,
 // since trend rules lost their history and a file damaged in place can
 // mean the disk under the state directory is failing.
-func (s *Store) Findings(now time.Time) []rules.Finding {
+func (s *Store) Findings(now time.Time) []model.Finding {
 	s.mu.Lock()
 	moves := append([]move(nil), s.moves...)
 	s.mu.Unlock()
 	if s.MovedAside != "" || s.movedReason != "" {
 		moves = append([]move{{at: s.opened, to: s.MovedAside, reason: s.movedReason}}, moves...)
 	}
-	var out []rules.Finding
+	var out []model.Finding
 	for _, m := range moves {
 		if now.Sub(m.at) > MovedAsideFor || now.Before(m.at.Add(-time.Minute)) {
 			continue
@@ -334,8 +333,8 @@ func (s *Store) Findings(now time.Time) []rules.Finding {
 		if to == "" {
 			to = "(it was gone)"
 		}
-		out = append(out, rules.Finding{
-			Severity: rules.Warning, Rule: "history.store_moved_aside", Subject: "history store " + model.Clean(s.path), SubjectID: "history:" + s.path,
+		out = append(out, model.Finding{
+			Severity: model.Warning, Rule: "history.store_moved_aside", Subject: "history store " + model.Clean(s.path), SubjectID: "history:" + s.path,
 			Message:  fmt.Sprintf("history store %s was damaged (%s) and moved aside to %s; a fresh one was started, trend rules restart from no history", model.Clean(s.path), model.Clean(m.reason), model.Clean(to)),
 			Remedy:   "check the disk holding the state directory (smartctl -a, dmesg for I/O errors); keep the moved-aside file for a bug report, or delete it",
 			Evidence: []string{"moved at " + m.at.UTC().Format(time.RFC3339), "reason: " + model.Clean(m.reason)},

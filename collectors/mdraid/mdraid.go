@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/diskwatch/diskwatch/collectors"
 	"github.com/diskwatch/diskwatch/collectors/hostroot"
@@ -136,7 +137,7 @@ func (c *Collector) readSysfs(a *model.Array) error {
 			m = &a.Members[len(a.Members)-1]
 		}
 		if s, err := c.FS.ReadString(filepath.Join(mdir, "state")); err == nil && s != "" {
-			m.State = strings.Split(s, ",")
+			m.State = stateWords(s)
 			if m.HasState("faulty") {
 				m.Faulty = true
 			}
@@ -163,6 +164,14 @@ func (c *Collector) readSysfs(a *model.Array) error {
 		_ = err2
 	}
 	return errors.Join(errs...)
+}
+
+// stateWords splits a member's sysfs state ("in_sync,write_error") into
+// its words. NULs, spaces and other control characters separate words
+// too, so that a stray byte cannot glue "write_error" to its neighbour
+// and hide it.
+func stateWords(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == 0 || unicode.IsSpace(r) || unicode.IsControl(r) })
 }
 
 // badBlocks reads a sysfs bad-block list ("sector length" per line).

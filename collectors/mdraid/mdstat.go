@@ -20,6 +20,7 @@ import (
 var (
 	memberRE   = regexp.MustCompile(`^([^\s\[\]]+)\[(\d+)\]((?:\([A-Za-z]\))*)$`)
 	slotsRE    = regexp.MustCompile(`\[(\d+)/(\d+)\]\s+\[([U_]*)\]`)
+	countsRE   = regexp.MustCompile(`\[(\d+)/(\d+)\]`)
 	progressRE = regexp.MustCompile(`(recovery|resync|check|reshape|repair)\s*=\s*([\d.]+)%\s*\((\d+)/(\d+)\)(?:\s*finish=([\d.]+)min)?(?:\s*speed=(\d+)K/sec)?`)
 	pendingRE  = regexp.MustCompile(`(resync|recovery|check|reshape|repair)\s*=\s*(DELAYED|PENDING|REMOTE)`)
 	levelRE    = regexp.MustCompile(`^(raid\d+|linear|multipath|faulty|container)$`)
@@ -181,7 +182,21 @@ func parseStatus(a *model.Array, body string) error {
 			return fmt.Errorf("slot map [%s] does not match [%d/%d]", m[3], total, active)
 		}
 		a.DisksTotal, a.DisksActive = total, active
-		a.DisksDown = strings.Count(m[3], "_")
+		// The counts and the map can disagree ("[2/1] [UU]", a torn
+		// read or a kernel bug): the worse of the two is believed, so an
+		// array short of a member never reads as healthy.
+		a.DisksDown = max(strings.Count(m[3], "_"), total-active)
+		return nil
+	}
+	if m := countsRE.FindStringSubmatch(body); m != nil {
+		// "[2/1]" with no slot map after it: the counts alone say how
+		// many slots are down.
+		total, err1 := strconv.Atoi(m[1])
+		active, err2 := strconv.Atoi(m[2])
+		if err1 != nil || err2 != nil || active > total {
+			return fmt.Errorf("bad slot counts [%s/%s]", m[1], m[2])
+		}
+		a.DisksTotal, a.DisksActive, a.DisksDown = total, active, total-active
 		return nil
 	}
 	// raid0, linear and inactive arrays have no slot map: every listed
