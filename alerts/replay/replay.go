@@ -134,7 +134,8 @@ type SignalFigures struct {
 	Ahead7 Interval `json:"failed_ahead_7d"`
 	// Healthy: never-failed drives showing it at any time.
 	Healthy Interval `json:"never_failed"`
-	// LR is the likelihood ratio (counts + 0.5).
+	// LR is the likelihood ratio (counts + 0.5); 0 when no drive showed
+	// the signal.
 	LR float64 `json:"likelihood_ratio"`
 }
 
@@ -591,7 +592,7 @@ func signalFigures(list []*drive) []SignalFigures {
 			}
 		}
 		sf := SignalFigures{Signal: rules.Signals[i].Name, Weight: si.Weight, Ahead7: Wilson(k, n), Healthy: Wilson(hk, hn)}
-		if n > 0 && hn > 0 {
+		if n > 0 && hn > 0 && k+hk > 0 {
 			sf.LR = ((float64(k) + 0.5) / (float64(n) + 1)) / ((float64(hk) + 0.5) / (float64(hn) + 1))
 		}
 		out = append(out, sf)
@@ -689,7 +690,11 @@ func (s *Summary) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "\nsignals (failed: shown >= 7 days ahead; never-failed: shown at any time):\n")
 	fmt.Fprintf(w, "%-38s %-7s %-24s %-24s %s\n", "signal", "weight", "failed >= 7 d", "never-failed", "LR")
 	for _, g := range s.Signals {
-		fmt.Fprintf(w, "%-38s %-7g %-24s %-24s %.1f\n", g.Signal, g.Weight, g.Ahead7, g.Healthy, g.LR)
+		lr := "n/a"
+		if g.LR > 0 {
+			lr = fmt.Sprintf("%.1f", g.LR)
+		}
+		fmt.Fprintf(w, "%-38s %-7g %-24s %-24s %s\n", g.Signal, g.Weight, g.Ahead7, g.Healthy, lr)
 	}
 	fmt.Fprintf(w, "\ncalibration (highest score up to 7 days before failure, or ever for never-failed drives):\n")
 	for _, b := range s.Calibration {

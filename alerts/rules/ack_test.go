@@ -38,7 +38,7 @@ func TestAckSilencesStaticCounts(t *testing.T) {
 	}
 	for i := 0; i < 3; i++ {
 		fs := eval(i, pending(8))
-		if got := briefs(fs); !cmp.Equal(got, []brief{{"smart.pending_sectors", model.Warning}}) {
+		if got := briefs(fs); !cmp.Equal(got, []brief{{"risk.score", model.Notice}, {"smart.pending_sectors", model.Notice}}) {
 			t.Fatalf("run %d before ack: %v", i, got)
 		}
 	}
@@ -55,10 +55,10 @@ func TestAckSilencesStaticCounts(t *testing.T) {
 		t.Fatalf("a falling count alerts: %v", briefs(fs))
 	}
 	fs := eval(31, pending(9))
-	if d := cmp.Diff([]brief{{"smart.pending_sectors", model.Warning}, {"trend.pending", model.Warning}}, briefs(fs)); d != "" {
+	if d := cmp.Diff([]brief{{"risk.score", model.Notice}, {"smart.pending_sectors", model.Notice}, {"trend.pending", model.Notice}}, briefs(fs)); d != "" {
 		t.Fatalf("growth past the acknowledged 8 (-want +got):\n%s", d)
 	}
-	if m := fs[0].Message; !strings.Contains(m, "raw 9") || !strings.Contains(m, "acknowledged") {
+	if m := fs[1].Message; !strings.Contains(m, "raw 9") || !strings.Contains(m, "acknowledged") {
 		t.Errorf("message does not say it grew past the acknowledgement: %s", m)
 	}
 }

@@ -175,7 +175,15 @@ type Track struct {
 	// confirmed by MarkLag), and whether POH ever advanced normally
 	lagAt  int64
 	normal bool
+	// the reading liveness is measured from (20 h or more before the next
+	// comparison)
+	refT, refPOH int64
+	refSet       bool
 }
+
+// RefTime is the time of the reading the next liveness comparison starts
+// from.
+func (t *Track) RefTime() int64 { return t.refT }
 
 func bad(r *Reading) int64 {
 	var s int64
@@ -200,14 +208,17 @@ func (t *Track) Add(r Reading) (lagged bool) {
 		t.first = r.Time
 		t.startZero = r.Realloc == 0
 	}
-	if t.have && r.POH >= 0 && t.last.POH >= 0 {
-		dt := float64(r.Time-t.last.Time) / 3600
-		if dt >= 20 {
-			if float64(r.POH-t.last.POH) < LivenessHours*dt/24 {
+	if r.POH >= 0 {
+		switch dt := r.Time - t.refT; {
+		case !t.refSet:
+			t.refT, t.refPOH, t.refSet = r.Time, r.POH, true
+		case dt >= 20*3600:
+			if float64(r.POH-t.refPOH) < LivenessHours*float64(dt)/86400 {
 				lagged = t.normal
 			} else {
 				t.normal = true
 			}
+			t.refT, t.refPOH = r.Time, r.POH
 		}
 	}
 	if t.startZero && t.reallocFrom0 == 0 && r.Realloc > 0 {

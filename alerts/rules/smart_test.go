@@ -57,7 +57,7 @@ func TestSMARTFailingDisk(t *testing.T) {
 	// Hitachi behind a USB JMicron bridge: SMART FAILED, attribute 5 failing
 	// now, 8 pending sectors, the most recent long self-test failed.
 	fs := evalSMART(nil, capture(t, "scrutiny/smart-fail2.json"))
-	want := "smart.attribute.5:CRITICAL smart.error_log:OK smart.health:CRITICAL smart.pending_sectors:WARNING smart.self_test.long:CRITICAL"
+	want := "smart.attribute.5:CRITICAL smart.error_log:OK smart.health:CRITICAL smart.pending_sectors:NOTICE smart.self_test.long:CRITICAL"
 	if got := summary(fs); got != want {
 		t.Fatalf("findings:\n got %s\nwant %s", got, want)
 	}

@@ -101,8 +101,8 @@ func TestAckPendingSectorsEndToEnd(t *testing.T) {
 	state := filepath.Join(h.dir, "state")
 	for run := 1; run <= 2; run++ {
 		fs := h.check(t, bin, state, "smart.pending_sectors")
-		if len(fs) != 1 || fs[0].Severity != model.Warning || !strings.Contains(fs[0].Message, "raw 8") {
-			t.Fatalf("run %d before ack: smart.pending_sectors %+v, want one WARNING on 8 sectors", run, fs)
+		if len(fs) != 1 || fs[0].Severity != model.Notice || !strings.Contains(fs[0].Message, "raw 8") {
+			t.Fatalf("run %d before ack: smart.pending_sectors %+v, want one NOTICE on 8 sectors", run, fs)
 		}
 	}
 	out, err := exec.Command(bin, "ack", "--config", h.cfg, "--state", state, "sdc", "197").CombinedOutput()
@@ -114,21 +114,23 @@ func TestAckPendingSectorsEndToEnd(t *testing.T) {
 			t.Fatalf("run %d after ack: the acknowledged count still warns: %+v", run, fs)
 		}
 	}
-	// The daemon (another process, the same store) agrees.
+	// The daemon (another process, the same store) agrees: its snapshot's
+	// findings have none (a NOTICE is not an alert, so alerts.json would
+	// not say).
 	alertsDir := state
 	cmd := exec.Command(bin, "daemon", "--config", h.cfg, "--state", alertsDir, "--rounds", "1", "--log-level", "error")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("daemon: %v\n%s", err, out)
 	}
-	if b, err := os.ReadFile(filepath.Join(alertsDir, "alerts.json")); err != nil || strings.Contains(string(b), "smart.pending_sectors") {
+	if b, err := os.ReadFile(filepath.Join(alertsDir, "snapshot.json")); err != nil || !strings.Contains(string(b), `"findings"`) || strings.Contains(string(b), "smart.pending_sectors") {
 		t.Fatalf("daemon after ack: %v\n%s", err, b)
 	}
 	h.later(t, 9)
 	fs := h.check(t, bin, state, "smart.pending_sectors")
-	if len(fs) != 1 || fs[0].Severity != model.Warning || !strings.Contains(fs[0].Message, "raw 9") || !strings.Contains(fs[0].Message, "grew beyond 8 acknowledged") {
+	if len(fs) != 1 || fs[0].Severity != model.Notice || !strings.Contains(fs[0].Message, "raw 9") || !strings.Contains(fs[0].Message, "grew beyond 8 acknowledged") {
 		t.Fatalf("after growth past the ack: %+v", fs)
 	}
-	if fs := h.check(t, bin, state, "trend.pending"); len(fs) != 1 || fs[0].Severity != model.Warning {
+	if fs := h.check(t, bin, state, "trend.pending"); len(fs) != 1 || fs[0].Severity != model.Notice {
 		t.Fatalf("trend.pending after growth: %+v", fs)
 	}
 }

@@ -66,7 +66,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	default:
 		writeText(e.stdout, res, *showOK)
 	}
-	return int(res.Status)
+	return res.Status.ExitCode()
 }
 
 // checkJSON is the JSON document `check --format json` prints.
@@ -120,8 +120,12 @@ func writeText(w io.Writer, res *engine.Result, showOK bool) {
 	}
 	c := counts(res.Findings)
 	s := res.Snapshot
-	fmt.Fprintf(w, "%s: %d critical, %d warning, %d unknown, %d info; watched %s\n",
-		res.Status, c["CRITICAL"], c["WARNING"], c["UNKNOWN"], c["OK"], watched(s))
+	notice := ""
+	if c["NOTICE"] > 0 {
+		notice = fmt.Sprintf(", %d notice", c["NOTICE"])
+	}
+	fmt.Fprintf(w, "%s: %d critical, %d warning, %d unknown%s, %d info; watched %s\n",
+		res.Status, c["CRITICAL"], c["WARNING"], c["UNKNOWN"], notice, c["OK"], watched(s))
 	if hidden > 0 {
 		fmt.Fprintf(w, "(%d informational findings hidden; --all shows them)\n", hidden)
 	}

@@ -7,8 +7,10 @@ import (
 	"time"
 )
 
-// Severity of a finding. The numeric values are the monitoring-plugin exit
-// codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+// Severity of a finding. The numeric values of OK..UNKNOWN are the
+// monitoring-plugin exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN);
+// NOTICE (4) tells without paging: it sorts above OK and below WARNING and
+// UNKNOWN, and exits 0 (ExitCode).
 type Severity int
 
 // Severities.
@@ -17,9 +19,12 @@ const (
 	Warning  Severity = 1
 	Critical Severity = 2
 	Unknown  Severity = 3
+	// Notice: worth knowing, not worth waking anyone ("1 pending sector,
+	// back up"; a first reallocation). Never notified by default.
+	Notice Severity = 4
 )
 
-var sevNames = [...]string{"OK", "WARNING", "CRITICAL", "UNKNOWN"}
+var sevNames = [...]string{"OK", "WARNING", "CRITICAL", "UNKNOWN", "NOTICE"}
 
 func (s Severity) String() string {
 	if s < 0 || int(s) >= len(sevNames) {
@@ -29,17 +34,27 @@ func (s Severity) String() string {
 }
 
 // Rank orders severities for display and for the overall status:
-// CRITICAL > WARNING > UNKNOWN > OK.
+// CRITICAL > WARNING > UNKNOWN > NOTICE > OK.
 func (s Severity) Rank() int {
 	switch s {
 	case Critical:
-		return 3
+		return 4
 	case Warning:
-		return 2
+		return 3
 	case Unknown:
+		return 2
+	case Notice:
 		return 1
 	}
 	return 0
+}
+
+// ExitCode is the monitoring-plugin exit code: NOTICE exits 0 like OK.
+func (s Severity) ExitCode() int {
+	if s == Notice {
+		return 0
+	}
+	return int(s)
 }
 
 // MarshalJSON writes the name.
@@ -56,7 +71,8 @@ func (s *Severity) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// ParseSeverity reads "OK", "WARNING", "CRITICAL" or "UNKNOWN" (any case).
+// ParseSeverity reads "OK", "NOTICE", "WARNING", "CRITICAL" or "UNKNOWN"
+// (any case).
 func ParseSeverity(n string) (Severity, error) {
 	for i, x := range sevNames {
 		if strings.EqualFold(n, x) {
