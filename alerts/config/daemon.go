@@ -55,7 +55,8 @@ type Notify struct {
 	FlapWindow  time.Duration `yaml:"flap_window"`
 	FlapChanges int           `yaml:"flap_changes"`
 	// MinSeverity is the least severity that notifies (WARNING default;
-	// UNKNOWN also alerts on collectors that cannot read).
+	// UNKNOWN also alerts on collectors that cannot read; NOTICE also
+	// sends the findings that tell without paging).
 	MinSeverity string `yaml:"min_severity"`
 	// Host overrides the host name in messages.
 	Host string `yaml:"host"`
@@ -132,9 +133,9 @@ func (c *Config) validateDaemon(file string) []error {
 	n := c.Notify
 	if n.MinSeverity != "" {
 		switch strings.ToUpper(n.MinSeverity) {
-		case "WARNING", "CRITICAL", "UNKNOWN":
+		case "WARNING", "CRITICAL", "UNKNOWN", "NOTICE":
 		default:
-			bad("notify: min_severity must be WARNING, CRITICAL or UNKNOWN, not %q", n.MinSeverity)
+			bad("notify: min_severity must be WARNING, CRITICAL, UNKNOWN or NOTICE, not %q", n.MinSeverity)
 		}
 	}
 	for i, e := range n.Email {
