@@ -6,7 +6,9 @@ PREFIX  ?= /usr/local
 UPSTREAM    ?= $(shell ./contrib/package/version.sh)
 PKG_RELEASE ?= 1
 VERSION     ?= $(UPSTREAM)-$(PKG_RELEASE)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+# The source revision, for diskwatch_build_info (empty outside git).
+REVISION    ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
 BINDIR  ?= bin
 BIN     := $(BINDIR)/diskwatch
 

@@ -19,7 +19,7 @@ import (
 )
 
 // diskwatch_build_info carries the version this binary was built as.
-func init() { prom.Version = version }
+func init() { prom.Version, prom.Revision = version, revision }
 
 // docFlags are the flags of the commands that read the daemon's snapshot.
 type docFlags struct {

@@ -31,6 +31,11 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// revision is the source revision, set at build time with -ldflags
+// "-X main.revision=..." (the Makefile does); empty: the VCS stamp Go
+// writes into the binary, if any.
+var revision string
+
 // Exit codes, the monitoring-plugins convention.
 const (
 	exitOK       = 0

@@ -46,9 +46,13 @@ func desc(name, help string, labels ...string) *Desc {
 	return &Desc{Name: "diskwatch_" + name, Help: help, Labels: labels}
 }
 
-// Version is diskwatch's version for diskwatch_build_info; main sets it
-// from its -ldflags version.
-var Version = "dev"
+// Version and Revision are diskwatch's version and source revision for
+// diskwatch_build_info; main sets them from its -ldflags. An empty
+// Revision is taken from the VCS stamp Go writes into the binary.
+var (
+	Version  = "dev"
+	Revision string
+)
 
 // Severity codes of diskwatch_finding and diskwatch_status: the check exit
 // codes.
@@ -170,6 +174,9 @@ var buildInfo = sync.OnceValues(func() (goversion, revision string) {
 func Collect(m *Set, doc *snapshot.Doc) {
 	g := m.Add
 	gov, rev := buildInfo()
+	if Revision != "" {
+		rev = Revision
+	}
 	g(dBuild, 1, Version, gov, rev)
 	if doc == nil || doc.Snapshot == nil {
 		g(dUp, 0)
