@@ -9,6 +9,7 @@ func Default() *Set {
 	all = append(all, UPSRules()...)
 	all = append(all, SensorRules()...)
 	all = append(all, HistoryRules()...)
+	all = append(all, LogRules()...)
 	all = append(all, KernelLogRules()...)
 	return NewSet(all...)
 }

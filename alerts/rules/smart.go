@@ -344,13 +344,13 @@ var smartSelfTest = &Rule{
 		seen := map[string]bool{}
 		for _, e := range d.SelfTest.Entries { // most recent first
 			if seen[e.Type] {
-				return
+				continue
 			}
 			if e.Passed || e.Failed {
 				seen[e.Type] = true
 			}
 			if !e.Failed {
-				return
+				continue
 			}
 			msg := fmt.Sprintf("the most recent %s self-test failed: %s (at %d power-on hours", model.Clean(e.Type), model.Clean(e.Status), e.LifetimeHour)
 			if e.FailingLBA != nil {

@@ -18,7 +18,8 @@ import (
 // ackable are the counters an acknowledgement applies to when no
 // attribute is named: the error counts the history rules alert on.
 var ackable = []string{model.AttrRaw(5), model.AttrRaw(187), model.AttrRaw(188), model.AttrRaw(197), model.AttrRaw(198),
-	model.AttrRaw(199), model.MetricNVMeMediaErrors, model.MetricSCSIGrownDefects, model.MetricSCSIReadUncorrected, model.MetricSCSIWriteUncorrected, model.MetricSCSIVerifyUncorrected}
+	model.AttrRaw(199), model.MetricNVMeMediaErrors, model.MetricSCSIGrownDefects, model.MetricSCSIReadUncorrected, model.MetricSCSIWriteUncorrected, model.MetricSCSIVerifyUncorrected,
+	model.MetricSCSINonMedium, model.MetricATAErrorLogCount, model.MetricSelfTestLastFailure}
 
 func runAck(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("ack", flag.ContinueOnError)

@@ -187,6 +187,8 @@ type SCSIHealth struct {
 	ReadUncorrected   *int64 `json:"read_uncorrected"`
 	WriteUncorrected  *int64 `json:"write_uncorrected"`
 	VerifyUncorrected *int64 `json:"verify_uncorrected"`
+	// NonMediumErrors is the non-medium error count (log page 06h).
+	NonMediumErrors *int64 `json:"non_medium_errors,omitempty"`
 }
 
 // SelfTestLog summarises the self-test log.

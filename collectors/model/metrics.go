@@ -32,6 +32,17 @@ const (
 	MetricSCSIReadUncorrected   = "scsi_read_uncorrected"
 	MetricSCSIWriteUncorrected  = "scsi_write_uncorrected"
 	MetricSCSIVerifyUncorrected = "scsi_verify_uncorrected"
+	// MetricSCSINonMedium is the SCSI non-medium error count (log page
+	// 06h): errors not tied to the medium (transport, resets, hardware).
+	MetricSCSINonMedium = "scsi_non_medium_errors"
+
+	// MetricATAErrorLogCount is the ATA error log's lifetime count
+	// (smartctl -l error), for ATA disks only (NVMe has its own).
+	MetricATAErrorLogCount = "ata_error_log_count"
+	// MetricSelfTestLastFailure is the power-on hour of the newest failed
+	// entry in the self-test log, 0 for a log without failures: it grows
+	// when the log gains a failure.
+	MetricSelfTestLastFailure = "self_test_last_failure_hours"
 )
 
 // AttrRaw is the metric of ATA attribute id's raw value ("smart_attr_5_raw").
@@ -161,6 +172,44 @@ var diskMetrics = []diskMetric{
 	scsiMetric(MetricSCSIReadUncorrected, func(c *SCSIHealth) **int64 { return &c.ReadUncorrected }),
 	scsiMetric(MetricSCSIWriteUncorrected, func(c *SCSIHealth) **int64 { return &c.WriteUncorrected }),
 	scsiMetric(MetricSCSIVerifyUncorrected, func(c *SCSIHealth) **int64 { return &c.VerifyUncorrected }),
+	scsiMetric(MetricSCSINonMedium, func(c *SCSIHealth) **int64 { return &c.NonMediumErrors }),
+	{MetricATAErrorLogCount,
+		func(d *Disk) (float64, bool) {
+			if d.NVMe != nil || d.Device.Protocol == "nvme" || d.Device.Protocol == "scsi" {
+				return 0, false
+			}
+			return i64(d.ErrorLogCount)
+		},
+		func(d *Disk, v float64) { d.ErrorLogCount = ptr(int64(v)) }},
+	{MetricSelfTestLastFailure,
+		func(d *Disk) (float64, bool) {
+			if e := d.LastFailedSelfTest(); e != nil {
+				return float64(e.LifetimeHour), true
+			}
+			return 0, d.SelfTest != nil // a log without failures
+		},
+		// Only the newest failure is stored, not the whole log.
+		func(d *Disk, v float64) {
+			d.SelfTest = &SelfTestLog{}
+			if v > 0 {
+				d.SelfTest.Entries = []SelfTestEntry{{Type: "unknown", Status: "failed", Failed: true, LifetimeHour: int64(v)}}
+			}
+		}},
+}
+
+// LastFailedSelfTest is the newest failed entry of the self-test log, or
+// nil.
+func (d *Disk) LastFailedSelfTest() *SelfTestEntry {
+	if d.SelfTest == nil {
+		return nil
+	}
+	var last *SelfTestEntry
+	for i := range d.SelfTest.Entries {
+		if e := &d.SelfTest.Entries[i]; e.Failed && (last == nil || e.LifetimeHour > last.LifetimeHour) {
+			last = e
+		}
+	}
+	return last
 }
 
 // Samples flattens a disk's readings into history samples.

@@ -142,6 +142,14 @@ func (r *Reader) ReadSCSI(ctx context.Context, t SCSITransport, d *model.Disk) e
 			*pc.dst, haveHealth = &v, true
 		}
 	}
+	if pages[scsi.PageNonMedium] {
+		if lp, err := logPage(scsi.PageNonMedium); err != nil {
+			stepErr(err)
+		} else if n, ok := scsi.NonMediumErrors(lp); ok {
+			v := int64(n & (1<<63 - 1))
+			health.NonMediumErrors, haveHealth = &v, true
+		}
+	}
 	if db, err := t.SCSIRead(ctx, "READ DEFECT DATA(10)", passthrough.ReadDefect10CDB(4), 4, to); err == nil {
 		if n, err := scsi.ParseDefectHeader(db); err == nil {
 			health.GrownDefects, haveHealth = &n, true

@@ -13,6 +13,7 @@ const (
 	PageWriteErrors   = 0x02
 	PageReadErrors    = 0x03
 	PageVerifyErrors  = 0x05
+	PageNonMedium     = 0x06
 	PageTemperature   = 0x0d
 	PageStartStop     = 0x0e
 	PageSelfTest      = 0x10
@@ -282,4 +283,15 @@ func SelfTests(l *LogPage) *model.SelfTestLog {
 		log.Entries = append(log.Entries, e)
 	}
 	return log
+}
+
+// NonMediumErrors decodes page 06h (Non-Medium Error, SPC-5 7.3.13): its
+// parameter 0000h counts recoverable and unrecoverable errors not tied to
+// the medium (transport, hardware, resets).
+func NonMediumErrors(l *LogPage) (uint64, bool) {
+	p, ok := l.Param(0)
+	if !ok || len(p.Value) == 0 {
+		return 0, false
+	}
+	return p.Uint(), true
 }

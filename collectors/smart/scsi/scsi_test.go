@@ -261,3 +261,19 @@ func FuzzDecoders(f *testing.F) {
 		}
 	})
 }
+
+// Page 06h laid out from SPC-5 7.3.13: parameter 0000h, the non-medium
+// error count, a 4-byte counter here (its length is the device's choice).
+func TestNonMediumErrorPage(t *testing.T) {
+	lp, err := ParseLogPage(page(PageNonMedium, param(0, 0, 0, 0x01, 0x2c)), PageNonMedium)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := NonMediumErrors(lp); !ok || n != 300 {
+		t.Errorf("non-medium errors %d %v, want 300", n, ok)
+	}
+	empty, _ := ParseLogPage(page(PageNonMedium), PageNonMedium)
+	if _, ok := NonMediumErrors(empty); ok {
+		t.Error("a page without parameter 0000h gave a count")
+	}
+}
