@@ -22,10 +22,10 @@ const (
 // LogRules are the drive-log growth rules.
 func LogRules() []*Rule {
 	return []*Rule{
-		growthRule("trend.error_log", "ATA error log count (smartctl -l error)", []string{model.MetricATAErrorLogCount}, evATAErrorLog,
+		growthRule("trend.error_log", "ATA error log count (smartctl -l error)", model.Warning, []string{model.MetricATAErrorLogCount}, evATAErrorLog,
 			"list the new entries (smartctl -l error DEVICE): UNC errors are unreadable sectors — back up and run a long self-test; "+
 				"ICRC/ABRT with CRC errors point at the cable"),
-		growthRule("trend.scsi_non_medium", "SCSI non-medium errors", []string{model.MetricSCSINonMedium}, evNonMedium,
+		growthRule("trend.scsi_non_medium", "SCSI non-medium errors", model.Warning, []string{model.MetricSCSINonMedium}, evNonMedium,
 			"check the HBA, cable/backplane and the kernel log for resets (smartctl -l error DEVICE shows the counters); replace the disk if they keep growing with nothing else wrong"),
 		selfTestGained,
 	}

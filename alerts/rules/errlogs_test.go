@@ -61,7 +61,7 @@ func TestATAErrorLogGrowth(t *testing.T) {
 	}
 	fs := daily(t, h, set, 3, logDisk(99))[0]
 	if len(fs) != 1 || fs[0].Severity != model.Warning || !strings.Contains(fs[0].Message, "grew by 1") ||
-		!strings.Contains(fs[0].Remedy, "smartctl -l error") || !strings.Contains(fs[0].Message, "smartd (-l error)") {
+		!strings.Contains(fs[0].Remedy, "smartctl -l error") || !strings.Contains(strings.Join(fs[0].Evidence, " "), "smartd (-l error)") {
 		t.Fatalf("growth 98 -> 99: %+v", fs)
 	}
 	// Acknowledged at 99: quiet until it grows again.
