@@ -5,6 +5,7 @@ func Default() *Set {
 	var all []*Rule
 	all = append(all, SourceRules()...)
 	all = append(all, MDRules()...)
+	all = append(all, MDAdmRules()...)
 	all = append(all, SMARTRules()...)
 	all = append(all, UPSRules()...)
 	all = append(all, SensorRules()...)

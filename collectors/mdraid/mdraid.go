@@ -37,11 +37,13 @@ func New(fs hostroot.FS) *Collector { return &Collector{FS: fs} }
 
 // Collect implements collectors.Collector.
 func (c *Collector) Collect(ctx context.Context, out *model.Snapshot) error {
+	conf := c.readMDAdmConf()
+	out.MDConf = append(out.MDConf, conf...)
 	data, err := c.FS.ReadFile(c.FS.Proc("mdstat"))
-	if hostroot.IsNotExist(err) {
+	if hostroot.IsNotExist(err) && len(conf) == 0 {
 		return fmt.Errorf("%s: %w", c.FS.Proc("mdstat"), collectors.ErrAbsent)
 	}
-	if err != nil {
+	if err != nil && !hostroot.IsNotExist(err) {
 		return fmt.Errorf("read mdstat: %w", err)
 	}
 	arrays, perr := ParseMDStat(data)
@@ -49,7 +51,7 @@ func (c *Collector) Collect(ctx context.Context, out *model.Snapshot) error {
 	if perr != nil {
 		errs = append(errs, perr)
 	}
-	if len(arrays) == 0 && perr == nil {
+	if len(arrays) == 0 && perr == nil && len(conf) == 0 {
 		return fmt.Errorf("no md arrays in %s: %w", c.FS.Proc("mdstat"), collectors.ErrAbsent)
 	}
 	for i := range arrays {

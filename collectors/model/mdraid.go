@@ -142,3 +142,25 @@ func (a *Array) Samples() []Sample {
 	}
 	return s
 }
+
+// ConfArray is one ARRAY line of mdadm.conf: an array the administrator
+// expects to be assembled.
+type ConfArray struct {
+	// Device is the array's device as written (/dev/md0, /dev/md/root), ""
+	// when the line names none.
+	Device string `json:"device,omitempty"`
+	// UUID is 32 lower-case hex digits, "" when not given.
+	UUID  string `json:"uuid,omitempty"`
+	Name  string `json:"name,omitempty"`
+	Level string `json:"level,omitempty"`
+	// Spares is spares=N, -1 when not given.
+	Spares int `json:"spares"`
+	// External is set for container arrays and their members (IMSM, DDF):
+	// they are assembled differently and not judged here.
+	External bool `json:"external,omitempty"`
+	// Line is the line number in the file, for messages.
+	Line int `json:"line"`
+	// Kernel is the kernel name a /dev/md/NAME device links to (md127),
+	// when the link exists.
+	Kernel string `json:"kernel,omitempty"`
+}

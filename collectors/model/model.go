@@ -18,7 +18,9 @@ type Snapshot struct {
 	// Host name the snapshot describes, for messages.
 	Host string `json:"host,omitempty"`
 
-	Arrays  []Array       `json:"arrays,omitempty"`
+	Arrays []Array `json:"arrays,omitempty"`
+	// MDConf lists the arrays mdadm.conf declares (nil without the file).
+	MDConf  []ConfArray   `json:"md_config,omitempty"`
 	Disks   []Disk        `json:"disks,omitempty"`
 	UPS     []UPS         `json:"ups,omitempty"`
 	Sensors []Sensor      `json:"sensors,omitempty"`
@@ -55,6 +57,7 @@ const (
 // Merge appends o's sections to s.
 func (s *Snapshot) Merge(o *Snapshot) {
 	s.Arrays = append(s.Arrays, o.Arrays...)
+	s.MDConf = append(s.MDConf, o.MDConf...)
 	s.Disks = append(s.Disks, o.Disks...)
 	s.UPS = append(s.UPS, o.UPS...)
 	s.Sensors = append(s.Sensors, o.Sensors...)
