@@ -54,18 +54,18 @@ var (
 	Revision string
 )
 
-// Severity codes of diskwatch_finding and diskwatch_status: the check exit
-// codes.
-const sevHelp = "0 OK (a notice), 1 WARNING, 2 CRITICAL, 3 UNKNOWN (the exit codes of diskwatch check)"
+// rankHelp maps diskwatch_finding's value: the severity's rank, worse is
+// higher, so max() is the worst (the check exit codes are not ordered).
+const rankHelp = "0 OK, 1 NOTICE, 2 UNKNOWN, 3 WARNING, 4 CRITICAL (ordered: max is the worst)"
 
 var (
 	dUp          = desc("up", "1 when diskwatch has a snapshot to expose.")
 	dBuild       = desc("build_info", "diskwatch's version, the Go version it was built with and its source revision (always 1).", "version", "goversion", "revision")
 	dLastRun     = desc("last_run_timestamp_seconds", "When the exposed readings were collected (Unix time).")
 	dInterval    = desc("round_interval_seconds", "The daemon's round interval: readings older than a few of these are stale (daemon only).")
-	dStatus      = desc("status", "Overall status, the worst finding: "+sevHelp+".")
+	dStatus      = desc("status", "Overall status as diskwatch check exits: 0 OK (or NOTICE), 1 WARNING, 2 CRITICAL, 3 UNKNOWN.")
 	dFindings    = desc("findings", "Findings of the last evaluation by severity.", "severity")
-	dFinding     = desc("finding", "One series per finding of the last evaluation, its value the severity: "+sevHelp+". Labels are stable while the finding lasts; kind is disk, array, ups, sensor, diskwatch or host; device is the kernel name (sda, md0) when there is one. Message, remedy and identity are on diskwatch_finding_info.", "rule", "subject_id", "subject", "kind", "device")
+	dFinding     = desc("finding", "One series per finding of the last evaluation, its value the severity: "+rankHelp+". Labels are stable while the finding lasts; kind is disk, array, ups, sensor, diskwatch or host; device is the kernel name (sda, md0) when there is one. Message, remedy and identity are on diskwatch_finding_info.", "rule", "subject_id", "subject", "kind", "device")
 	dFindingInfo = desc("finding_info", "Text of each finding (always 1): join on rule and subject_id for its message, remedy and the subject's model, serial and path. The message may change while the finding lasts (a new series); alert on diskwatch_finding.", "rule", "subject_id", "message", "remedy", "model", "serial", "path")
 	dAlerts      = desc("alerts_firing", "Firing alerts by severity (inhibited ones included).", "severity")
 	dQueued      = desc("notifications_queued", "Notifications waiting in the on-disk queue for a sink.")
@@ -187,8 +187,8 @@ func Collect(m *Set, doc *snapshot.Doc) {
 	if !s.Time.IsZero() {
 		g(dLastRun, float64(s.Time.UnixNano())/1e9)
 	}
-	g(dStatus, float64(doc.Status))
-	counts := map[string]float64{"ok": 0, "warning": 0, "critical": 0, "unknown": 0}
+	g(dStatus, float64(doc.Status.ExitCode()))
+	counts := map[string]float64{"ok": 0, "notice": 0, "warning": 0, "critical": 0, "unknown": 0}
 	for _, f := range doc.Findings {
 		counts[strings.ToLower(f.Severity.String())]++
 	}
@@ -197,7 +197,7 @@ func Collect(m *Set, doc *snapshot.Doc) {
 	}
 	collectFindings(g, s, doc.Findings)
 	if doc.Daemon != nil {
-		ac := map[string]float64{"warning": 0, "critical": 0, "unknown": 0}
+		ac := map[string]float64{"notice": 0, "warning": 0, "critical": 0, "unknown": 0}
 		for _, a := range doc.Alerts {
 			if a.Severity != model.OK {
 				ac[strings.ToLower(a.Severity.String())]++
@@ -299,7 +299,7 @@ func collectFindings(g gaugeFunc, s *model.Snapshot, fs []model.Finding) {
 		if id == "" {
 			id = model.Clean(f.Subject)
 		}
-		g(dFinding, float64(f.Severity), f.Rule, id, model.Clean(f.Subject), sj.kind, sj.device)
+		g(dFinding, float64(f.Severity.Rank()), f.Rule, id, model.Clean(f.Subject), sj.kind, sj.device)
 		g(dFindingInfo, 1, f.Rule, id, model.Clean(f.Message), model.Clean(f.Remedy), sj.model, sj.serial, sj.path)
 	}
 }

@@ -62,8 +62,8 @@ func TestWriteTextPassesPromtool(t *testing.T) {
 		`diskwatch_collector_up{collector="smartctl"} 0`,
 		`diskwatch_collector_state{collector="smartctl",state="partial"} 1`,
 		`diskwatch_collector_state{collector="smartctl",state="ok"} 0`,
-		`diskwatch_finding{device="md11",kind="array",rule="md.degraded",subject="md11",subject_id="md11"} 2`,
-		`diskwatch_finding{device="",kind="diskwatch",rule="collector.failed",subject="collector smartctl",subject_id="collector:smartctl"} 3`,
+		`diskwatch_finding{device="md11",kind="array",rule="md.degraded",subject="md11",subject_id="md11"} 4`,
+		`diskwatch_finding{device="",kind="diskwatch",rule="collector.failed",subject="collector smartctl",subject_id="collector:smartctl"} 2`,
 		`diskwatch_finding_info{message="md11: `,
 		`diskwatch_build_info{goversion="go`,
 		`diskwatch_findings{severity="critical"}`,
@@ -260,8 +260,8 @@ func TestFindingDevice(t *testing.T) {
 	var b bytes.Buffer
 	prom.WriteText(&b, doc)
 	for _, want := range []string{
-		`diskwatch_finding{device="md11",kind="array",rule="md.degraded",subject="md11",subject_id="md:uuid:2f2a5c3e9b1d4c7a8e6f0a1b2c3d4e5f"} 2`,
-		`diskwatch_finding{device="nvme0",kind="disk",rule="smart.pending_sectors",subject="` + disk.Display() + `",subject_id="` + disk.ID() + `"} 1`,
+		`diskwatch_finding{device="md11",kind="array",rule="md.degraded",subject="md11",subject_id="md:uuid:2f2a5c3e9b1d4c7a8e6f0a1b2c3d4e5f"} 4`,
+		`diskwatch_finding{device="nvme0",kind="disk",rule="smart.pending_sectors",subject="` + disk.Display() + `",subject_id="` + disk.ID() + `"} 3`,
 		`diskwatch_finding_info{message="m",model="` + disk.Model + `",path="` + disk.Path + `",remedy="r",rule="smart.pending_sectors",serial="` + disk.Serial + `",subject_id="` + disk.ID() + `"} 1`,
 	} {
 		if !strings.Contains(b.String(), want) {
