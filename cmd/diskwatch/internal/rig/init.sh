@@ -1,11 +1,9 @@
 #!/bin/busybox sh
 # /init of the diskwatch test rig's initramfs. The console (ttyS0) only
-# logs; commands come over the virtio-serial port named "rig":
-#   host:  "EXEC <id> <timeout-seconds>\n", the script in base64 lines,
-#          "@@EOF@@\n"
-#   guest: "@@RIG BEGIN <id>@@\n", the step's output (stdout and stderr)
-#          in base64 lines, "@@RIG END <id> <exit-code>@@\n"
-#   host:  "POWEROFF\n" powers the machine off.
+# logs; commands come over the virtio-serial port named "rig" (agent.sh).
+# With /etc/rig/root the initramfs only loads the modules and boots the
+# Debian root on /dev/vda with its own init (systemd), which runs the same
+# agent as rig-agent.service.
 /bin/busybox mkdir -p /proc /sys /dev /tmp /run/mdadm /etc /root
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root
@@ -24,43 +22,29 @@ while read -r m; do
 done </etc/rig/modules
 echo "rig: modules loaded at $(cut -d' ' -f1 /proc/uptime)s"
 
-agent() {
-	echo "@@RIG READY $(uname -r)@@"
-	while read -r cmd id secs; do
-		case "$cmd" in
-		EXEC)
-			: >/tmp/step.b64
-			while read -r line; do
-				[ "$line" = "@@EOF@@" ] && break
-				echo "$line" >>/tmp/step.b64
-			done
-			base64 -d /tmp/step.b64 >/tmp/step.sh
-			timeout -s KILL "${secs:-60}" sh /tmp/step.sh >/tmp/step.out 2>&1 </dev/null
-			rc=$?
-			echo "@@RIG BEGIN $id@@"
-			base64 /tmp/step.out
-			echo "@@RIG END $id $rc@@"
-			;;
-		POWEROFF)
-			sync
-			poweroff -f
-			;;
-		esac
-	done
-}
+if [ -e /etc/rig/root ]; then
+	i=0
+	while [ ! -b /dev/vda ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+	mkdir -p /newroot
+	if ! mount -t ext4 /dev/vda /newroot; then
+		echo "rig: cannot mount the root /dev/vda"
+		poweroff -f
+	fi
+	# The caller's files, then the agent and its unit; the root image
+	# itself is never written (QEMU snapshot=on).
+	[ -d /carry ] && cp -a /carry/. /newroot/
+	mkdir -p /newroot/usr/local/sbin /newroot/etc/systemd/system/multi-user.target.wants
+	cp /etc/rig/agent.sh /newroot/usr/local/sbin/rig-agent
+	printf '%s\n' '[Unit]' 'Description=diskwatch test rig command channel' '' \
+		'[Service]' 'ExecStart=/bin/sh /usr/local/sbin/rig-agent' '' \
+		'[Install]' 'WantedBy=multi-user.target' >/newroot/etc/systemd/system/rig-agent.service
+	ln -sf /etc/systemd/system/rig-agent.service /newroot/etc/systemd/system/multi-user.target.wants/rig-agent.service
+	echo "rig: switching to the Debian root at $(cut -d' ' -f1 /proc/uptime)s"
+	mount --move /dev /newroot/dev
+	mount --move /proc /newroot/proc
+	mount --move /sys /newroot/sys
+	exec switch_root /newroot /sbin/init
+fi
 
-port=
-i=0
-while [ -z "$port" ] && [ $i -lt 100 ]; do
-	for p in /sys/class/virtio-ports/*; do
-		[ "$(cat $p/name 2>/dev/null)" = rig ] && [ -c /dev/${p##*/} ] && port=/dev/${p##*/}
-	done
-	[ -n "$port" ] || sleep 0.1
-	i=$((i + 1))
-done
-echo "rig: command channel $port"
-# A virtio port can be opened once: one descriptor for both directions.
-exec 3<>"$port"
-agent <&3 >&3 2>&1
-echo "rig: command channel closed"
-poweroff -f
+. /etc/rig/agent.sh
+

@@ -24,6 +24,16 @@ import (
 //go:embed init.sh
 var guestInit []byte
 
+// guestAgent serves the command channel: sourced by /init, or run by
+// rig-agent.service in a Debian root.
+//
+//go:embed agent.sh
+var guestAgent []byte
+
+// RootModules are loaded after the others when the guest boots a Debian
+// root (Config.Root): its virtio disk and ext4.
+var RootModules = []string{"crc16", "mbcache", "jbd2", "crc32c_generic", "ext4", "virtio_blk"}
+
 // DefaultModules is an insmod order that works for the Debian 6.1 kernel:
 // AHCI, NVMe, MegaRAID, LSI (sym53c8xx), virtio-scsi, md RAID1. The
 // package ships no modules.dep, so the order matters.
@@ -153,6 +163,8 @@ type initramfsSpec struct {
 	modules  []string
 	programs []string          // host programs (names or paths), copied with their libraries
 	files    map[string]string // guest path -> host path
+	// root: boot the Debian root on /dev/vda; files are carried into it.
+	root bool
 }
 
 // buildInitramfs writes a gzip-compressed newc initramfs to dst.
@@ -169,6 +181,10 @@ func buildInitramfs(ctx context.Context, dst string, s initramfsSpec) error {
 		c.mkdirAll(d)
 	}
 	c.file("init", 0o755, guestInit)
+	c.file("etc/rig/agent.sh", 0o755, guestAgent)
+	if s.root {
+		c.file("etc/rig/root", 0o644, nil)
+	}
 	add := func(guest, host string, perm uint32) error {
 		b, err := os.ReadFile(host)
 		if err != nil {
@@ -221,7 +237,11 @@ func buildInitramfs(ctx context.Context, dst string, s initramfsSpec) error {
 	}
 	sort.Strings(guests)
 	for _, g := range guests {
-		if err := add(g, s.files[g], 0o755); err != nil {
+		dst := g
+		if s.root {
+			dst = "carry/" + strings.TrimPrefix(g, "/")
+		}
+		if err := add(dst, s.files[g], 0o755); err != nil {
 			return err
 		}
 	}

@@ -7,7 +7,9 @@
 //
 // The guest is a busybox initramfs with the modules of DefaultModules,
 // host programs (mdadm, smartctl) with their libraries, and any files the
-// caller adds (the static diskwatch binary). Its console (ttyS0) is
+// caller adds (the static diskwatch binary); or, with Config.Root, a
+// Debian root made by debootstrap (DebianRoot) booted with systemd as PID
+// 1, the initramfs only loading the modules. Its console (ttyS0) is
 // logged; commands travel over a virtio-serial port (flow-controlled: an
 // emulated 16550 drops bytes when the host is slow to read) as base64
 // frames, so output is byte-exact. QEMU runs under TCG by default (a stock
@@ -106,6 +108,12 @@ type Config struct {
 	MemoryMiB, CPUs int
 	// Accel is QEMU's -accel value; default "tcg" (with -cpu max).
 	Accel string
+	// Root, when set, is an ext4 image of a Debian root (DebianRoot),
+	// booted on /dev/vda with its own init (systemd) after the initramfs
+	// loaded the modules. Writes go to QEMU's temporary snapshot, never to
+	// the image. Files are copied into that root; the command channel is
+	// the same agent, run there by rig-agent.service.
+	Root string
 	// Append is added to the kernel command line.
 	Append string
 	// BootTimeout bounds the boot up to the command channel being ready;
@@ -196,6 +204,9 @@ func Boot(ctx context.Context, cfg Config) (*VM, error) {
 		cfg.Modules = DefaultModules
 	}
 	cfg.Modules = withChannelModules(cfg.Modules)
+	if cfg.Root != "" {
+		cfg.Modules = append(cfg.Modules, RootModules...)
+	}
 	if cfg.Programs == nil {
 		cfg.Programs = DefaultPrograms
 	}
@@ -242,7 +253,7 @@ func Boot(ctx context.Context, cfg Config) (*VM, error) {
 		}
 	}
 	initrd := filepath.Join(dir, "initramfs.gz")
-	if err := buildInitramfs(ctx, initrd, initramfsSpec{kernel: k, modules: cfg.Modules, programs: cfg.Programs, files: files}); err != nil {
+	if err := buildInitramfs(ctx, initrd, initramfsSpec{kernel: k, modules: cfg.Modules, programs: cfg.Programs, files: files, root: cfg.Root != ""}); err != nil {
 		return nil, err
 	}
 	if st, err := os.Stat(initrd); err == nil {
@@ -315,6 +326,12 @@ func (vm *VM) qemuArgs(initrd string) ([]string, error) {
 	}
 	if c.Accel == "tcg" {
 		args = append(args, "-cpu", "max")
+	}
+	if c.Root != "" {
+		if strings.Contains(c.Root, ",") {
+			return nil, fmt.Errorf("rig: root image path %q has a comma", c.Root)
+		}
+		args = append(args, "-drive", "file="+c.Root+",if=virtio,format=raw,snapshot=on")
 	}
 	dev, err := diskArgs(vm.dir, c.Disks)
 	if err != nil {
