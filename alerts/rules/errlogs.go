@@ -49,7 +49,7 @@ var selfTestGained = &Rule{
 			}
 			window := time.Duration(p.Get("window_days", diskMatch(d)) * float64(Day))
 			g := counterGrowth(in, d.Device.ID(), model.MetricSelfTestLastFailure, float64(e.LifetimeHour), window)
-			if g.inc <= 0 {
+			if g.inc <= 0 && !failedWhileWatched(in, d, e, window) {
 				continue
 			}
 			msg := fmt.Sprintf("%s: the self-test log gained a failure: %s test at %d power-on hours: %s", d.Device.Display(),
@@ -65,4 +65,22 @@ var selfTestGained = &Rule{
 		}
 		return out
 	},
+}
+
+// failedWhileWatched covers a log that was empty before (no stored
+// failure hour to grow from): the failure is new when the disk's power-on
+// hours, when first read within the window, were below the failure's
+// hour. Self-test log hours are 16-bit, so only below 65536 hours.
+func failedWhileWatched(in *Input, d *model.Disk, e *model.SelfTestEntry, window time.Duration) bool {
+	if ps, _ := in.History.Series(d.Device.ID(), model.MetricSelfTestLastFailure, in.Now.Add(-window)); len(ps) > 0 && ps[0].Time.Before(in.Now) {
+		return false // stored before: growth decides
+	}
+	if b, ok := baseline(in, d.Device.ID(), model.MetricSelfTestLastFailure); ok && float64(e.LifetimeHour) <= b.Value {
+		return false
+	}
+	poh, _ := in.History.Series(d.Device.ID(), model.MetricPowerOnHours, in.Now.Add(-window))
+	if len(poh) == 0 || !poh[0].Time.Before(in.Now) || poh[0].Value >= 65536 {
+		return false
+	}
+	return poh[0].Value < float64(e.LifetimeHour)
 }

@@ -110,10 +110,22 @@ func TestSelfTestLogGainsFailure(t *testing.T) {
 	if fs := only(rules.Default(), "smart.self_test").Evaluate(&rules.Input{Snapshot: &model.Snapshot{Disks: []model.Disk{passedAfter}}, Now: day0}, nil); len(fs) != 0 {
 		t.Fatalf("smart.self_test fires on a log whose latest short test passed (so only the log rule can tell): %v", briefs(fs))
 	}
+	// A disk whose log was empty (the reader then reports no log at all)
+	// fails its first test while watched: its power-on hours when first
+	// read were below the failure's hour.
+	h3 := history.NewMem(0, false, nil)
+	empty := logDisk(0)
+	empty.SelfTest = nil
+	poh := func(d model.Disk, h int64) model.Disk { d.PowerOnHours = &h; return d }
+	days = daily(t, h3, set, 0, poh(empty, 976), poh(empty, 1000), poh(logDisk(0, failedAt("short", 1010, 99)), 1024))
+	if len(days[2]) != 1 || !strings.Contains(days[2][0].Message, "short test at 1010") {
+		t.Fatalf("first failure in an empty log: %+v", days[2])
+	}
 	// A disk first seen with an old failure already in its log: nothing
 	// was gained while watched.
 	h2 := history.NewMem(0, false, nil)
-	for i, fs := range daily(t, h2, set, 0, withFail, withFail) {
+	old := func(h int64) model.Disk { d := withFail; d.PowerOnHours = &h; return d }
+	for i, fs := range daily(t, h2, set, 0, old(2000), old(2024)) {
 		if len(fs) != 0 {
 			t.Fatalf("day %d: an old failure warns as new: %v", i, briefs(fs))
 		}

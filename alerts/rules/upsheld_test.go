@@ -87,9 +87,18 @@ func TestUPSOutputOffAndBypassHeld(t *testing.T) {
 	if fs := eval(realUPS(t, n.Addr, "u1", "OL")); len(fs) != 0 {
 		t.Fatalf("back on line: %+v", fs)
 	}
+	n.SetDev(t, "u1", dev("OFF"))
+	// A UPS reporting OFF in every reading ever taken (as several real NUT
+	// dumps do: drivers that always say OFF) stays information.
+	h = history.NewMem(0, false, nil)
+	for minute := 0; minute <= 10; minute++ {
+		fs := eval(realUPS(t, n.Addr, "u1", "OFF"))
+		if f := findRule(fs, "ups.output_off"); f == nil || f.Severity != model.OK || (minute > 0 && !strings.Contains(f.Message, "every time")) {
+			t.Fatalf("always OFF, minute %d: %+v", minute, fs)
+		}
+	}
 	// The same reading without a history store: how long is unknown, so
 	// information only, saying so.
-	n.SetDev(t, "u1", dev("OFF"))
 	u := realUPS(t, n.Addr, "u1", "OFF")
 	fs := set.Evaluate(&rules.Input{Snapshot: &model.Snapshot{UPS: []model.UPS{u}}, Now: now}, nil)
 	if f := findRule(fs, "ups.output_off"); f == nil || f.Severity != model.OK || !strings.Contains(f.Message, "unknown without the history store") {
