@@ -27,8 +27,20 @@ func Report(ctx context.Context, snap *model.Snapshot, findings func(*model.Snap
 	in := report.Input{Host: host, Now: now, Since: now.Add(-window), Snapshot: &s}
 	if hist != nil {
 		in.History = hist
-		if err := addStoredSubjects(&s, hist); err != nil {
+		live := len(s.Disks)+len(s.Arrays)+len(s.UPS)+len(s.Sensors) > 0
+		newest, err := addStoredSubjects(&s, hist)
+		if err != nil {
 			log.Warn().Err(err).Msg("history store: some subjects could not be read")
+		}
+		if !live && !newest.IsZero() && newest.Before(now) {
+			// No live readings (--no-collect, or nothing on this host): a
+			// window ending now would show nothing of a store whose data
+			// ended earlier (a replayed fleet). It ends at the newest
+			// stored reading instead, and the rules judge as of then.
+			in.Generated, in.Now, in.Since = now, newest, newest.Add(-window)
+			s.Time = newest
+			in.Note = fmt.Sprintf("No live readings: the report is as of the newest stored reading, %s (not now), and its %s window ends there.",
+				newest.UTC().Format("2006-01-02 15:04 UTC"), windowString(window))
 		}
 		in.Alerts = alertMarks(hist, &s, in.Since)
 	}
@@ -55,14 +67,14 @@ func ParseWindow(s string) (time.Duration, error) {
 // addStoredSubjects adds to snap the disks known only from history (a fleet
 // replayed into the store, a disk since removed), rebuilt from their
 // latest stored readings so the same rules judge them.
-func addStoredSubjects(snap *model.Snapshot, hist *history.Store) error {
+func addStoredSubjects(snap *model.Snapshot, hist *history.Store) (newest time.Time, err error) {
 	live := map[string]bool{}
 	for _, d := range snap.Disks {
 		live[d.Device.ID()] = true
 	}
 	subjects, err := hist.Subjects()
 	if err != nil {
-		return err
+		return newest, err
 	}
 	var errs []error
 	for _, id := range subjects {
@@ -78,11 +90,21 @@ func addStoredSubjects(snap *model.Snapshot, hist *history.Store) error {
 		values := make(map[string]float64, len(latest))
 		for m, p := range latest {
 			values[m] = p.Value
+			if p.Time.After(newest) {
+				newest = p.Time
+			}
 		}
 		snap.Disks = append(snap.Disks, model.DiskFromMetrics(id, values))
 	}
 	snap.Sort()
-	return errors.Join(errs...)
+	return newest, errors.Join(errs...)
+}
+
+func windowString(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d-day", d/(24*time.Hour))
+	}
+	return d.String()
 }
 
 // alertMarks reads the alert_level series the engine stores after each

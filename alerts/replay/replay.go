@@ -54,6 +54,8 @@ type Options struct {
 	Thresholds func() bool
 	// BadRow is called for each unreadable row (which is skipped).
 	BadRow func(err error)
+	// Tiers are the score lines (zero: rules.DefaultTiers).
+	Tiers rules.Tiers
 	// Half keeps only the drives of one half: "A" (FNV-1a of the serial
 	// even) or "B" (odd); "" keeps all. The tiers were designed on A.
 	Half string
@@ -229,6 +231,10 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 	}
 	drives := map[string]*drive{}
 	sum := Summary{Half: o.Half}
+	tiers := o.Tiers
+	if tiers == (rules.Tiers{}) {
+		tiers = rules.DefaultTiers
+	}
 	var row backblaze.Row
 	var rec backblaze.Record
 	day := int32(math.MinInt32)
@@ -373,7 +379,7 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 		}
 		sig := dr.track.Signals()
 		score := rules.Score(sig)
-		level := rules.Tier(score)
+		level := tiers.Level(score)
 		var on uint8
 		if level >= rules.LevelWarning {
 			on |= 1

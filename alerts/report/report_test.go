@@ -70,25 +70,35 @@ func TestBuildAndRender(t *testing.T) {
 	if r.Status != "CRITICAL" || r.Counts["CRITICAL"] != 1 || r.Counts["WARNING"] != 1 || r.Counts["OK"] != 1 {
 		t.Errorf("status %s counts %v", r.Status, r.Counts)
 	}
-	if r.Disks[0].ID != id || len(r.Disks[0].Charts) != 2 || r.Disks[1].Charts != nil {
-		t.Errorf("disks worst first with their charts: %+v", r.Disks)
+	// A card for the disk that is not OK only; a table row for each.
+	if len(r.Disks) != 1 || r.Disks[0].ID != id || len(r.Disks[0].Charts) != 2 {
+		t.Errorf("cards: %+v", r.Disks)
+	}
+	if len(r.Rows) != 2 || r.Rows[0].ID != id || !r.Rows[0].Card || r.Rows[1].Card || r.Rows[1].Status != "OK" {
+		t.Errorf("rows worst first: %+v", r.Rows)
 	}
 	var buf bytes.Buffer
 	if err := Render(&buf, r); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	if strings.Contains(out, "<script") || strings.Contains(out, "\x1b") {
+	if strings.Contains(out, "<script>alert") || strings.Contains(out, "\x1b") {
 		t.Error("untrusted strings reached the page raw")
 	}
 	for _, want := range []string{"EVIL&lt;script&gt;", `data-kind="disk" data-status="WARNING"`, `data-kind="array" data-status="CRITICAL"`,
-		"grew &lt;fast&gt;", "Pinheiro", `class="mark warning"`, "mdadm /dev/md0 --add /dev/sdb1", "sdb1 (failed)"} {
+		"grew &lt;fast&gt;", `class="mark warning"`, "mdadm /dev/md0 --add /dev/sdb1", "sdb1 (failed)",
+		`<table id="fleet">`, `<a href="#` + anchor("disk", id) + `">`, `id="` + anchor("disk", id) + `"`, `<li id="ev1">Pinheiro et al. 2007</li>`, `<sup><a href="#ev1">[1]</a></sup>`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	// Self-contained: nothing is fetched.
-	if m := regexp.MustCompile(`(?i)(src=|href=|url\(|@import|<link|<script)`).FindString(out); m != "" {
+	// Evidence said once.
+	if n := strings.Count(out, "Pinheiro"); n != 1 {
+		t.Errorf("evidence said %d times", n)
+	}
+	// Self-contained: nothing is fetched; links stay in the page; the one
+	// script is inline.
+	if m := regexp.MustCompile(`(?i)(src=|href="[^#]|url\(|@import|<link|<script[^>])`).FindString(out); m != "" {
 		t.Errorf("page would fetch something: %q", m)
 	}
 }

@@ -327,64 +327,101 @@ const (
 	LevelCritical
 )
 
-// Tier is the level of a score.
-func Tier(score float64) Level {
+// Tiers are the score lines of NOTICE, WARNING and CRITICAL (risk.score's
+// notice, warn and crit parameters).
+type Tiers struct{ Notice, Warning, Critical float64 }
+
+// DefaultTiers are the lines measured on the data (README, "Risk score").
+var DefaultTiers = Tiers{TierNotice, TierWarning, TierCritical}
+
+// TiersFrom reads risk.score's global settings over the defaults.
+func TiersFrom(s *Settings) Tiers {
+	t := DefaultTiers
+	if s == nil {
+		return t
+	}
+	g := s.Global[riskScore.Name]
+	if v, ok := g["notice"]; ok {
+		t.Notice = v
+	}
+	if v, ok := g["warn"]; ok {
+		t.Warning = v
+	}
+	if v, ok := g["crit"]; ok {
+		t.Critical = v
+	}
+	return t
+}
+
+// Level is the level of a score.
+func (t Tiers) Level(score float64) Level {
 	switch {
-	case score >= TierCritical:
+	case score >= t.Critical:
 		return LevelCritical
-	case score >= TierWarning:
+	case score >= t.Warning:
 		return LevelWarning
-	case score >= TierNotice:
+	case score >= t.Notice:
 		return LevelNotice
 	}
 	return LevelNone
 }
 
-// Explain says what the signals are, one phrase each, with the numbers of
-// the last reading.
+// Explain says what the signals are, one phrase each: first the counts
+// as facts, then per group the signal that counts in the score, with its
+// weight (the others of a group add nothing and are not repeated).
 func (t *Track) Explain(s Signal) []string {
 	r := &t.last
 	var out []string
-	for _, si := range Signals {
-		if s&si.Sig == 0 {
+	if s&SigCounts != 0 {
+		var c []string
+		for _, x := range []struct {
+			v int64
+			n string
+		}{{r.Realloc, "reallocated"}, {r.Pending, "pending"}, {r.Offline, "offline uncorrectable"}, {r.Reported, "reported uncorrectable"}} {
+			if x.v > 0 {
+				c = append(c, fmt.Sprintf("%d %s", x.v, x.n))
+			}
+		}
+		out = append(out, strings.Join(c, ", "))
+	}
+	var best [nGroups]*SignalInfo
+	for i := range Signals {
+		si := &Signals[i]
+		if s&si.Sig != 0 && (best[si.Group] == nil || si.Weight > best[si.Group].Weight) {
+			best[si.Group] = si
+		}
+	}
+	if g := t.Growth(); s&SigGrowth != 0 && best[GroupCounters] != nil && best[GroupCounters].Sig&(SigGrowth|SigGrowthFast) == 0 {
+		out = append(out, fmt.Sprintf("grew by %d in 30 days", g))
+	}
+	for _, si := range best {
+		if si == nil {
 			continue
 		}
 		var p string
 		switch si.Sig {
 		case SigCounts:
-			var c []string
-			for _, x := range []struct {
-				v int64
-				n string
-			}{{r.Realloc, "reallocated"}, {r.Pending, "pending"}, {r.Offline, "offline uncorrectable"}, {r.Reported, "reported uncorrectable"}} {
-				if x.v > 0 {
-					c = append(c, fmt.Sprintf("%d %s", x.v, x.n))
-				}
-			}
-			p = strings.Join(c, ", ")
+			p = "error counts above 0"
 		case SigPending:
-			p = fmt.Sprintf("%d sectors it could not read", max(r.Pending, 0)+max(r.Offline, 0))
-		case SigFirstRealloc:
-			p = "first reallocated sectors within 30 days"
+			p = "sectors it could not read"
 		case SigPendingMany:
 			p = fmt.Sprintf("%d or more pending sectors", PendingMany)
+		case SigFirstRealloc:
+			p = "first reallocated sectors within 30 days"
 		case SigGrowth:
-			if s&SigGrowthFast != 0 {
-				continue // said by the fast-growth line
-			}
-			p = fmt.Sprintf("error counts grew by %d in 30 days", t.Growth())
+			p = fmt.Sprintf("grew by %d in 30 days", t.Growth())
 		case SigGrowthFast:
-			p = fmt.Sprintf("error counts grew by %d in 30 days (fast: %d or more, and half the count or more)", t.Growth(), GrowthFast)
+			p = fmt.Sprintf("grew by %d in 30 days: fast (%d or more, and half the count or more)", t.Growth(), GrowthFast)
 		case SigHighCount:
-			p = fmt.Sprintf("%d reallocated sectors (%d or more is high)", r.Realloc, HighRealloc)
+			p = fmt.Sprintf("%d or more reallocated sectors", HighRealloc)
+		case SigTimeouts:
+			p = fmt.Sprintf("%d command timeouts", r.Timeouts)
 		case SigLiveness:
 			p = fmt.Sprintf("power-on hours advanced less than %d h per day of clock", LivenessHours)
 		case SigYoung:
 			p = fmt.Sprintf("young drive: %d power-on hours", r.POH)
 		case SigReadErrors:
 			p = fmt.Sprintf("raw read errors %d (%.0e or more is high)", r.ReadErrors, ReadErrorsHigh)
-		case SigTimeouts:
-			p = fmt.Sprintf("%d command timeouts", r.Timeouts)
 		}
 		out = append(out, fmt.Sprintf("%s (weight %s)", p, num(si.Weight)))
 	}

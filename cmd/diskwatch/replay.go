@@ -11,6 +11,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/diskwatch/diskwatch/alerts/config"
 	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/alerts/replay"
 	"github.com/diskwatch/diskwatch/alerts/replay/backblaze"
@@ -28,6 +29,7 @@ func runReplay(ctx context.Context, e *env, args []string) int {
 	format := fs.String("format", "text", "summary `format`: text or json")
 	stateDir := fs.String("state", "", "also write the replayed history into the history store in `DIR` (dated as in the data)")
 	progress := fs.String("progress", "auto", "progress bar with the total and an ETA: auto (on a terminal), on, off")
+	cfgPath := fs.String("config", e.getenv("DISKWATCH_CONFIG"), "configuration `FILE` whose risk.score tiers (rules: risk.score: notice/warn/crit, global) apply (default: built-in)")
 	half := fs.String("half", "", "replay only half of the drives, split by a hash of the serial: A (the half the tiers were designed on) or B")
 	if code, ok := parse(fs, args, e); !ok {
 		return code
@@ -49,7 +51,15 @@ func runReplay(ctx context.Context, e *env, args []string) int {
 		return exitUnknown
 	}
 	defer src.Close()
-	opts := replay.Options{Half: *half, Thresholds: func() bool { return src.Thresholds }}
+	opts := replay.Options{Half: *half, Thresholds: func() bool { return src.Thresholds }, Tiers: rules.DefaultTiers}
+	if *cfgPath != "" {
+		cfg, err := config.Load(*cfgPath, true, rules.Default())
+		if err != nil {
+			fmt.Fprintf(e.stderr, "diskwatch replay: %v\n", err)
+			return exitUnknown
+		}
+		opts.Tiers = rules.TiersFrom(&cfg.Settings)
+	}
 	bad := 0
 	opts.BadRow = func(err error) {
 		bad++

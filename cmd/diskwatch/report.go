@@ -76,7 +76,7 @@ func runReport(ctx context.Context, e *env, args []string) int {
 		h = hist
 	}
 	findings := func(s *model.Snapshot) []model.Finding {
-		return rs.Evaluate(&rules.Input{Snapshot: s, Now: now, History: h}, &cfg.Settings)
+		return rs.Evaluate(&rules.Input{Snapshot: s, Now: s.Time, History: h}, &cfg.Settings)
 	}
 	r, err := assemble.Report(ctx, snap, findings, hist, host, now, window, log)
 	if err != nil {
@@ -104,7 +104,7 @@ func runReport(ctx context.Context, e *env, args []string) int {
 			return exitUnknown
 		}
 		fmt.Fprintf(e.stderr, "report written to %s: %d disks, %d arrays, %d UPS/sensors; overall %s\n",
-			*htmlOut, len(r.Disks), len(r.Arrays), len(r.Env), r.Status)
+			*htmlOut, len(r.Rows), len(r.Arrays), len(r.Env), r.Status)
 	}
 	return exitOK
 }

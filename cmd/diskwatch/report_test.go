@@ -71,7 +71,10 @@ func TestReportFromStore(t *testing.T) {
 // of the first n drives that failed, and returns their serials.
 func failedDrives(t *testing.T, n int) (string, []string) {
 	t.Helper()
-	files, _ := filepath.Glob("../../../shared/fixtures/backblaze/2013q2/*.csv.gz")
+	var files []string
+	for dir, _ := filepath.Abs("."); dir != "/" && len(files) == 0; dir = filepath.Dir(dir) {
+		files, _ = filepath.Glob(filepath.Join(dir, "shared/fixtures/backblaze/2013q2/*.csv.gz"))
+	}
 	if len(files) == 0 {
 		t.Skip("Backblaze fixture not found beside the repository")
 	}
@@ -129,8 +132,11 @@ func failedDrives(t *testing.T, n int) (string, []string) {
 }
 
 // TestReportInChromium replays real failed-drive histories into a store,
-// renders the report, and opens it in headless Chromium: the DOM must hold
-// each disk with its charts, and the screenshot must show drawn charts.
+// renders the report the way README says (no window given: the data ended
+// in 2013, so the window is anchored to the newest stored reading, and the
+// page says so), and opens it in headless Chromium: the DOM must hold each
+// disk in the table, a card with charts for each disk that is not OK, and
+// the screenshot must show drawn charts.
 func TestReportInChromium(t *testing.T) {
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
@@ -139,15 +145,14 @@ func TestReportInChromium(t *testing.T) {
 		}
 		t.Skip("chromium not installed")
 	}
-	csv, serials := failedDrives(t, 4)
+	csv, serials := failedDrives(t, 10)
 	stateDir := t.TempDir()
 	_, errOut, code := runCmd(t, nil, "replay", "--config", noConfig(t), "--progress", "off", "--state", stateDir, csv)
 	if code != exitOK {
 		t.Fatalf("replay: exit %d: %s", code, errOut)
 	}
 	html := filepath.Join(t.TempDir(), "report.html")
-	// The data is from 2013: a window reaching back that far.
-	_, errOut, code = runCmd(t, nil, "report", "--config", noConfig(t), "--no-collect", "--state", stateDir, "--html", html, "--since", "1000w")
+	_, errOut, code = runCmd(t, nil, "report", "--config", noConfig(t), "--no-collect", "--state", stateDir, "--html", html)
 	if code != exitOK {
 		t.Fatalf("report: exit %d: %s", code, errOut)
 	}
@@ -161,16 +166,24 @@ func TestReportInChromium(t *testing.T) {
 		t.Fatalf("chromium --dump-dom: %v", err)
 	}
 	cards := regexp.MustCompile(`<div class="card [a-z]+" id="disk-([^"]+)"`).FindAllStringSubmatch(string(dom), -1)
-	if len(cards) != len(serials) {
-		t.Errorf("DOM has %d disk cards, want %d", len(cards), len(serials))
+	rows := strings.Count(string(dom), `<tr class="s-`)
+	notOK := rows - strings.Count(string(dom), `<tr class="s-ok"`)
+	if rows != len(serials) || len(cards) != notOK || notOK == 0 {
+		t.Errorf("DOM has %d table rows and %d disk cards; want %d rows and a card for each of the %d not OK", rows, len(cards), len(serials), notOK)
+	}
+	if !strings.Contains(string(dom), "No live readings: the report is as of the newest stored reading, 2013-0") {
+		t.Error("the page does not say its window ends at the newest stored reading")
+	}
+	if strings.Contains(string(dom), "supported but disabled") {
+		t.Error("a stored disk is said to have SMART disabled")
 	}
 	for _, s := range serials {
 		if !strings.Contains(string(dom), s) {
 			t.Errorf("DOM lacks failed drive %s", s)
 		}
 	}
-	if n := strings.Count(string(dom), `<svg class="chart"`); n < len(serials) {
-		t.Errorf("DOM has %d charts for %d disks", n, len(serials))
+	if n := strings.Count(string(dom), `<svg class="chart"`); n < len(cards) {
+		t.Errorf("DOM has %d charts for %d cards", n, len(cards))
 	}
 	if !strings.Contains(string(dom), `<path class="line" d="M`) {
 		t.Error("no chart line in the DOM")
@@ -207,5 +220,5 @@ func TestReportInChromium(t *testing.T) {
 		data, _ := os.ReadFile(shot)
 		os.WriteFile(os.Getenv("DISKWATCH_KEEP_SCREENSHOT"), data, 0o644)
 	}
-	t.Logf("%d disks, %s chart-blue pixels", len(cards), fmt.Sprint(blue))
+	t.Logf("%d disks, %d cards, %s chart-blue pixels", rows, len(cards), fmt.Sprint(blue))
 }
