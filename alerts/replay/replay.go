@@ -255,6 +255,10 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 	// the drives of the previous day and of this one, in row order
 	var yesterday, today []*drive
 	off := 0
+	// their serials, back to back (a sequential read, not a pointer per
+	// drive): serial k is arena[ends[k]:ends[k+1]]
+	yArena, tArena := []byte(nil), []byte(nil)
+	yEnds, tEnds := []int32{0}, []int32{0}
 	// positions of the watched attributes in the current file's columns
 	var index *[256]int16
 	var pos [len(watched)]int16
@@ -299,6 +303,8 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 			confirmLags(lagged, dayRows, day)
 			lagged, dayRows = lagged[:0], 0
 			yesterday, today, off = today, yesterday[:0], 0
+			yArena, tArena = tArena, yArena[:0]
+			yEnds, tEnds = tEnds, append(yEnds[:0], 0)
 		}
 		day = row.Day
 		firstDay = min(firstDay, day)
@@ -308,7 +314,7 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 		// off follows drives added or gone since yesterday.
 		var dr *drive
 		for _, d := range [...]int{0, 1, -1, 2, -2} {
-			if k := len(today) + off + d; k >= 0 && k < len(yesterday) && yesterday[k].serial == string(row.Serial) {
+			if k := len(today) + off + d; k >= 0 && k+1 < len(yEnds) && string(yArena[yEnds[k]:yEnds[k+1]]) == string(row.Serial) {
 				dr, off = yesterday[k], off+d
 				break
 			}
@@ -329,6 +335,8 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 			drives[dr.serial] = dr
 		}
 		today = append(today, dr)
+		tArena = append(tArena, row.Serial...)
+		tEnds = append(tEnds, int32(len(tArena)))
 		if dr.skip {
 			continue
 		}
@@ -438,6 +446,8 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 	healthyDays := 0.0
 	for id, dr := range drives {
 		today = append(today, dr)
+		tArena = append(tArena, row.Serial...)
+		tEnds = append(tEnds, int32(len(tArena)))
 		if dr.skip {
 			continue
 		}
