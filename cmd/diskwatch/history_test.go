@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -126,6 +127,12 @@ func TestReplayCommand(t *testing.T) {
 	}
 	if n == 0 || first.Serial == "" {
 		t.Fatalf("alerts-out: %d lines", n)
+	}
+	// --progress on: a bar with the total read so far, the drive-days and
+	// an elapsed:remaining estimate.
+	_, stderr, code = runAt(t, fixedNow, "replay", "--progress", "on", "../../alerts/replay/testdata/2013q2-slice.csv.gz")
+	if code != exitOK || !strings.Contains(stderr, "drive-days") || !regexp.MustCompile(`\d+% \|`).MatchString(stderr) || !regexp.MustCompile(`\[\d+s:\d+s\]`).MatchString(stderr) {
+		t.Errorf("--progress on: exit %d, stderr %q", code, stderr)
 	}
 	// --state: the replayed history is in the store, dated as in the
 	// data (the first 5 days of the slice, rows verbatim, to stay quick).
