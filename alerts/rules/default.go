@@ -6,6 +6,7 @@ func Default() *Set {
 	all = append(all, SourceRules()...)
 	all = append(all, MDRules()...)
 	all = append(all, MDAdmRules()...)
+	all = append(all, RaidTimeoutRules()...)
 	all = append(all, SMARTRules()...)
 	all = append(all, UPSRules()...)
 	all = append(all, SensorRules()...)

@@ -149,6 +149,16 @@ func (c *Collector) readSysfs(a *model.Array) error {
 		if m.Faulty && c.FS.Exists(c.FS.Sys("class", "block")) && !c.FS.Exists(c.FS.Sys("class", "block", name)) {
 			m.Detached = true
 		}
+		if m.Disk == "" && !m.Detached {
+			m.Disk = c.parentDisk(name)
+		}
+		if m.Disk != "" {
+			// The kernel's command timeout for the member's disk (SCSI
+			// disks, SATA included); NVMe and virtio have none here.
+			if v, err := c.FS.ReadInt(c.FS.Sys("block", m.Disk, "device", "timeout")); err == nil && v > 0 {
+				m.CommandTimeoutS = int(v)
+			}
+		}
 		if v, err := c.FS.ReadInt(filepath.Join(mdir, "slot")); err == nil {
 			m.Slot = int(v)
 		}

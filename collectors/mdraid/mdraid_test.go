@@ -137,7 +137,7 @@ func TestReattachedDiskIsFound(t *testing.T) {
 	if sdf.Name != "sdf" {
 		sdf = md1.Members[1]
 	}
-	want := model.Member{Name: "sdf", Index: 1, Slot: 1, State: []string{"in_sync", "write_error", "want_replacement"}, Errors: 3, BadBlocks: 1, BadSectors: 1}
+	want := model.Member{Name: "sdf", Disk: "sdf", Index: 1, Slot: 1, State: []string{"in_sync", "write_error", "want_replacement"}, Errors: 3, BadBlocks: 1, BadSectors: 1}
 	if diff := cmp.Diff(want, sdf); diff != "" {
 		t.Errorf("sdf (-want +got):\n%s", diff)
 	}

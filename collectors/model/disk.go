@@ -135,6 +135,9 @@ type Disk struct {
 	// wear; may pass 100): NVMe percentage used, ATA device statistics
 	// "Percentage Used Endurance Indicator"; nil when not reported.
 	EnduranceUsedPercent *int `json:"endurance_used_percent,omitempty"`
+	// ERC is the drive's error recovery control (SCT ERC, smartctl -l
+	// scterc), nil when not read (not ATA, asleep, read through smartctl).
+	ERC *ERC `json:"scterc,omitempty"`
 	// Smartctl is smartctl's exit status, decoded, on records that came
 	// from smartctl (the backend or a capture); nil otherwise.
 	Smartctl *SmartctlExit `json:"smartctl,omitempty"`
@@ -222,4 +225,16 @@ func (d *Disk) Attr(id int) *ATAAttribute {
 		}
 	}
 	return nil
+}
+
+// ERC is an ATA drive's SCT Error Recovery Control state: how long it
+// retries a bad sector before reporting an error.
+type ERC struct {
+	// Supported is false when the drive has no SCT ERC (typical of
+	// desktop drives): it may retry for minutes.
+	Supported bool `json:"supported"`
+	// ReadDeciseconds and WriteDeciseconds are the limits in 100 ms
+	// units, 0 when disabled, nil when not read.
+	ReadDeciseconds  *int `json:"read_deciseconds,omitempty"`
+	WriteDeciseconds *int `json:"write_deciseconds,omitempty"`
 }

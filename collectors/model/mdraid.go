@@ -85,6 +85,9 @@ type Member struct {
 	BadBlocks int64 `json:"bad_blocks"`
 	// BadSectors is the total sectors in those entries.
 	BadSectors int64 `json:"bad_sectors,omitempty"`
+	// CommandTimeoutS is the kernel's SCSI command timeout of the member's
+	// disk (/sys/block/DISK/device/timeout), 0 when unknown.
+	CommandTimeoutS int `json:"command_timeout_s,omitempty"`
 }
 
 // HasState reports whether the member's sysfs state includes s.

@@ -200,6 +200,61 @@ func (r *Reader) ReadATA(ctx context.Context, t ATATransport, d *model.Disk) err
 	if id.GPLogging && id.LBA48 && (d.TemperatureC == nil || id.RotationRate == 1) {
 		r.deviceStatistics(ctx, t, d)
 	}
+	d.ERC = &model.ERC{Supported: id.SCTERCSupported}
+	if id.SCTERCSupported {
+		if err := readERC(ctx, t, d.ERC, to); err != nil {
+			stepErr(err)
+		}
+	}
+	return nil
+}
+
+// readERC reads the SCT ERC read and write limits as smartctl -l scterc
+// does: the SCT status first (no other SCT command running), the ERC
+// "return current" command, the status again (the command was done).
+func readERC(ctx context.Context, t ATATransport, erc *model.ERC, to time.Duration) error {
+	status := func(step string) (ata.SCTStatus, error) {
+		b, _, err := t.ATA(ctx, step, passthrough.SMARTCommand(passthrough.SMARTReadLog, ata.LogSCT, 1), to)
+		if err != nil {
+			return ata.SCTStatus{}, err
+		}
+		return ata.ParseSCTStatus(b)
+	}
+	for _, sel := range []uint16{ata.ERCRead, ata.ERCWrite} {
+		st, err := status("SCT STATUS")
+		if err != nil {
+			return err
+		}
+		if st.ExtStatus == 0xffff {
+			return errors.New("SCT ERC: another SCT command is executing")
+		}
+		c := passthrough.SMARTWriteLogCommand(ata.LogSCT, ata.SCTERCGet(sel))
+		c.CheckCondition = true
+		step := fmt.Sprintf("SCT ERC get %d", sel)
+		_, regs, err := t.ATA(ctx, step, c, to)
+		if err != nil {
+			return err
+		}
+		if st, err = status("SCT STATUS after ERC"); err != nil {
+			return err
+		}
+		if st.ExtStatus != 0 || st.Action != 3 || st.Function != 2 {
+			return fmt.Errorf("%s: unexpected SCT status %#04x (action %d, function %d)", step, st.ExtStatus, st.Action, st.Function)
+		}
+		if regs == nil {
+			return fmt.Errorf("%s: no ATA registers returned", step)
+		}
+		v, ok := ata.ERCLimit(regs.Count, regs.LBALow)
+		if !ok {
+			return fmt.Errorf("%s: registers returned unchanged (the pass-through does not return them)", step)
+		}
+		n := int(v)
+		if sel == ata.ERCRead {
+			erc.ReadDeciseconds = &n
+		} else {
+			erc.WriteDeciseconds = &n
+		}
+	}
 	return nil
 }
 

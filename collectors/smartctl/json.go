@@ -165,6 +165,13 @@ type document struct {
 
 	// endurance_used is smartctl 7.4's summary; older versions have the
 	// ATA device statistics page 7 only (-x) or the NVMe log.
+	// SCTERC is smartctl -l scterc's ata_sct_erc (smartctl -x includes it).
+	SCTERC *struct {
+		Read, Write *struct {
+			Enabled     bool `json:"enabled"`
+			Deciseconds *int `json:"deciseconds"`
+		}
+	} `json:"ata_sct_erc"`
 	EnduranceUsed *struct {
 		CurrentPercent *num `json:"current_percent"`
 	} `json:"endurance_used"`

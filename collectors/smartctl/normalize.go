@@ -290,6 +290,25 @@ func fill(d *model.Disk, doc *document) {
 	}
 	d.SelfTest = selfTests(doc)
 	d.EnduranceUsedPercent = enduranceUsed(doc)
+	if e := doc.SCTERC; e != nil && e.Read != nil {
+		d.ERC = &model.ERC{Supported: true}
+		for _, t := range []struct {
+			src *struct {
+				Enabled     bool `json:"enabled"`
+				Deciseconds *int `json:"deciseconds"`
+			}
+			dst **int
+		}{{e.Read, &d.ERC.ReadDeciseconds}, {e.Write, &d.ERC.WriteDeciseconds}} {
+			if t.src == nil {
+				continue
+			}
+			v := 0 // "enabled": false is a disabled limit
+			if t.src.Enabled && t.src.Deciseconds != nil {
+				v = *t.src.Deciseconds
+			}
+			*t.dst = &v
+		}
+	}
 }
 
 // enduranceUsed is the SSD wear percentage: smartctl 7.4's endurance_used,

@@ -47,6 +47,10 @@ type Identify struct {
 	LBA48           bool
 	GPLogging       bool // General Purpose Logging feature set supported
 	ChecksumPresent bool // word 255 signature A5h
+	// SCT Command Transport (word 206 bit 0) and its Error Recovery
+	// Control command (bit 3): the drive's read/write recovery time limit.
+	SCTSupported    bool
+	SCTERCSupported bool
 }
 
 // Capacity returns the user capacity in bytes.
@@ -108,6 +112,10 @@ func ParseIdentify(b []byte) (*Identify, error) {
 		id.GPLogging = w87&(1<<5) != 0
 	}
 	_ = w86
+	if w206 := word(b, 206); validWord(w206) {
+		id.SCTSupported = w206&1 != 0
+		id.SCTERCSupported = id.SCTSupported && w206&(1<<3) != 0
+	}
 	// Capacity: 48-bit count when the feature set is supported, else the
 	// 28-bit count in words 60-61.
 	lba28 := uint64(word(b, 60)) | uint64(word(b, 61))<<16

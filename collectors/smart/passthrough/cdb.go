@@ -29,6 +29,7 @@ const (
 	SMARTReadThresh    = 0xd1
 	SMARTExecOffline   = 0xd4
 	SMARTReadLog       = 0xd5
+	SMARTWriteLog      = 0xd6
 	SMARTReturnStatus  = 0xda
 	SMARTLBAMid        = 0x4f
 	SMARTLBAHigh       = 0xc2
@@ -64,6 +65,8 @@ type ATACommand struct {
 	CheckCondition bool
 	// Blocks is the number of 512-byte blocks transferred (PIO in/out).
 	Blocks int
+	// Data is what a PIO out command sends (Blocks*512 bytes).
+	Data []byte
 }
 
 // flags2 is byte 2 of both pass-through CDBs: OFF_LINE 0, CK_COND,
@@ -238,4 +241,12 @@ const (
 // NVMeSelfTestCmd returns Device Self-test with a code, on all namespaces.
 func NVMeSelfTestCmd(code uint8) NVMeCommand {
 	return NVMeCommand{Opcode: NVMeDeviceSelfTe, NSID: NVMeAllNS, CDW10: uint32(code)}
+}
+
+// SMARTWriteLogCommand returns SMART WRITE LOG (B0h/D6h) of one sector to
+// log address log, sending data.
+func SMARTWriteLogCommand(log uint8, data []byte) ATACommand {
+	c := SMARTCommand(SMARTWriteLog, log, 1)
+	c.Protocol, c.Data = ATAPIOOut, data
+	return c
 }

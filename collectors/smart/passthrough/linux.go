@@ -306,6 +306,7 @@ func (d *Device) ATA(ctx context.Context, step string, c ATACommand, timeout tim
 		return nil, nil, &Error{Device: d.Path, Step: step, Err: ErrWrongKind}
 	}
 	buf := make([]byte, 512*c.Blocks)
+	copy(buf, c.Data)
 	dir := DirNone
 	switch c.Protocol {
 	case ATAPIOIn:
