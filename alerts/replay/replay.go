@@ -17,6 +17,7 @@ import (
 	"hash/fnv"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -183,6 +184,8 @@ type drive struct {
 	onsets        [nMethods]int32
 	alerting      uint8 // methods alerting on the previous row
 	sigFirst      [16]int32
+	lastR5        int64 // raw 5 of the latest row, -1 none
+	fleetFirst    int32 // first day far above its model's fleet, -1 never
 	scores        [8]struct {
 		day   int32
 		score float64
@@ -255,6 +258,7 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 	// the drives of the previous day and of this one, in row order
 	var yesterday, today []*drive
 	off := 0
+	byModel := map[string][]int64{}
 	// their serials, back to back (a sequential read, not a pointer per
 	// drive): serial k is arena[ends[k]:ends[k+1]]
 	yArena, tArena := []byte(nil), []byte(nil)
@@ -301,6 +305,7 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 				return nil, fmt.Errorf("replay: history store: %w", err)
 			}
 			confirmLags(lagged, dayRows, day)
+			fleetRelative(today, day, byModel)
 			lagged, dayRows = lagged[:0], 0
 			yesterday, today, off = today, yesterday[:0], 0
 			yArena, tArena = tArena, yArena[:0]
@@ -332,9 +337,14 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 			for i := range dr.sigFirst {
 				dr.sigFirst[i] = -1
 			}
+			dr.fleetFirst = -1
 			drives[dr.serial] = dr
 		}
 		today = append(today, dr)
+		dr.lastR5 = -1
+		if i := pos[0]; i >= 0 && row.Has[i]&backblaze.HasRaw != 0 {
+			dr.lastR5 = row.Raw[i]
+		}
 		tArena = append(tArena, row.Serial...)
 		tEnds = append(tEnds, int32(len(tArena)))
 		if dr.skip {
@@ -436,6 +446,7 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 	if err := flush(); err != nil {
 		return nil, fmt.Errorf("replay: history store: %w", err)
 	}
+	fleetRelative(today, day, byModel)
 	if o.Progress != nil {
 		o.Progress(sum.Rows)
 	}
@@ -446,6 +457,10 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 	healthyDays := 0.0
 	for id, dr := range drives {
 		today = append(today, dr)
+		dr.lastR5 = -1
+		if i := pos[0]; i >= 0 && row.Has[i]&backblaze.HasRaw != 0 {
+			dr.lastR5 = row.Raw[i]
+		}
 		tArena = append(tArena, row.Serial...)
 		tEnds = append(tEnds, int32(len(tArena)))
 		if dr.skip {
@@ -531,6 +546,35 @@ func confirmLags(lagged []*drive, rows int, day int32) {
 	}
 }
 
+// Fleet-relative position, measured but not in the score (the tiers were
+// frozen before it was added): a drive whose raw 5 is above 0 and above
+// its model's 99th percentile that day, among models with at least
+// FleetMinDrives drives read that day.
+const FleetMinDrives = 100
+
+func fleetRelative(today []*drive, day int32, byModel map[string][]int64) {
+	for m := range byModel {
+		byModel[m] = byModel[m][:0]
+	}
+	for _, dr := range today {
+		if dr.lastR5 >= 0 {
+			byModel[dr.model] = append(byModel[dr.model], dr.lastR5)
+		}
+	}
+	p99 := map[string]int64{}
+	for m, v := range byModel {
+		if len(v) >= FleetMinDrives {
+			slices.Sort(v)
+			p99[m] = v[len(v)*99/100]
+		}
+	}
+	for _, dr := range today {
+		if q, ok := p99[dr.model]; ok && !dr.skip && dr.fleetFirst < 0 && dr.lastR5 > 0 && dr.lastR5 > q {
+			dr.fleetFirst = day
+		}
+	}
+}
+
 func levelName(l rules.Level) string {
 	return [...]string{"OK", "NOTICE", "WARNING", "CRITICAL"}[l]
 }
@@ -613,8 +657,32 @@ func signalFigures(list []*drive) []SignalFigures {
 		}
 		out = append(out, sf)
 	}
-	return out
+	// Measured only: not in the score.
+	var k, n, hk, hn int
+	for _, dr := range list {
+		if dr.failed < 0 {
+			hn++
+			if dr.fleetFirst >= 0 {
+				hk++
+			}
+			continue
+		}
+		if dr.failed-dr.first >= 7 {
+			n++
+			if dr.fleetFirst >= 0 && dr.fleetFirst <= dr.failed-7 {
+				k++
+			}
+		}
+	}
+	sf := SignalFigures{Signal: FleetSignal, Ahead7: Wilson(k, n), Healthy: Wilson(hk, hn)}
+	if n > 0 && hn > 0 && k+hk > 0 {
+		sf.LR = ((float64(k) + 0.5) / (float64(n) + 1)) / ((float64(hk) + 0.5) / (float64(hn) + 1))
+	}
+	return append(out, sf)
 }
+
+// FleetSignal names the fleet-relative row of the signal table.
+const FleetSignal = "far above its model's fleet (measured only)"
 
 // scoreAt is the drive's highest score up to day d (from the last days
 // kept; -1 when d is before them all and older scores were dropped).
