@@ -4,8 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // BenchmarkZabbixItemVsHello runs, in the same loop, a Zabbix item call
@@ -71,7 +74,7 @@ func BenchmarkZabbixItemVsHello(b *testing.B) {
 	if o, err := exec.Command(dwz, "--state", state, "get", "md.degraded", "md9").Output(); err != nil || string(o) != "1\n" {
 		b.Fatalf("fast item: %q %v", o, err)
 	}
-	var th, tc, tz, tf time.Duration
+	var th, tc, tz, tf, tm time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		th += run(hello)
@@ -80,6 +83,7 @@ func BenchmarkZabbixItemVsHello(b *testing.B) {
 		}
 		tz += run(dw, "zabbix", "--state", state, "--max-age", "1000h", "get", "md.degraded", "md9")
 		tf += run(dwz, "--state", state, "get", "md.degraded", "md9")
+		tm += run(dwz, "--state", state, "get", "diskwatch.get", "1000h")
 	}
 	n := float64(b.N)
 	ms := func(d time.Duration) float64 { return float64(d) / n / 1e6 }
@@ -91,6 +95,75 @@ func BenchmarkZabbixItemVsHello(b *testing.B) {
 	b.ReportMetric(ms(tz), "diskwatch_zabbix_ms")
 	b.ReportMetric(ms(tf), "fastpath_ms")
 	b.ReportMetric(float64(tf)/float64(th), "fast_x_hello_go")
+	// The shipped template's one agent item: the whole host as JSON.
+	b.ReportMetric(ms(tm), "template_item_ms")
+	b.ReportMetric(float64(tm)/float64(th), "template_item_x_hello_go")
+	b.ReportMetric(templateSpawnsPerMinute(b), "spawns_per_host_min")
+}
+
+// templateSpawnsPerMinute counts the process starts the shipped template
+// costs a host per minute: every item the agent runs (not dependent, not
+// calculated), at its interval (user macros at their template defaults).
+// Discovery rules are dependent items and cost nothing more, however many
+// disks the host has.
+func templateSpawnsPerMinute(b *testing.B) float64 {
+	raw, err := os.ReadFile("../../contrib/zabbix/template_diskwatch.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var f struct {
+		Export struct {
+			Templates []struct {
+				Macros []struct{ Macro, Value string }
+				Items  []struct {
+					Type, Key, Delay string
+				}
+				DiscoveryRules []struct {
+					Type, Key, Delay string
+					ItemPrototypes   []struct {
+						Type, Key, Delay string
+					} `yaml:"item_prototypes"`
+				} `yaml:"discovery_rules"`
+			}
+		} `yaml:"zabbix_export"`
+	}
+	if err := yaml.Unmarshal(raw, &f); err != nil {
+		b.Fatal(err)
+	}
+	t := f.Export.Templates[0]
+	macros := map[string]string{}
+	for _, m := range t.Macros {
+		macros[m.Macro] = m.Value
+	}
+	perMin := 0.0
+	add := func(typ, key, delay string) {
+		if typ != "" && typ != "ZABBIX_PASSIVE" && typ != "ZABBIX_ACTIVE" {
+			return // dependent, calculated, ...: no process
+		}
+		if v, ok := macros[delay]; ok {
+			delay = v
+		}
+		d, err := time.ParseDuration(strings.Replace(delay, "d", "h", 1))
+		if err != nil || d <= 0 {
+			b.Fatalf("item %s: interval %q", key, delay)
+		}
+		if strings.HasSuffix(delay, "d") {
+			d *= 24
+		}
+		perMin += float64(time.Minute) / float64(d)
+	}
+	for _, it := range t.Items {
+		add(it.Type, it.Key, it.Delay)
+	}
+	for _, r := range t.DiscoveryRules {
+		add(r.Type, r.Key, r.Delay)
+		for _, p := range r.ItemPrototypes {
+			if p.Type == "" || p.Type == "ZABBIX_PASSIVE" || p.Type == "ZABBIX_ACTIVE" {
+				b.Fatalf("item prototype %s is an agent item: one process per disk", p.Key)
+			}
+		}
+	}
+	return perMin
 }
 
 func copyRootB(b *testing.B, name, dir string) {

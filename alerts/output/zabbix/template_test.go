@@ -55,7 +55,13 @@ type tplRule struct {
 	tplItem           `yaml:",inline"`
 	ItemPrototypes    []tplItem    `yaml:"item_prototypes"`
 	TriggerPrototypes []tplTrigger `yaml:"trigger_prototypes"`
-	LLDMacroPaths     []struct {
+	Overrides         []struct {
+		Operations []struct {
+			Object string `yaml:"operationobject"`
+			Value  string `yaml:"value"`
+		} `yaml:"operations"`
+	} `yaml:"overrides"`
+	LLDMacroPaths []struct {
 		Macro string `yaml:"lld_macro"`
 		Path  string `yaml:"path"`
 	} `yaml:"lld_macro_paths"`
@@ -193,6 +199,21 @@ func TestTemplateConventions(t *testing.T) {
 		}
 		for _, tr := range r.TriggerPrototypes {
 			triggers = append(triggers, trig{tr, keys})
+		}
+		// An override's item prototype operation matches prototype names
+		// (not keys): it must match one.
+		for _, o := range r.Overrides {
+			for _, op := range o.Operations {
+				n := 0
+				for _, p := range r.ItemPrototypes {
+					if op.Object == "ITEM_PROTOTYPE" && strings.Contains(p.Name, op.Value) {
+						n++
+					}
+				}
+				if n == 0 {
+					t.Errorf("discovery %s: override operation %q matches no item prototype name", r.Key, op.Value)
+				}
+			}
 		}
 	}
 	for _, tr := range triggers {
