@@ -88,7 +88,9 @@ type Host struct {
 func (h *Host) Sources(cfg *config.Config) []collectors.Named {
 	var out []collectors.Named
 	if cfg.Collectors.MDRaid.On() {
-		out = append(out, collectors.Named{Name: "mdraid", Collector: mdraid.New(h.FS), Timeout: 30 * time.Second})
+		md := mdraid.New(h.FS)
+		md.Asleep = Asleep(h.FS, cfg)
+		out = append(out, collectors.Named{Name: "mdraid", Collector: md, Timeout: 30 * time.Second})
 	}
 	if sc := cfg.Collectors.Smartctl; sc.On() {
 		out = append(out, Smartctl(h.FS, sc))
@@ -157,6 +159,29 @@ func Smart(fs hostroot.FS, sm config.Smart) collectors.Named {
 	return collectors.Named{Name: "smart", Collector: c, Timeout: 2 * time.Minute}
 }
 
+// StandbyPolicy is the one power-mode policy of every path that reads a
+// disk: collectors.smart.standby (default standby, as smartd's -n
+// standby).
+func StandbyPolicy(cfg *config.Config) smart.Standby {
+	p, err := smart.ParseStandby(cfg.Collectors.Smart.Standby)
+	if err != nil {
+		return smart.Standby{Mode: "standby"}
+	}
+	return p
+}
+
+// Asleep is the standby check other collectors ask before they read a
+// disk (drivetemp's temperature, md boot sectors and superblocks): the
+// SMART standby policy, the power mode probed without waking the disk.
+// Nil under --root, where no disk is read.
+func Asleep(fs hostroot.FS, cfg *config.Config) func(ctx context.Context, disk string) (bool, string) {
+	if !fs.IsHost() {
+		return nil
+	}
+	p := StandbyPolicy(cfg)
+	return func(ctx context.Context, disk string) (bool, string) { return p.Asleep(ctx, fs, disk) }
+}
+
 // HWRaid builds the collector of disks behind 3ware and MegaRAID
 // controllers: MFI pass-through natively, smartctl (-d 3ware,N /
 // megaraid,N) as the fallback, both on the live host only.
@@ -165,7 +190,8 @@ func HWRaid(fs hostroot.FS, cfg *config.Config) collectors.Named {
 	if fs.IsHost() {
 		sc = smartctl.Backend{Program: cfg.Collectors.Smartctl.Program, Timeout: cfg.Collectors.Smartctl.Timeout, NoCheck: cfg.Collectors.Smartctl.NoCheck}
 	}
-	c := hwraid.New(fs, &hwraid.HostNative{FS: fs}, sc)
+	p := StandbyPolicy(cfg)
+	c := hwraid.New(fs, &hwraid.HostNative{FS: fs, Standby: &p}, sc)
 	c.SmartctlProgram = cfg.Collectors.Smartctl.Program
 	return collectors.Named{Name: "hwraid", Collector: c, Timeout: 2 * time.Minute}
 }
@@ -176,6 +202,7 @@ func Power(fs hostroot.FS, cfg *config.Config) []collectors.Named {
 	if cfg.Collectors.Hwmon.On() {
 		h := hwmon.New(fs)
 		h.SkipDrivetemp = !cfg.Collectors.Hwmon.DrivetempOn()
+		h.Asleep = Asleep(fs, cfg)
 		out = append(out, collectors.Named{Name: "hwmon", Collector: h, Timeout: 10 * time.Second})
 	}
 	if ts := cfg.UPSTargets(); len(ts) > 0 {

@@ -116,7 +116,7 @@ func alertMarks(hist *history.Store, snap *model.Snapshot, since time.Time) map[
 		subjects = append(subjects, d.Device.ID())
 	}
 	for _, a := range snap.Arrays {
-		subjects = append(subjects, a.Name)
+		subjects = append(subjects, a.ID())
 	}
 	for _, s := range subjects {
 		ps, err := hist.Series(s, engine.AlertLevelMetric, since)

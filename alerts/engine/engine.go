@@ -106,7 +106,7 @@ func AlertLevels(snap *model.Snapshot, findings []model.Finding) []model.Sample 
 		out = append(out, model.Sample{Subject: id, Metric: AlertLevelMetric, Value: float64(worst[id])})
 	}
 	for _, a := range snap.Arrays {
-		out = append(out, model.Sample{Subject: a.Name, Metric: AlertLevelMetric, Value: float64(worst[a.Name])})
+		out = append(out, model.Sample{Subject: a.ID(), Metric: AlertLevelMetric, Value: float64(worst[a.ID()])})
 	}
 	return out
 }

@@ -188,7 +188,7 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 		r.Disks = append(r.Disks, sec)
 	}
 	for _, a := range s.Arrays {
-		sec := Section{ID: a.Name, Name: a.Name, Kind: "array", Findings: bySubject[a.Name]}
+		sec := Section{ID: a.ID(), Name: a.Name, Kind: "array", Findings: bySubject[a.ID()]}
 		sec.Status = status(sec.Findings)
 		var members []string
 		for _, m := range a.Members {
@@ -202,9 +202,9 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 			members = append(members, st)
 		}
 		sec.Details = []string{"level: " + a.Level, fmt.Sprintf("slots: %d/%d", a.DisksActive, a.DisksTotal), "members: " + strings.Join(members, ", ")}
-		if pts := series(a.Name, "md_disks_active"); len(pts) > 0 {
+		if pts := series(a.ID(), "md_disks_active"); len(pts) > 0 {
 			t := float64(a.DisksTotal)
-			sec.Charts = append(sec.Charts, Chart{Title: "Active members", Points: pts, Threshold: &t, Marks: in.Alerts[a.Name]})
+			sec.Charts = append(sec.Charts, Chart{Title: "Active members", Points: pts, Threshold: &t, Marks: in.Alerts[a.ID()]})
 		}
 		r.Arrays = append(r.Arrays, sec)
 	}

@@ -331,7 +331,7 @@ var mdBoot = &Rule{
 			var bootable, cannot []string
 			for _, b := range a.Boot {
 				switch {
-				case b.Error != "":
+				case b.Error != "" || b.Skipped != "":
 					continue
 				case b.BIOS || b.EFI:
 					bootable = append(bootable, b.Disk)

@@ -28,6 +28,11 @@ type Collector struct {
 	// SkipDrivetemp leaves drivetemp chips unread: reading a drive's
 	// temperature can reset its spin-down timer on some drives.
 	SkipDrivetemp bool
+	// Asleep, when set, is asked before a drive's sensors (drivetemp) are
+	// read: a disk it says is asleep under the standby policy is left
+	// unread this cycle (reading drivetemp sends ATA commands to the
+	// disk). Kernel disk name in, as smart.Standby.Asleep.
+	Asleep func(ctx context.Context, disk string) (bool, string)
 }
 
 // New returns a collector reading through fs.
@@ -126,7 +131,7 @@ func (c *Collector) Collect(ctx context.Context, out *model.Snapshot) error {
 			errs = append(errs, fmt.Errorf("hwmon: %w", err))
 			break
 		}
-		ss, err := c.readChip(filepath.Join(classDir, n), n)
+		ss, err := c.readChip(ctx, filepath.Join(classDir, n), n)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -156,7 +161,7 @@ type sensorFiles struct {
 }
 
 // readChip reads one hwmonN directory.
-func (c *Collector) readChip(dir, hwName string) ([]model.Sensor, error) {
+func (c *Collector) readChip(ctx context.Context, dir, hwName string) ([]model.Sensor, error) {
 	chip, _ := c.FS.ReadString(filepath.Join(dir, "name"))
 	chip = model.Clean(chip)
 	if chip == "" {
@@ -195,6 +200,11 @@ func (c *Collector) readChip(dir, hwName string) ([]model.Sensor, error) {
 		}
 	}
 	disk, kname := c.diskOf(dir, chip)
+	if chip == "drivetemp" && kname != "" && c.Asleep != nil {
+		if asleep, _ := c.Asleep(ctx, kname); asleep {
+			return nil, nil // the standby policy: not woken for a temperature
+		}
+	}
 	devKey := disk
 	if devKey == "" {
 		devKey = deviceKey(dir, hwName)

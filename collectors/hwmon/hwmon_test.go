@@ -123,6 +123,25 @@ func TestNVMeAndDrivetempTie(t *testing.T) {
 	if err := c.Collect(context.Background(), &snap2); err != nil || len(snap2.Sensors) != 1 || snap2.Sensors[0].Chip != "nvme" {
 		t.Errorf("SkipDrivetemp: %v %+v", err, snap2.Sensors)
 	}
+	// The standby policy: a disk asleep is not woken for its temperature;
+	// one awake is read.
+	for _, asleep := range []bool{true, false} {
+		var asked []string
+		c := New(hostroot.New(root))
+		c.Asleep = func(_ context.Context, disk string) (bool, string) {
+			asked = append(asked, disk)
+			return asleep, "standby"
+		}
+		var s model.Snapshot
+		err := c.Collect(context.Background(), &s)
+		want := 2
+		if asleep {
+			want = 1
+		}
+		if err != nil || len(s.Sensors) != want || len(asked) != 1 || asked[0] != "sdb" {
+			t.Errorf("asleep %v: asked %v, %v %+v", asleep, asked, err, s.Sensors)
+		}
+	}
 	wantNV := model.DeviceInfo{Path: "/dev/nvme1", Protocol: "nvme", Model: "Samsung SSD 970 EVO 500GB", Serial: "S466NX0K123456"}.ID()
 	if nvs.Disk != wantNV || nvs.Device != "nvme1" || nvs.Value != 41.85 {
 		t.Errorf("nvme: %+v (want disk %s)", nvs, wantNV)

@@ -142,6 +142,11 @@ func (c *Collector) checkBoot(ctx context.Context, arrays []model.Array) error {
 			}
 			seen[disk] = true
 			bi := model.BootInfo{Disk: disk}
+			if asleep, mode := c.asleep(ctx, disk); asleep {
+				bi.Skipped = mode // the standby policy: not woken for its boot sectors
+				a.Boot = append(a.Boot, bi)
+				continue
+			}
 			f, err := c.bootFacts(ctx, disk)
 			if err != nil {
 				bi.Error = err.Error()

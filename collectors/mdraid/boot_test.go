@@ -82,6 +82,28 @@ func TestBootRedundancy(t *testing.T) {
 	}
 }
 
+// TestBootStandby: a member disk the standby policy says is asleep is not
+// read (its image here is empty: a read would fail) and is reported as
+// skipped, not as a disk that cannot boot.
+func TestBootStandby(t *testing.T) {
+	r := bootRoot(t, nil)
+	var snap model.Snapshot
+	c := New(hostroot.New(r.dir))
+	c.Asleep = func(_ context.Context, disk string) (bool, string) { return disk == "sdb", "standby" }
+	if err := c.Collect(context.Background(), &snap); err != nil {
+		t.Fatal(err)
+	}
+	want := []model.BootInfo{{Disk: "sdb", Skipped: "standby"}, {Disk: "sda", BIOS: true}}
+	if diff := cmp.Diff(want, snap.Arrays[0].Boot); diff != "" {
+		t.Errorf("boot (-want +got):\n%s", diff)
+	}
+	// Without the policy the empty disk is read, and fails.
+	snap = model.Snapshot{}
+	if err := New(hostroot.New(r.dir)).Collect(context.Background(), &snap); err == nil {
+		t.Error("reading the empty sdb did not fail: the test cannot tell a read from a skip")
+	}
+}
+
 func TestUnescapeMount(t *testing.T) {
 	if got := unescapeMount(`/mnt/a\040b`); got != "/mnt/a b" {
 		t.Errorf("got %q", got)

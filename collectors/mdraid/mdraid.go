@@ -30,6 +30,20 @@ type Collector struct {
 	// ReadTimeout bounds each read of a disk's first or superblock
 	// sectors (default 5 s).
 	ReadTimeout time.Duration
+	// Asleep, when set, is asked before a disk's sectors are read (boot
+	// sectors, a stray member's superblock): a disk it says is asleep
+	// under the standby policy is not read this cycle. Kernel disk name
+	// in, as smart.Standby.Asleep.
+	Asleep func(ctx context.Context, disk string) (bool, string)
+}
+
+// asleep asks the standby policy about the disk under block device name
+// (a partition asks about its disk).
+func (c *Collector) asleep(ctx context.Context, name string) (bool, string) {
+	if c.Asleep == nil {
+		return false, ""
+	}
+	return c.Asleep(ctx, c.parentDisk(name))
 }
 
 // New returns a collector reading through fs.
@@ -310,6 +324,9 @@ func (c *Collector) superblockUUID(ctx context.Context, name string) (string, er
 		if u := normUUID(p["ID_FS_UUID"]); u != "" {
 			return u, nil
 		}
+	}
+	if asleep, mode := c.asleep(ctx, name); asleep {
+		return "", fmt.Errorf("%s: in %s, not woken to read its md superblock: %w", name, mode, ErrNoSuperblock)
 	}
 	size := c.deviceSize(name)
 	dev := c.FS.Dev(name)

@@ -109,6 +109,9 @@ type BootInfo struct {
 	EFI bool `json:"efi"`
 	// Error when the disk could not be read.
 	Error string `json:"error,omitempty"`
+	// Skipped is the disk's power mode when the standby policy left it
+	// unread ("standby"): nothing is known about its boot code.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // ID is the array's stable identity for history and alerts: its UUID

@@ -65,6 +65,18 @@ func (r *Reader) ReadSCSI(ctx context.Context, t SCSITransport, d *model.Disk) e
 			}
 		}
 	}
+	// The power condition before anything that may need the medium (READ
+	// CAPACITY, LOG SENSE, READ DEFECT DATA): a disk in standby is left
+	// unread, as for ATA. INQUIRY and VPD pages above are answered from
+	// the logical unit's memory.
+	// A disk that cannot say (no REQUEST SENSE through this path) is
+	// read, as smartd does.
+	mode, _ := SCSIPowerMode(ctx, t, to)
+	d.PowerMode = mode
+	if r.Standby.Skip(mode, r.SkippedBefore) {
+		d.Skipped = mode
+		return nil
+	}
 	if cb, err := t.SCSIRead(ctx, "READ CAPACITY(16)", passthrough.ReadCapacity16CDB(32), 32, to); err == nil {
 		if last, bl, err := scsi.ParseReadCapacity16(cb); err == nil {
 			dev.Capacity = scsi.Capacity(last, bl)

@@ -343,7 +343,7 @@ func readings(doc *snapshot.Doc) *Readings {
 			mc := a.MismatchCount
 			ma.Mismatch = &mc
 		}
-		ma.Severity, ma.Problems = entity(a.Name, a.Path, a.UUID)
+		ma.Severity, ma.Problems = entity(a.ID(), a.Name, a.Path, a.UUID)
 		m.Arrays = append(m.Arrays, ma)
 	}
 	for i := range s.UPS {
