@@ -13,5 +13,6 @@ func Default() *Set {
 	all = append(all, HistoryRules()...)
 	all = append(all, LogRules()...)
 	all = append(all, KernelLogRules()...)
+	all = append(all, HWRaidRules()...)
 	return NewSet(all...)
 }
