@@ -191,7 +191,10 @@ func HWRaid(fs hostroot.FS, cfg *config.Config) collectors.Named {
 		sc = smartctl.Backend{Program: cfg.Collectors.Smartctl.Program, Timeout: cfg.Collectors.Smartctl.Timeout, NoCheck: cfg.Collectors.Smartctl.NoCheck}
 	}
 	p := StandbyPolicy(cfg)
-	c := hwraid.New(fs, &hwraid.HostNative{FS: fs, Standby: &p}, sc)
+	// ATA disks behind the controllers are decoded with the same drive
+	// database as the SMART collector's.
+	db := smart.New(fs).DriveDB()
+	c := hwraid.New(fs, &hwraid.HostNative{FS: fs, Standby: &p, DB: db}, sc)
 	c.SmartctlProgram = cfg.Collectors.Smartctl.Program
 	return collectors.Named{Name: "hwraid", Collector: c, Timeout: 2 * time.Minute}
 }

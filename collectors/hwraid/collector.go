@@ -103,7 +103,7 @@ func (c *Collector) Collect(ctx context.Context, out *model.Snapshot) error {
 	if len(ctrls) == 0 {
 		return errors.Join(append(errs, fmt.Errorf("no 3ware or MegaRAID controller: %w", collectors.ErrAbsent))...)
 	}
-	if !c.fs.IsHost() && c.Smartctl == nil {
+	if sr, ok := c.Native.(interface{ ServesRoot() bool }); !c.fs.IsHost() && c.Smartctl == nil && !(ok && sr.ServesRoot()) {
 		// The pass-through talks to the live host's controllers; a
 		// fixture root has none to talk to.
 		names := make([]string, len(ctrls))
@@ -214,7 +214,7 @@ func (c *Collector) readController(ctx context.Context, ct Controller) ([]model.
 			d.Errors = append(d.Errors, rerr.Error())
 		}
 		d.Device.Name = ct.Port(t.N)
-		d.Device.Via = ct.Via(t.N, false)
+		d.Device.Via = ct.Via(t.N, t.SATA)
 		if d.Device.Path == "" {
 			d.Device.Path = ct.Dev
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/diskwatch/diskwatch/collectors/hostroot"
 	"github.com/diskwatch/diskwatch/collectors/model"
 	"github.com/diskwatch/diskwatch/collectors/smart"
+	"github.com/diskwatch/diskwatch/collectors/smart/ata"
 	"github.com/diskwatch/diskwatch/collectors/smart/passthrough"
 	"github.com/diskwatch/diskwatch/collectors/smart/scsi"
 )
@@ -28,11 +29,18 @@ type HostNative struct {
 	// Standby is the power-mode policy (nil: standby, as smartd's -n
 	// standby): a disk in standby is not read.
 	Standby *smart.Standby
+	// DB is the drive database for ATA attribute names and raw formats
+	// (nil: the built-in table), as the SMART collector uses.
+	DB *ata.DriveDB
 	// MFI sends MegaRAID frames (nil: the MEGASAS_IOC_FIRMWARE ioctl on
 	// the host's megaraid_sas_ioctl_node). Tests set an emulated
 	// controller here; it is used under any root.
 	MFI MFIPort
 }
+
+// ServesRoot reports whether the native path works under a fixture root:
+// only with an emulated MFI controller.
+func (h *HostNative) ServesRoot() bool { return h.MFI != nil }
 
 func (h *HostNative) timeout() time.Duration {
 	if h.Timeout > 0 {
@@ -151,7 +159,7 @@ func (h *HostNative) Read(ctx context.Context, ct Controller, t Target) (model.D
 		return model.Disk{}, fmt.Errorf("%s: %w", ct.Port(t.N), err)
 	}
 	defer done()
-	r := smart.Reader{Timeout: h.timeout(), Standby: h.standby()}
+	r := smart.Reader{Timeout: h.timeout(), Standby: h.standby(), DB: h.DB}
 	tr := m.Disk(t.addr, uint16(t.N))
 	if t.SATA {
 		err = r.ReadATA(ctx, tr, &d)
