@@ -19,9 +19,9 @@ import (
 )
 
 // HostNative is the native pass-through of the live host: MegaRAID
-// through MFI, 3ware 9000 (twa) and 6000-8000 (twe) through the firmware
-// ATA pass-through. It reads nothing under --root (ErrUnsupported) and
-// leaves 9750 (twl) controllers to the smartctl fallback.
+// through MFI, 3ware 9000 (twa), 9750 (twl) and 6000-8000 (twe) through
+// the firmware ATA pass-through. It reads nothing under --root
+// (ErrUnsupported) unless an emulated controller is set (MFI, TW).
 type HostNative struct {
 	FS hostroot.FS
 	// Timeout bounds each command (0: 10 s).
@@ -32,6 +32,9 @@ type HostNative struct {
 	// DB is the drive database for ATA attribute names and raw formats
 	// (nil: the built-in table), as the SMART collector uses.
 	DB *ata.DriveDB
+	// TW returns the ioctl port of a 3ware controller (nil: its
+	// character device on the host). Tests set an emulated controller.
+	TW func(ct Controller) (TwPort, error)
 	// MFI sends MegaRAID frames (nil: the MEGASAS_IOC_FIRMWARE ioctl on
 	// the host's megaraid_sas_ioctl_node). Tests set an emulated
 	// controller here; it is used under any root.
@@ -40,7 +43,7 @@ type HostNative struct {
 
 // ServesRoot reports whether the native path works under a fixture root:
 // only with an emulated MFI controller.
-func (h *HostNative) ServesRoot() bool { return h.MFI != nil }
+func (h *HostNative) ServesRoot() bool { return h.MFI != nil || h.TW != nil }
 
 func (h *HostNative) timeout() time.Duration {
 	if h.Timeout > 0 {
@@ -78,7 +81,7 @@ func (h *HostNative) openMFI(ct Controller) (*mfiCtl, func(), error) {
 // reaches it (see PDAddrCandidates).
 func (h *HostNative) Targets(ctx context.Context, ct Controller) ([]Target, error) {
 	if ct.Family == Family3ware {
-		if !h.FS.IsHost() || unsafe.Sizeof(uintptr(0)) != 8 {
+		if h.TW == nil && (!h.FS.IsHost() || unsafe.Sizeof(uintptr(0)) != 8) {
 			return nil, ErrUnsupported
 		}
 		return h.threewareTargets(ctx, ct)
@@ -134,7 +137,7 @@ func (h *HostNative) Targets(ctx context.Context, ct Controller) ([]Target, erro
 // disk in standby is left unread.
 func (h *HostNative) Read(ctx context.Context, ct Controller, t Target) (model.Disk, error) {
 	if ct.Family == Family3ware {
-		if !h.FS.IsHost() {
+		if h.TW == nil && !h.FS.IsHost() {
 			return model.Disk{}, ErrUnsupported
 		}
 		return h.threewareRead(ctx, ct, t)

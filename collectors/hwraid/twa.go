@@ -21,7 +21,11 @@ import (
 // opcode TW_OP_ATA_PASSTHRU (0x11): the port in unit, the ATA registers
 // as 16-bit fields, one SGL entry at dword 5 that the driver fills in.
 // The firmware returns the ATA status in command and the error in
-// features. 9750 controllers (/dev/twlN, 3w-sas) are left to smartctl.
+// features. The 16-bit register fields carry a 48-bit command's
+// "previous" (HOB) bytes in their high byte. 9750 controllers (/dev/twlN,
+// 3w-sas) take the same TW_Ioctl_Buf_Apache through the same ioctl
+// (3w-sas.h defines TW_IOCTL_FIRMWARE_PASS_THROUGH as 3w-9xxx.h does, and
+// smartmontools drives both the same way).
 
 // Kinds of 3ware character device.
 const (
@@ -46,12 +50,15 @@ const (
 
 // TwATA is an ATA command for the 3ware pass-through packet.
 type TwATA struct {
-	Command  uint8
-	Features uint8
-	Count    uint8
+	Command uint8
+	// Features and Count are 16 bits: the high byte is the 48-bit
+	// command's previous content (HOB).
+	Features uint16
+	Count    uint16
 	// LBALow, LBAMid, LBAHigh are the sector number and cylinder low/high
-	// registers (LBA 7:0, 15:8, 23:16).
-	LBALow, LBAMid, LBAHigh uint8
+	// registers: LBA 7:0, 15:8, 23:16 in the low byte, 31:24, 39:32,
+	// 47:40 in the high byte for a 48-bit command.
+	LBALow, LBAMid, LBAHigh uint16
 	Device                  uint8
 	// DataIn is set for a PIO data-in command reading 512 bytes.
 	DataIn bool
@@ -76,11 +83,11 @@ func twaPassthru(p []byte, port uint8, c TwATA, addrSize int) {
 	p[3] = port
 	p[4] = 0   // status
 	p[5] = 0x1 // flags
-	le.PutUint16(p[8:], uint16(c.Features))
-	le.PutUint16(p[10:], uint16(c.Count))
-	le.PutUint16(p[12:], uint16(c.LBALow))
-	le.PutUint16(p[14:], uint16(c.LBAMid))
-	le.PutUint16(p[16:], uint16(c.LBAHigh))
+	le.PutUint16(p[8:], c.Features)
+	le.PutUint16(p[10:], c.Count)
+	le.PutUint16(p[12:], c.LBALow)
+	le.PutUint16(p[14:], c.LBAMid)
+	le.PutUint16(p[16:], c.LBAHigh)
 	p[18] = c.Device
 	p[19] = c.Command
 }
@@ -135,9 +142,10 @@ type TwResult struct {
 	Status uint8
 	// ATAStatus and ATAError are the drive's registers.
 	ATAStatus, ATAError uint8
-	Count               uint8
-	LBALow, LBAMid      uint8
-	LBAHigh             uint8
+	// Count and the LBA registers are 16 bits (HOB in the high byte).
+	Count          uint16
+	LBALow, LBAMid uint16
+	LBAHigh        uint16
 }
 
 // Failed reports whether the controller or the drive refused the command
@@ -149,7 +157,9 @@ func ParseTwPacket(p []byte) (TwResult, error) {
 	if len(p) < 20 {
 		return TwResult{}, fmt.Errorf("3ware command packet: %d bytes, need 20", len(p))
 	}
-	return TwResult{Status: p[4], ATAStatus: p[19], ATAError: p[8], Count: p[10], LBALow: p[12], LBAMid: p[14], LBAHigh: p[16]}, nil
+	le := binary.LittleEndian
+	return TwResult{Status: p[4], ATAStatus: p[19], ATAError: p[8], Count: le.Uint16(p[10:]), LBALow: le.Uint16(p[12:]),
+		LBAMid: le.Uint16(p[14:]), LBAHigh: le.Uint16(p[16:])}, nil
 }
 
 // ParseTwPortCount reads the TW_Param_Apache a port-count GET PARAM
