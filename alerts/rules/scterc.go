@@ -15,8 +15,9 @@ import (
 // sector md would have rewritten from redundancy. A second such disk
 // during the rebuild loses the array.
 
-// RaidTimeoutRules are the rules about md members' recovery limits.
-func RaidTimeoutRules() []*Rule { return []*Rule{mdSCTERC} }
+// RaidTimeoutRules are the rules about md members' recovery limits and
+// the array's scrubs.
+func RaidTimeoutRules() []*Rule { return []*Rule{mdSCTERC, mdScrubOverdue} }
 
 // redundant reports whether an md level has redundancy md can rebuild from.
 func redundant(level string) bool {

@@ -38,6 +38,7 @@ var (
 	nvmeIOTmoRE = regexp.MustCompile(`^I/O (?:tag )?\d+ .*QID \d+ timeout`)
 	mdFailRE    = regexp.MustCompile(`^md/raid\d*:(md[A-Za-z0-9_]+): Disk failure on ([A-Za-z0-9_!.-]+), disabling device`)
 	mdKickRE    = regexp.MustCompile(`^md: kicking non-fresh ([A-Za-z0-9_!.-]+) from array`)
+	mdCheckRE   = regexp.MustCompile(`^md: (md[A-Za-z0-9_]+): data-check done\.`)
 	twRE        = regexp.MustCompile(`^(3w-9xxx|3w-sas): scsi(\d+): AEN: ([A-Z]+) \(0x[0-9A-Fa-f]+:0x([0-9A-Fa-f]+)\): (.*)$`)
 	twPortRE    = regexp.MustCompile(`(?i)port=(\d+)`)
 	tweRE       = regexp.MustCompile(`^3w-xxxx: scsi(\d+): AEN: (?:[A-Z]+: )?(.*?)(?:: ([Pp]ort|[Uu]nit) #(\d+))?\.?$`)
@@ -80,6 +81,10 @@ func Classify(msg string) (Match, bool) {
 	}
 	if g := mdFailRE.FindStringSubmatch(msg); g != nil {
 		m.Kind, m.Array, m.Device = model.KindMDFailed, g[1], g[2]
+		return m, true
+	}
+	if g := mdCheckRE.FindStringSubmatch(msg); g != nil {
+		m.Kind, m.Array, m.Device = model.KindMDCheckDone, g[1], g[1]
 		return m, true
 	}
 	if g := mdKickRE.FindStringSubmatch(msg); g != nil {

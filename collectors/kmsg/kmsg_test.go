@@ -492,3 +492,16 @@ func TestRigCaptures(t *testing.T) {
 	}
 	t.Logf("10-write-error-hidden: %v", got)
 }
+
+// The real kernel's check lines, from the QEMU rig (testdata/rig/captures/
+// 12-raid1-mismatch/dmesg.txt): the end of a check is an md event on the
+// array; its start is not an event.
+func TestClassifyMDCheckDone(t *testing.T) {
+	m, ok := Classify("md: md0: data-check done.")
+	if !ok || m.Kind != model.KindMDCheckDone || m.Device != "md0" {
+		t.Errorf("%+v %v", m, ok)
+	}
+	if _, ok := Classify("md: data-check of RAID array md0"); ok {
+		t.Error("the start line was classified")
+	}
+}

@@ -162,6 +162,9 @@ const (
 	KindNVMeIOError   = "nvme_io_error"   // nvme0n1: I/O Cmd(0x2) @ LBA ..., I/O Error (evidence: the block layer line follows)
 	KindMDFailed      = "md_member_failed"
 	KindMDKicked      = "md_member_kicked"
+	// KindMDCheckDone: "md: md0: data-check done." — a check (scrub) of
+	// the array finished; Device is the array.
+	KindMDCheckDone = "md_check_done"
 	// RAID controller events (3ware AEN, megaraid_sas event log).
 	KindRAIDTimeout     = "raid_drive_timeout"
 	KindRAIDDriveError  = "raid_drive_error"

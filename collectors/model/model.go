@@ -90,6 +90,9 @@ func (s *Snapshot) Samples() []Sample {
 	var out []Sample
 	for i := range s.Arrays {
 		out = append(out, s.Arrays[i].Samples()...)
+		if t := s.lastCheck(&s.Arrays[i]); t > 0 {
+			out = append(out, Sample{s.Arrays[i].ID(), MetricMDLastCheck, t})
+		}
 	}
 	for i := range s.Disks {
 		out = append(out, s.Disks[i].Samples()...)
@@ -121,4 +124,24 @@ func Clean(s string) string {
 		}
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// MetricMDLastCheck is the time (Unix seconds) an array was last seen
+// checked: a check running at the snapshot's time, or a "data-check done"
+// line of the kernel log. It is written only when there is one, so its
+// series is the array's check history (a day's last point survives
+// downsampling and still names that day).
+const MetricMDLastCheck = "md_last_check_unix"
+
+func (s *Snapshot) lastCheck(a *Array) float64 {
+	var t float64
+	if a.SyncAction == "check" && !s.Time.IsZero() {
+		t = float64(s.Time.Unix())
+	}
+	for _, e := range s.Events {
+		if e.Kind == KindMDCheckDone && e.Device == a.Name && !e.Time.IsZero() {
+			t = max(t, float64(e.Time.Unix()))
+		}
+	}
+	return t
 }
