@@ -241,3 +241,42 @@ func TestWearProjection(t *testing.T) {
 		t.Errorf("spare drop (-want +got):\n%s %v", d, fs)
 	}
 }
+
+// Liveness in the daemon: power-on hours that stop advancing while
+// diskwatch keeps reading the disk page; the same hours missing because
+// the host was off (no readings in between) do not.
+func TestRiskLiveness(t *testing.T) {
+	set := only(rules.Default(), "risk.score")
+	poh := func(h int64) model.Disk {
+		d := ataDisk(map[int]int64{5: 0})
+		d.PowerOnHours = &h
+		return d
+	}
+	// Hourly readings: 30 h advancing normally, then 50 h frozen.
+	var frozen []model.Disk
+	for i := int64(0); i < 80; i++ {
+		frozen = append(frozen, poh(5000+min(i, 30)))
+	}
+	fs := feed(t, history.NewMem(0, false, nil), set, time.Hour, frozen)
+	if len(fs) != 1 || fs[0].Severity != model.Warning || !strings.Contains(fs[0].Message, "power-on hours advanced less than") {
+		t.Errorf("frozen power-on hours: %+v", briefs(fs))
+	}
+	// The host off for two days: readings before and after only.
+	h := history.NewMem(0, false, nil)
+	var off []model.Disk
+	for i := int64(0); i < 30; i++ {
+		off = append(off, poh(5000+i))
+	}
+	feed(t, h, set, time.Hour, off)
+	now := day0.Add(30*time.Hour + 48*time.Hour)
+	snap := &model.Snapshot{Time: now, Disks: []model.Disk{poh(5030)}}
+	h.Append(context.Background(), now, snap.Samples())
+	if fs := set.Evaluate(&rules.Input{Snapshot: snap, Now: now, History: h}, nil); len(fs) != 0 {
+		t.Errorf("host off for two days: %+v", briefs(fs))
+	}
+	// A young drive: NOTICE alone (weight 3.5).
+	fs = feed(t, history.NewMem(0, false, nil), set, time.Hour, []model.Disk{poh(10), poh(11)})
+	if len(fs) != 1 || fs[0].Severity != model.Notice || !strings.Contains(fs[0].Message, "young drive") {
+		t.Errorf("young drive: %+v", briefs(fs))
+	}
+}
