@@ -81,6 +81,7 @@ type Parser struct {
 	fields [][]byte
 	// live[i]: column i is parsed
 	live       []bool
+	lastLive   int // the last parsed column
 	threshCols bool
 	// per-row scratch, reused
 	norm, raw, thresh []int64
@@ -329,6 +330,7 @@ func (p *Parser) ParseLine(line []byte, row *Row) error {
 		// costs a few operations, and an empty or ignored cell a compare.
 		col, start := 0, 0
 		i := 0
+	words:
 		for ; i+8 <= len(line); i += 8 {
 			w := binary.LittleEndian.Uint64(line[i:])
 			x := w ^ commas
@@ -345,6 +347,13 @@ func (p *Parser) ParseLine(line []byte, row *Row) error {
 				}
 				col++
 				start = j + 1
+				if col > p.lastLive {
+					// Past the last parsed column: only count the
+					// rest's commas (vectorized), for the field check.
+					col += bytes.Count(line[start:], []byte{','})
+					i = len(line)
+					break words
+				}
 			}
 		}
 		for ; i < len(line); i++ {
@@ -362,7 +371,7 @@ func (p *Parser) ParseLine(line []byte, row *Row) error {
 		if col != n-1 {
 			return fmt.Errorf("%s:%d: %d fields, header has %d", p.name, p.line, col+1, n)
 		}
-		if len(line) > start && p.live[col] {
+		if len(line) > start && col == p.lastLive {
 			if err := p.cell(col, line[start:], row); err != nil {
 				return err
 			}
@@ -528,8 +537,12 @@ func (p *Parser) Want(ids []int) {
 
 func (p *Parser) setLive() {
 	p.live = p.live[:0]
-	for _, c := range p.cols {
+	p.lastLive = -1
+	for i, c := range p.cols {
 		p.live = append(p.live, c.kind != colIgnore && c.kind != colIgnoredAttr)
+		if p.live[i] {
+			p.lastLive = i
+		}
 	}
 }
 
