@@ -13,6 +13,7 @@ import (
 	"github.com/diskwatch/diskwatch/collectors/hostroot"
 	"github.com/diskwatch/diskwatch/collectors/hwraid"
 	"github.com/diskwatch/diskwatch/collectors/hwraid/mfiemu"
+	"github.com/diskwatch/diskwatch/collectors/hwraid/twemu"
 	"github.com/diskwatch/diskwatch/collectors/model"
 	"github.com/diskwatch/diskwatch/collectors/smart"
 	"github.com/diskwatch/diskwatch/collectors/smartctl"
@@ -168,4 +169,70 @@ func deref[T any](p *T) any {
 		return nil
 	}
 	return *p
+}
+
+// TestEmulated3ware reads an emulated 3ware 9000 (and the same controller
+// as a 9750, twl) through the native path: the port count from GET PARAM,
+// the rig's AHCI disk on port 0 read in full, the drive on port 1 in
+// standby left unread (CHECK POWER MODE only: no IDENTIFY, nothing that
+// wakes it), empty ports 2 and 3 skipped quietly.
+func TestEmulated3ware(t *testing.T) {
+	for _, drv := range []struct{ proc, name string }{{"3w-9xxx", "twa0"}, {"3w-sas", "twl0"}} {
+		b, err := os.ReadFile("testdata/emu/" + mfiemu.RigAHCI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		awake, err := mfiemu.SATAFromExchanges(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err = os.ReadFile("testdata/emu/" + mfiemu.SATAJSON); err != nil {
+			t.Fatal(err)
+		}
+		asleep, err := mfiemu.SATAFromSmartctl(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		asleep.PowerCount = 0x00 // standby
+		ctl := &twemu.Controller{Ports: []*mfiemu.SATADisk{awake, asleep, nil, nil}}
+		root := t.TempDir()
+		dir := filepath.Join(root, "sys", "class", "scsi_host", "host0")
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, "proc_name"), []byte(drv.proc+"\n"), 0o644)
+		fs := hostroot.New(root)
+		native := &hwraid.HostNative{FS: fs, TW: func(ct hwraid.Controller) (hwraid.TwPort, error) { return ctl, nil },
+			DB: smart.New(hostroot.New("/")).DriveDB()}
+		var snap model.Snapshot
+		if err := hwraid.New(fs, native, nil).Collect(context.Background(), &snap); err != nil {
+			t.Fatalf("%s: %v\n%v", drv.name, err, ctl.Log())
+		}
+		by := map[string]model.Disk{}
+		for _, d := range snap.Disks {
+			by[d.Device.Name] = d
+		}
+		if len(by) != 2 {
+			t.Fatalf("%s: records %v\n%v", drv.name, by, ctl.Log())
+		}
+		got, want := by[drv.name+" port 0"], normalized(t, "ahci.smartctl.json")
+		if got.Device.Serial != want.Device.Serial || got.Device.Via != "3ware,0" || len(got.ATAAttributes) != len(want.ATAAttributes) || got.SMARTPassed == nil || !*got.SMARTPassed {
+			t.Errorf("%s port 0: %+v, %d attributes (smartctl %d), errors %v", drv.name, got.Device, len(got.ATAAttributes), len(want.ATAAttributes), got.Errors)
+		}
+		sl := by[drv.name+" port 1"]
+		if sl.Skipped != "standby" || asleep.Medium() != 0 {
+			t.Errorf("%s port 1 in standby: skipped %q, %d commands that wake it; log %v", drv.name, sl.Skipped, asleep.Medium(), ctl.Log())
+		}
+		// The first command any port gets is CHECK POWER MODE.
+		first := map[string]bool{}
+		for _, l := range ctl.Log() {
+			if strings.HasPrefix(l, "ATA port ") {
+				port := strings.Fields(l)[2]
+				if !first[port] {
+					first[port] = true
+					if !strings.Contains(l, "cmd e5") {
+						t.Errorf("%s: first command to port %s: %s", drv.name, port, l)
+					}
+				}
+			}
+		}
+	}
 }
