@@ -204,6 +204,47 @@ func TestPackageDeb(t *testing.T) {
 	}
 }
 
+// The RPM from the same `make package` holds the same files where
+// RHEL-like systems look for them, the configuration as %config(noreplace),
+// and scriptlets that enable nothing.
+func TestPackageRPM(t *testing.T) {
+	rpm := needProgram(t, "rpm", "rpm")
+	p := makeRelease(t)
+	rpms, _ := filepath.Glob(filepath.Join(p.dist, "diskwatch-*.rpm"))
+	if len(rpms) != 1 {
+		t.Fatalf("no single .rpm in %s", p.dist)
+	}
+	q := func(args ...string) string {
+		out, err := exec.Command(rpm, append(append([]string{"-qp"}, args...), rpms[0])...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("rpm -qp %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	upstream, release, _ := strings.Cut(p.version, "-")
+	if got := q("--queryformat", "%{NAME} %{VERSION} %{RELEASE} %{ARCH}"); got != "diskwatch "+upstream+" "+release+" x86_64" {
+		t.Errorf("rpm NEVRA: %q", got)
+	}
+	list := q("--dump")
+	for _, f := range []string{"/usr/sbin/diskwatch ", "/usr/sbin/diskwatch-zabbix ", "/usr/lib/systemd/system/diskwatch.service ",
+		"/etc/diskwatch/diskwatch.yaml ", "/etc/zabbix/zabbix_agentd.d/userparameter_diskwatch.conf ",
+		"/usr/share/man/man8/diskwatch.8.gz ", "/usr/share/zsh/site-functions/_diskwatch "} {
+		if !strings.Contains(list, f) {
+			t.Errorf("rpm lacks %s", f)
+		}
+	}
+	// --dump: path size mtime digest mode owner group isconfig ...
+	for _, l := range strings.Split(list, "\n") {
+		if f := strings.Fields(l); len(f) > 7 && f[0] == "/etc/diskwatch/diskwatch.yaml" && (f[4] != "0100640" || f[7] != "1") {
+			t.Errorf("rpm: %s: mode %s config %s, want 0100640 and config", f[0], f[4], f[7])
+		}
+	}
+	scripts := q("--scripts")
+	if strings.Contains(scripts, "enable --now") || strings.Contains(scripts, "systemctl start") {
+		t.Errorf("rpm scriptlets start or enable the daemon:\n%s", scripts)
+	}
+}
+
 // `make release` writes a tar.gz of the static binaries and contrib/ and
 // a SHA256SUMS that sha256sum -c accepts.
 func TestReleaseArchive(t *testing.T) {

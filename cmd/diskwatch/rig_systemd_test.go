@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
+	"github.com/diskwatch/diskwatch/alerts/output/zabbix"
 	"github.com/diskwatch/diskwatch/cmd/diskwatch/internal/rig"
 )
 
@@ -233,25 +234,34 @@ stat -c '%n %a %U:%G' /var/lib/diskwatch /etc/diskwatch/diskwatch.yaml; test -e 
 		}
 	}
 
-	// The Zabbix agent, as user zabbix, reads the items through the
+	// The Zabbix agent, as user zabbix, reads the item through the
 	// packaged snippet (Debian's agent includes zabbix_agentd.conf.d).
-	zbx := func(key string) string {
+	zbx := func() zabbix.Master {
 		t.Helper()
-		out := sh(time.Minute, "runuser -u zabbix -- zabbix_agentd -t '"+key+"'")
-		m := regexp.MustCompile(`\[t\|(.*)\]`).FindStringSubmatch(out)
-		if m == nil {
-			t.Fatalf("zabbix_agentd -t %s: %s", key, out)
+		out := sh(time.Minute, "runuser -u zabbix -- zabbix_agentd -t 'diskwatch.get[auto]'")
+		m := regexp.MustCompile(`(?s)\[t\|(.*)\]\s*$`).FindStringSubmatch(out)
+		var v zabbix.Master
+		if m == nil || json.Unmarshal([]byte(m[1]), &v) != nil || v.Readings == nil {
+			t.Fatalf("zabbix_agentd -t diskwatch.get[auto] as zabbix: %s", out)
 		}
-		return m[1]
+		return v
 	}
-	if v := zbx("md.degraded[md0]"); v != "0" {
-		t.Errorf("md.degraded[md0] = %q before the failure", v)
+	md0Degraded := func(v zabbix.Master) int {
+		for _, a := range v.Arrays {
+			if a.Name == "md0" {
+				return a.Degraded
+			}
+		}
+		return -1
 	}
-	if v := zbx("diskwatch.discovery[disks]"); !strings.Contains(v, "NVME0") {
-		t.Errorf("diskwatch.discovery[disks] = %q", v)
+	v := zbx()
+	var serials []string
+	for _, d := range v.Disks {
+		serials = append(serials, d.Serial)
 	}
-	if v := zbx("diskwatch.status"); v == "" {
-		t.Error("diskwatch.status is empty")
+	t.Logf("zabbix_agentd -t diskwatch.get[auto] as zabbix: running %d, severity %d (%s; %s), disks %v, md0 degraded %d", v.Running, v.Severity, v.Problems, v.OtherProblems, serials, md0Degraded(v))
+	if v.Running != 1 || md0Degraded(v) != 0 || !slices.Contains(serials, "NVME0") || !slices.Contains(serials, "SATA0") {
+		t.Errorf("Zabbix item before the failure: running %d, md0 degraded %d, disks %v", v.Running, md0Degraded(v), serials)
 	}
 
 	// Reload: a bad file is refused and the daemon keeps running; a good
@@ -272,10 +282,10 @@ grep -n 'interval: 5s' /etc/diskwatch/diskwatch.yaml && diskwatch config check /
 	line, took = waitJournal(regexp.MustCompile(`.*"rule":"md\.degraded".*"severity":"CRITICAL".*`), 3*time.Minute)
 	t.Logf("md.degraded alert in the journal %v after mdadm --fail: %s", took.Round(time.Millisecond), line)
 	for i := 0; ; i++ {
-		if v := zbx("md.degraded[md0]"); v == "1" {
+		if d := md0Degraded(zbx()); d == 1 {
 			break
 		} else if i == 20 {
-			t.Errorf("md.degraded[md0] = %q after the failure", v)
+			t.Errorf("Zabbix: md0 degraded = %d after the failure", d)
 			break
 		}
 		time.Sleep(3 * time.Second)

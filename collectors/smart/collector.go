@@ -159,7 +159,7 @@ func (c *Collector) Collect(ctx context.Context, out *model.Snapshot) error {
 type permissionError struct{ err error }
 
 func (e permissionError) Error() string {
-	return e.err.Error() + " (diskwatch needs root, or CAP_SYS_RAWIO and read access to the disk nodes, for SMART)"
+	return e.err.Error() + " (diskwatch needs root for SMART, or CAP_SYS_RAWIO for ATA/SCSI and CAP_SYS_ADMIN for NVMe, with read access to the disk nodes)"
 }
 func (e permissionError) Is(target error) bool { return target == collectors.ErrPermission }
 func (e permissionError) Unwrap() error        { return e.err }
