@@ -166,7 +166,9 @@ type Track struct {
 	last   Reading
 	have   bool
 	// bad change points within the window (time, 5+197+198+187)
-	pts [16]struct{ t, v int64 }
+	// (at most one per day, the day's latest: a window of WindowDays
+	// holds WindowDays+1 days, and one point at or before its start)
+	pts [WindowDays + 2]struct{ t, v int64 }
 	np  int
 	// realloc's first non-zero time, 0 = never (while 0 at the start)
 	reallocFrom0 int64
@@ -225,12 +227,15 @@ func (t *Track) Add(r Reading) (lagged bool) {
 		t.reallocFrom0 = r.Time
 	}
 	b := bad(&r)
-	if t.np == 0 || t.pts[(t.np-1)%len(t.pts)].v != b {
+	switch {
+	case t.np > 0 && t.pts[t.np-1].v == b:
+	case t.np >= 2 && t.pts[t.np-1].t/86400 == r.Time/86400:
+		t.pts[t.np-1] = struct{ t, v int64 }{r.Time, b} // the day's latest
+	default:
 		if t.np >= len(t.pts) {
-			// Full: drop the oldest (growth is already far above any
-			// threshold with this many changes in a window).
-			copy(t.pts[:], t.pts[1:])
-			t.np = len(t.pts) - 1
+			// Cannot happen with one point a day; keep the base exact.
+			copy(t.pts[1:], t.pts[2:])
+			t.np--
 		}
 		t.pts[t.np] = struct{ t, v int64 }{r.Time, b}
 		t.np++
