@@ -35,6 +35,13 @@ func (d *Daemon) serveHTTP(cfg *config.Config) {
 		d.log.Error().Err(err).Str("listen", addr).Msg("Prometheus /metrics not served")
 		return
 	}
+	d.httpSrv = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 10 * time.Second}
+	go d.httpSrv.Serve(ln)
+	d.log.Info().Str("listen", ln.Addr().String()).Msg("serving Prometheus /metrics")
+}
+
+// handler routes the daemon's HTTP paths; any other path is 404.
+func (d *Daemon) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", prom.Handler(d.latest.Load))
 	mux.HandleFunc("/report", d.serveReport)
@@ -53,9 +60,7 @@ func (d *Daemon) serveHTTP(cfg *config.Config) {
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "diskwatch: metrics at /metrics, health report at /report, /-/healthy, /-/ready")
 	})
-	d.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go d.httpSrv.Serve(ln)
-	d.log.Info().Str("listen", ln.Addr().String()).Msg("serving Prometheus /metrics")
+	return mux
 }
 
 // serveReport is the daemon's /report: the same page as `diskwatch report`,
