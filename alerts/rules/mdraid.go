@@ -131,6 +131,7 @@ var mdDegraded = &Rule{
 				}
 				f = mdFinding(a, model.Critical, msg, remedy)
 				f.Related = append(failed, a.Candidates...)
+				withRebuildRisk(in, a, &f)
 			}
 			f.Values = mergeValues(f.Values, map[string]float64{"disks_total": float64(a.DisksTotal), "disks_active": float64(a.DisksActive), "disks_failed": float64(len(failed))})
 			out = append(out, f)

@@ -17,7 +17,7 @@ import (
 
 // RaidTimeoutRules are the rules about md members' recovery limits and
 // the array's scrubs.
-func RaidTimeoutRules() []*Rule { return []*Rule{mdSCTERC, mdScrubOverdue} }
+func RaidTimeoutRules() []*Rule { return []*Rule{mdSCTERC, mdScrubOverdue, mdSameBatch} }
 
 // redundant reports whether an md level has redundancy md can rebuild from.
 func redundant(level string) bool {

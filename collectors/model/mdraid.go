@@ -146,6 +146,10 @@ func (a *Array) Samples() []Sample {
 	if a.MismatchCount >= 0 {
 		s = append(s, Sample{id, "md_mismatch_cnt", float64(a.MismatchCount)})
 	}
+	if a.SyncSpeedKiBs > 0 {
+		// A resync, check or rebuild's speed: what the next rebuild can expect.
+		s = append(s, Sample{id, MetricMDSyncSpeed, a.SyncSpeedKiBs})
+	}
 	return s
 }
 
@@ -170,3 +174,7 @@ type ConfArray struct {
 	// when the link exists.
 	Kernel string `json:"kernel,omitempty"`
 }
+
+// MetricMDSyncSpeed is the speed of a running resync, check or rebuild
+// (KiB/s), written only while one runs.
+const MetricMDSyncSpeed = "md_sync_speed_kib_s"
