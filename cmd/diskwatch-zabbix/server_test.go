@@ -149,7 +149,7 @@ notify:
 		t.Errorf("snapshot mode %v, want 0644", st.Mode().Perm())
 	}
 
-	agentPort := z.startAgent(bin, state)
+	agent, agentPort := z.startAgent(bin, state)
 
 	var groups []struct{ Groupid string }
 	z.call("hostgroup.get", map[string]any{"filter": map[string]any{"name": "Linux servers"}}, &groups)
@@ -166,6 +166,7 @@ notify:
 		"macros": []any{
 			map[string]any{"macro": "{$DISKWATCH.INTERVAL}", "value": "3s"},
 			map[string]any{"macro": "{$DISKWATCH.SNAPSHOT.MAXAGE}", "value": "15s"},
+			map[string]any{"macro": "{$DISKWATCH.NODATA}", "value": "20s"},
 		},
 	}, &created)
 	host := created.Hostids[0]
@@ -174,7 +175,9 @@ notify:
 	linked := time.Now()
 
 	// Discovery creates items for every kind of entity; they get values.
-	want := []string{"diskwatch.md.status[md0]", "diskwatch.md.status[md1]", "diskwatch.md.problems[md0]",
+	// Arrays are keyed by identity (their UUID), as diskwatch names them.
+	md0 := "md:uuid:" + strings.ReplaceAll(strings.TrimSpace(string(mustRead(t, capturesDir+"/02-healthy/sys/block/md0/md/uuid"))), "-", "")
+	want := []string{"diskwatch.md.status[" + md0 + "]", "diskwatch.md.problems[" + md0 + "]",
 		"diskwatch.ups.status[testups]", "diskwatch.ups.charge[testups]", "diskwatch.disk.temperature[", "diskwatch.disk.nvme.percentage_used[",
 		"diskwatch.disk.attr.raw[", "diskwatch.sensor.value[hwmon", "diskwatch.running", "diskwatch.age", "diskwatch.status"}
 	var items []zitem
@@ -207,8 +210,8 @@ notify:
 		t.Errorf("discovered: %v", counts)
 	}
 	z.expectValue(items, "diskwatch.running", "1")
-	z.expectValue(items, "diskwatch.md.status[md0]", "0")
-	z.expectValue(items, "diskwatch.md.problems[md0]", "OK")
+	z.expectValue(items, "diskwatch.md.status["+md0+"]", "0")
+	z.expectValue(items, "diskwatch.md.problems["+md0+"]", "OK")
 	// Every item that has a value is supported; an unsupported one says
 	// why (none may be silently empty).
 	for _, it := range items {
@@ -224,7 +227,7 @@ notify:
 	p := z.waitProblem(host, crit, true, 2*time.Minute)
 	t.Logf("md0 failed member -> %q raised in %s (opdata %q)", crit, time.Since(t0).Round(time.Second), p)
 	items = z.items(host)
-	if v := z.value(items, "diskwatch.md.problems[md0]"); !strings.Contains(v, "CRITICAL md0: md0 (raid1) is DEGRADED [2/1]") || !strings.Contains(v, "what to do: ") {
+	if v := z.value(items, "diskwatch.md.problems["+md0+"]"); !strings.Contains(v, "CRITICAL md0: md0 (raid1) is DEGRADED [2/1]") || !strings.Contains(v, "what to do: ") {
 		t.Errorf("md0 problems: %q", v)
 	}
 	// Rebuilt (the capture after mdadm --add and the resync): resolved.
@@ -246,7 +249,7 @@ notify:
 	z.waitFor("items unsupported with the reason", time.Minute, func() bool {
 		items = z.items(host)
 		for _, it := range items {
-			if it.Key == "diskwatch.md.status[md0]" {
+			if it.Key == "diskwatch.md.status["+md0+"]" {
 				return it.State == "1" && strings.Contains(it.Error, "diskwatch is not running")
 			}
 		}
@@ -255,6 +258,13 @@ notify:
 	if age, err := strconv.ParseFloat(z.value(items, "diskwatch.age"), 64); err != nil || age < 15 {
 		t.Errorf("diskwatch.age %v (%v): want the real age of the stale snapshot", z.value(items, "diskwatch.age"), err)
 	}
+	// The agent goes away (or never had the UserParameter file): no data.
+	noData := "diskwatch: no data from the agent on diskwatch-test"
+	syscall.Kill(-agent.Process.Pid, syscall.SIGTERM)
+	agent.Wait()
+	t0 = time.Now()
+	z.waitProblem(host, noData, true, 2*time.Minute)
+	t.Logf("agent stopped -> %q raised in %s (nodata 20s)", noData, time.Since(t0).Round(time.Second))
 	t.Logf("whole test %s", time.Since(start).Round(time.Second))
 }
 
@@ -702,7 +712,7 @@ func (z *zrig) fakeSmartctl() string {
 // Debian's service does), with the shipped UserParameter file in a
 // zabbix_agentd.conf.d/ it includes the way Debian's zabbix_agentd.conf
 // does; it returns the agent's port.
-func (z *zrig) startAgent(bin, state string) int {
+func (z *zrig) startAgent(bin, state string) (*exec.Cmd, int) {
 	t := z.t
 	// The directory README tells operators is the one Debian's agent reads.
 	if b, err := os.ReadFile("/etc/zabbix/zabbix_agentd.conf"); err == nil && !regexp.MustCompile(`(?m)^Include=/etc/zabbix/zabbix_agentd\.conf\.d/\*\.conf$`).Match(b) {
@@ -737,7 +747,7 @@ func (z *zrig) startAgent(bin, state string) int {
 		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", a.Process.Pid))
 		return err == nil && regexp.MustCompile(fmt.Sprintf(`(?m)^Uid:\s+%d\s`, zc.Uid)).Match(st) && portOpen(port)
 	})
-	return port
+	return a, port
 }
 
 // zabbixPort is a port free on 127.0.0.1 in the range Zabbix accepts
@@ -773,7 +783,7 @@ func (z *zrig) agent2(confd string, env []string) {
 	c := exec.Command("runuser", "-u", "zabbix", "--", zabbixAgent2, "-c", conf, "-t", "diskwatch.get[auto]")
 	c.Env = env
 	out, err := c.CombinedOutput()
-	if err != nil || !bytes.Contains(out, []byte(`|{"running":1,"error":""`)) || !bytes.Contains(out, []byte(`"arrays":[{"name":"md0"`)) {
+	if err != nil || !bytes.Contains(out, []byte(`|{"running":1,"error":""`)) || !bytes.Contains(out, []byte(`"name":"md0","level":"raid1","state":"clean"`)) {
 		t.Errorf("zabbix_agent2 -t as zabbix: %v\n%.500s", err, out)
 	}
 }

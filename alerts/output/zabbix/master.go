@@ -113,8 +113,10 @@ type MasterAttr struct {
 	Raw    int64  `json:"raw"`
 }
 
-// MasterArray is one md array.
+// MasterArray is one md array. ID is its identity (model.Array.ID: the
+// UUID when known), which survives the kernel renaming md0 to md127.
 type MasterArray struct {
+	ID       string `json:"id"`
 	Name     string `json:"name"`
 	Level    string `json:"level"`
 	State    string `json:"state"`
@@ -331,7 +333,7 @@ func readings(doc *snapshot.Doc) *Readings {
 	}
 	for i := range s.Arrays {
 		a := &s.Arrays[i]
-		ma := MasterArray{Name: model.Clean(a.Name), Level: a.Level, State: a.ArrayState, Sync: a.SyncPercent,
+		ma := MasterArray{ID: a.ID(), Name: model.Clean(a.Name), Level: a.Level, State: a.ArrayState, Sync: a.SyncPercent,
 			DisksTotal: a.DisksTotal, DisksActive: a.DisksActive, DisksFailed: a.DisksFailed, DisksDown: a.DisksDown, DisksSpare: a.DisksSpare}
 		if ma.State == "" {
 			ma.State = a.Activity
@@ -343,7 +345,7 @@ func readings(doc *snapshot.Doc) *Readings {
 			mc := a.MismatchCount
 			ma.Mismatch = &mc
 		}
-		ma.Severity, ma.Problems = entity(a.ID(), a.Name, a.Path, a.UUID)
+		ma.Severity, ma.Problems = entity(a.ID(), a.Name)
 		m.Arrays = append(m.Arrays, ma)
 	}
 	for i := range s.UPS {
