@@ -13,12 +13,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/diskwatch/diskwatch/alerts/assemble/locate"
 	"github.com/diskwatch/diskwatch/alerts/config"
+	"github.com/diskwatch/diskwatch/alerts/daemon/control"
+	"github.com/diskwatch/diskwatch/alerts/engine"
 	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors"
@@ -226,25 +229,60 @@ func Power(fs hostroot.FS, cfg *config.Config) []collectors.Named {
 	return out
 }
 
-// OpenHistory opens the history store in dir for a one-shot command ("off"
-// or "none": no store). A store that cannot be opened costs the trend
-// rules, never the command: the reason is logged, at info level when dir
-// is the default (which a non-root user cannot create), else at warn.
-func OpenHistory(ctx context.Context, dir string, log zerolog.Logger) *history.Store {
-	if dir == "off" || dir == "none" {
-		return nil
+// Shared is the history as a one-shot command sees it: the store itself,
+// or, while a daemon owns it, the daemon's store through its control
+// socket (everything but Ack read-only there).
+type Shared interface {
+	rules.History
+	rules.Baselines
+	StoredHistory
+	Ack(ctx context.Context, subject, metric string, t time.Time, v float64) error
+	Close() error
+}
+
+// OpenShared opens the history in dir: through the running daemon's control
+// socket when one answers there (viaDaemon), else the store itself.
+func OpenShared(ctx context.Context, dir string, opt history.Options) (h Shared, viaDaemon bool, err error) {
+	if _, err := os.Stat(filepath.Join(dir, control.SocketName)); err == nil {
+		if c, err := control.Dial(ctx, dir); err == nil {
+			return c, true, nil
+		}
 	}
-	st, err := history.Open(ctx, dir, history.Options{Log: log, LockTimeout: 2 * time.Second})
+	st, err := history.Open(ctx, dir, opt)
+	if err != nil {
+		return nil, false, err
+	}
+	return st, false, nil
+}
+
+// OpenHistory opens the history in dir for check ("off" or "none": no
+// history). The store itself gives both sides; a running daemon's gives
+// the read side only (store is nil: the daemon keeps its own readings). A
+// history that cannot be opened costs the trend rules, never the check:
+// the reason is logged, at info level when dir is the default (which a
+// non-root user cannot create), else at warn.
+func OpenHistory(ctx context.Context, dir string, log zerolog.Logger) (store engine.Store, hist rules.History, closer func()) {
+	closer = func() {}
+	if dir == "off" || dir == "none" {
+		return nil, nil, closer
+	}
+	h, viaDaemon, err := OpenShared(ctx, dir, history.Options{Log: log, LockTimeout: 2 * time.Second})
 	if err != nil {
 		ev := log.Warn()
 		if dir == locate.DefaultStateDir {
 			ev = log.Info()
 		}
 		ev.Err(err).Msg("history store unavailable: readings not kept, trend rules see no history this run")
-		return nil
+		return nil, nil, closer
 	}
+	closer = func() { h.Close() }
+	if viaDaemon {
+		log.Debug().Str("dir", dir).Msg("history read through the running daemon (its own rounds keep the readings)")
+		return nil, h, closer
+	}
+	st := h.(*history.Store)
 	if st.ReadOnly() {
 		log.Warn().Str("store", st.Path()).Msg("history store is on a read-only file system: readings of this run are not kept")
 	}
-	return st
+	return st, st, closer
 }

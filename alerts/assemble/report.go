@@ -12,16 +12,24 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/diskwatch/diskwatch/alerts/engine"
-	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/alerts/report"
+	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
+
+// StoredHistory is what the report reads from a history: the series, and
+// the subjects known only from it with their latest readings.
+type StoredHistory interface {
+	rules.History
+	Latest(subject string) (map[string]rules.Point, error)
+	Subjects() ([]string, error)
+}
 
 // Report assembles the report of snap (not modified) plus the disks
 // known only from history; findings evaluates the rules on the combined
 // snapshot. hist may be nil.
 func Report(ctx context.Context, snap *model.Snapshot, findings func(*model.Snapshot) []model.Finding,
-	hist *history.Store, host string, now time.Time, window time.Duration, log zerolog.Logger) (*report.Report, error) {
+	hist StoredHistory, host string, now time.Time, window time.Duration, log zerolog.Logger) (*report.Report, error) {
 	s := *snap
 	s.Disks = append([]model.Disk(nil), snap.Disks...)
 	in := report.Input{Host: host, Now: now, Since: now.Add(-window), Snapshot: &s}
@@ -67,7 +75,7 @@ func ParseWindow(s string) (time.Duration, error) {
 // addStoredSubjects adds to snap the disks known only from history (a fleet
 // replayed into the store, a disk since removed), rebuilt from their
 // latest stored readings so the same rules judge them.
-func addStoredSubjects(snap *model.Snapshot, hist *history.Store) (newest time.Time, err error) {
+func addStoredSubjects(snap *model.Snapshot, hist StoredHistory) (newest time.Time, err error) {
 	live := map[string]bool{}
 	for _, d := range snap.Disks {
 		live[d.Device.ID()] = true
@@ -109,7 +117,7 @@ func windowString(d time.Duration) string {
 
 // alertMarks reads the alert_level series the engine stores after each
 // evaluation and marks every rise.
-func alertMarks(hist *history.Store, snap *model.Snapshot, since time.Time) map[string][]report.Mark {
+func alertMarks(hist StoredHistory, snap *model.Snapshot, since time.Time) map[string][]report.Mark {
 	out := map[string][]report.Mark{}
 	var subjects []string
 	for _, d := range snap.Disks {

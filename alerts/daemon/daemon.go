@@ -27,6 +27,7 @@ import (
 
 	"github.com/diskwatch/diskwatch/alerts/assemble"
 	"github.com/diskwatch/diskwatch/alerts/config"
+	"github.com/diskwatch/diskwatch/alerts/daemon/control"
 	"github.com/diskwatch/diskwatch/alerts/engine"
 	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/alerts/lifecycle"
@@ -92,6 +93,7 @@ type Daemon struct {
 	wdone chan struct{}
 
 	httpSrv       *http.Server
+	stopControl   context.CancelFunc
 	lastHeartbeat time.Time
 	selfTests     *selfTester // scheduled SMART self-tests (selftests.go)
 }
@@ -130,6 +132,19 @@ func (d *Daemon) Start(ctx context.Context, cfg *config.Config) error {
 			d.log.Error().Err(err).Msg("history store unavailable: trend rules see no history this run")
 		} else {
 			d.store = st
+			// While the daemon owns the store, report, ack and check use it
+			// through the control socket (package control says why).
+			cctx, cancel := context.WithCancel(context.Background())
+			srv, err := control.Serve(cctx, d.dir, st, func() any { return d.latest.Load() })
+			if err != nil {
+				d.log.Error().Err(err).Msg("control socket not served: report, ack and check --state wait for the store while the daemon runs")
+			}
+			d.stopControl = func() {
+				cancel()
+				if srv != nil {
+					srv.Close() // before the store closes
+				}
+			}
 		}
 	}
 	q, err := notify.OpenQueue(filepath.Join(d.dir, QueueDir))
@@ -472,6 +487,9 @@ func (d *Daemon) stop() error {
 		sctx, c2 := context.WithTimeout(context.Background(), 2*time.Second)
 		d.httpSrv.Shutdown(sctx)
 		c2()
+	}
+	if d.stopControl != nil {
+		d.stopControl()
 	}
 	if d.store != nil {
 		d.store.Close()

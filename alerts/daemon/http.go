@@ -83,8 +83,12 @@ func (d *Daemon) serveReport(w http.ResponseWriter, r *http.Request) {
 	// The round's own findings, as the alerts were computed; disks known
 	// only from history get none.
 	fs := append([]model.Finding(nil), doc.Findings...)
+	var hist assemble.StoredHistory
+	if d.store != nil {
+		hist = d.store
+	}
 	rep, err := assemble.Report(r.Context(), doc.Snapshot, func(*model.Snapshot) []model.Finding { return fs },
-		d.store, doc.Host, d.now(), window, d.log)
+		hist, doc.Host, d.now(), window, d.log)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

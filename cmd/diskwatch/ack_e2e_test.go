@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/diskwatch/diskwatch/alerts/output/cli"
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
@@ -76,7 +77,7 @@ func (h *ackHost) check(t *testing.T, bin, state, rule string) []model.Finding {
 	if _, ok := err.(*exec.ExitError); err != nil && !ok {
 		t.Fatal(err)
 	}
-	var doc checkJSON
+	var doc cli.CheckDoc
 	if err := json.Unmarshal(out, &doc); err != nil {
 		t.Fatalf("check output: %v\n%s", err, out)
 	}

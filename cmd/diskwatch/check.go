@@ -2,222 +2,214 @@ package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
-	"io"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/diskwatch/diskwatch/alerts/assemble"
 	"github.com/diskwatch/diskwatch/alerts/assemble/locate"
 	"github.com/diskwatch/diskwatch/alerts/engine"
+	"github.com/diskwatch/diskwatch/alerts/output/cli"
+	"github.com/diskwatch/diskwatch/alerts/output/prom"
+	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
+	"github.com/diskwatch/diskwatch/alerts/output/zabbix"
 	"github.com/diskwatch/diskwatch/alerts/rules"
-	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
-func runCheck(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	var c common
-	c.register(fs, e)
-	format := fs.String("format", "text", "output `format`: text, json or nagios")
-	showOK := fs.Bool("all", false, "text: also list OK (informational) findings")
-	stateDir := fs.String("state", e.getenv("DISKWATCH_STATE"), "history store `DIR`: readings are appended so trend rules work from cron (default daemon.state_dir, else "+locate.DefaultStateDir+"; \"off\" to not keep history; env DISKWATCH_STATE)")
-	if code, ok := parse(fs, args, e); !ok {
-		return code
-	}
-	if !formatOK(e, "check", *format, "text", "json", "nagios") {
-		return exitUnknown
-	}
-	log := c.logger(e)
-	rs := rules.Default()
-	cfg, err := c.loadConfig(rs)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "diskwatch check: %v\n", err)
-		if *format == "nagios" {
-			fmt.Fprintf(e.stdout, "DISKWATCH UNKNOWN - configuration error: %s\n", oneLine(err.Error()))
-		}
-		return exitUnknown
-	}
-	ctx = log.WithContext(ctx) // collectors log what they skip and why at debug level
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	if *stateDir == "" && c.root != "" && c.root != "/" {
-		// A --root run reads a fixture tree, not this host: its readings
-		// are not this host's history unless --state says where to put them.
-		*stateDir = "off"
-	}
-	dir := assemble.StateDir(*stateDir, nil, cfg)
-	kdir := dir
-	if dir == "off" || dir == "none" {
-		kdir = assemble.StateDir("", nil, cfg) // the kernel log's position is kept all the same
-	}
-	h := c.host(e, kdir)
-	defer h.Close()
-	eng := &engine.Engine{Sources: h.Sources(cfg), Rules: rs, Settings: &cfg.Settings, Now: e.now, Log: log}
-	if st := assemble.OpenHistory(ctx, dir, log); st != nil {
-		defer st.Close()
-		eng.Store, eng.History = st, st
-	}
-	res := eng.Cycle(ctx)
-	switch *format {
-	case "json":
-		writeCheckJSON(e.stdout, res)
-	case "nagios":
-		writeNagios(e.stdout, res)
-	default:
-		writeText(e.stdout, res, *showOK)
-	}
-	return res.Status.ExitCode()
-}
+// diskwatch_build_info carries the version this binary was built as.
+func init() { prom.Version, prom.Revision = version, revision }
 
-// checkJSON is the JSON document `check --format json` prints.
-type checkJSON struct {
-	Status   string               `json:"status"`
-	Time     string               `json:"time"`
-	Findings []model.Finding      `json:"findings"`
-	Summary  map[string]int       `json:"summary"`
-	Sources  []model.SourceStatus `json:"sources"`
-	Arrays   []model.Array        `json:"arrays,omitempty"`
-	Disks    []model.Disk         `json:"disks,omitempty"`
-	UPS      []model.UPS          `json:"ups,omitempty"`
-	Sensors  []model.Sensor       `json:"sensors,omitempty"`
-}
-
-// writeCheckJSON prints check's JSON document.
-func writeCheckJSON(w io.Writer, res *engine.Result) {
-	doc := checkJSON{
-		Status: res.Status.String(), Time: res.Snapshot.Time.UTC().Format("2006-01-02T15:04:05Z"),
-		Findings: res.Findings, Summary: counts(res.Findings), Sources: res.Snapshot.Sources,
-		Arrays: res.Snapshot.Arrays, Disks: res.Snapshot.Disks, UPS: res.Snapshot.UPS, Sensors: res.Snapshot.Sensors,
-	}
-	if doc.Findings == nil {
-		doc.Findings = []model.Finding{}
-	}
-	writeJSON(w, doc)
-}
-
-func counts(fs []model.Finding) map[string]int {
-	m := map[string]int{"OK": 0, "WARNING": 0, "CRITICAL": 0, "UNKNOWN": 0}
-	for _, f := range fs {
-		m[f.Severity.String()]++
-	}
-	return m
-}
-
-// writeText prints one line per finding, most severe first, then a
-// summary line.
-func writeText(w io.Writer, res *engine.Result, showOK bool) {
-	hidden := 0
-	for _, f := range res.Findings {
-		if f.Severity == model.OK && !showOK && f.Rule != "collector.nothing" && f.Rule != "collector.permission" {
-			hidden++
-			continue
-		}
-		line := fmt.Sprintf("%-8s %s", f.Severity, withSubject(f))
-		if f.Remedy != "" {
-			line += " — " + f.Remedy
-		}
-		fmt.Fprintln(w, safeLine(line))
-	}
-	c := counts(res.Findings)
-	s := res.Snapshot
-	notice := ""
-	if c["NOTICE"] > 0 {
-		notice = fmt.Sprintf(", %d notice", c["NOTICE"])
-	}
-	fmt.Fprintf(w, "%s: %d critical, %d warning, %d unknown%s, %d info; watched %s\n",
-		res.Status, c["CRITICAL"], c["WARNING"], c["UNKNOWN"], notice, c["OK"], watched(s))
-	if hidden > 0 {
-		fmt.Fprintf(w, "(%d informational findings hidden; --all shows them)\n", hidden)
-	}
-}
-
-func watched(s *model.Snapshot) string {
-	var parts []string
-	add := func(n int, what string) {
-		if n > 0 {
-			if n > 1 && !strings.HasSuffix(what, "s") {
-				what += "s"
+func cmdCheck(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "check", Args: cobra.NoArgs,
+		Short: "one-shot check for scripts and cron (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)",
+		Long: "Reads every enabled source once, evaluates the rules and prints the findings, most severe first.\n" +
+			"Readings are appended to the history store (--state; \"off\" keeps none) so trend rules work from cron."}
+	o := newOpts(e, c, fRoot|fConfig|fUPS|fState, "warn", "text", "json", "nagios")
+	showOK := c.Flags().Bool("all", false, "text: also list OK (informational) findings")
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		s, err := o.open(c.Context(), true)
+		if err != nil {
+			if o.format == "nagios" && !errors.As(err, &usageError{}) {
+				fmt.Fprintf(e.stdout, "DISKWATCH UNKNOWN - configuration error: %s\n", cli.OneLine(err.Error()))
 			}
-			parts = append(parts, fmt.Sprintf("%d %s", n, what))
+			return err
 		}
+		defer s.cancel()
+		if o.state == "" && o.root != "" && o.root != "/" {
+			// A --root run reads a fixture tree, not this host: its readings
+			// are not this host's history unless --state says where to put them.
+			o.state = "off"
+		}
+		dir, kdir := o.stateDir(s.cfg), o.stateDir(s.cfg)
+		if dir == "off" || dir == "none" {
+			kdir = assemble.StateDir("", nil, s.cfg) // the kernel log's position is kept all the same
+		}
+		h := o.host(kdir)
+		defer h.Close()
+		eng := &engine.Engine{Sources: h.Sources(s.cfg), Rules: s.rs, Settings: &s.cfg.Settings, Now: e.now, Log: s.log}
+		store, hist, closeHist := assemble.OpenHistory(s.ctx, dir, s.log)
+		defer closeHist()
+		eng.Store, eng.History = store, hist
+		res := eng.Cycle(s.ctx)
+		switch o.format {
+		case "json":
+			cli.CheckJSON(e.stdout, res)
+		case "nagios":
+			cli.CheckNagios(e.stdout, res)
+		default:
+			cli.CheckText(e.stdout, res, *showOK)
+		}
+		return exitCode(res.Status.ExitCode())
 	}
-	add(len(s.Arrays), "md array")
-	add(len(s.Disks), "disk")
-	add(len(s.UPS), "UPS")
-	add(len(s.Sensors), "sensor")
-	if len(parts) == 0 {
-		return "nothing"
-	}
-	return strings.Join(parts, ", ")
+	return c
 }
 
-// writeNagios prints one status line with perfdata.
-func writeNagios(w io.Writer, res *engine.Result) {
-	msg := "all " + watched(res.Snapshot) + " healthy"
-	if watched(res.Snapshot) == "nothing" {
-		msg = "nothing to watch on this host"
-	}
-	var top []string
-	n := 0
-	for _, f := range res.Findings {
-		if f.Severity == model.OK {
-			continue
-		}
-		n++
-		if len(top) < 3 {
-			top = append(top, withSubject(f))
-		}
-	}
-	if n > 0 {
-		msg = strings.Join(top, "; ")
-		if n > len(top) {
-			msg += fmt.Sprintf("; and %d more", n-len(top))
-		}
-	}
-	var perf []string
-	for _, a := range res.Snapshot.Arrays {
-		if a.DisksTotal == 0 || a.Activity == "inactive" {
-			continue
-		}
-		// Fewer active disks than slots is critical: range "total:".
-		perf = append(perf, fmt.Sprintf("'%s_active'=%d;;%d:;0;%d", perfLabel(a.Name), a.DisksActive, a.DisksTotal, a.DisksTotal))
-	}
-	for _, d := range res.Snapshot.Disks {
-		if d.TemperatureC != nil {
-			perf = append(perf, fmt.Sprintf("'%s_temp'=%g", perfLabel(d.Device.Name+d.Device.Path), *d.TemperatureC))
-		}
-	}
-	line := fmt.Sprintf("DISKWATCH %s - %s", res.Status, safeLine(msg))
-	if len(perf) > 0 {
-		line += " | " + strings.Join(perf, " ")
-	}
-	fmt.Fprintln(w, line)
+// docOpts are the flags of the commands that answer from the daemon's
+// snapshot.
+type docOpts struct {
+	*opts
+	direct bool
+	maxAge time.Duration
 }
 
-func perfLabel(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\'' || r == '=' || r == '|' || r < 0x20 || r == ' ' {
-			return '_'
-		}
-		return r
-	}, model.Clean(s))
+func newDocOpts(e *env, c *cobra.Command) *docOpts {
+	d := &docOpts{opts: newOpts(e, c, fRoot|fConfig|fUPS|fState, "warn")}
+	c.Flags().BoolVar(&d.direct, "direct", false, "read the devices now even when the daemon's snapshot is fresh")
+	c.Flags().DurationVar(&d.maxAge, "max-age", 0, "use the daemon's snapshot only if younger than `D` (default: 3 daemon intervals, at least 3m)")
+	return d
 }
 
-// withSubject prefixes a finding's message with its subject unless the
-// message already starts with it.
-func withSubject(f model.Finding) string {
-	if strings.HasPrefix(f.Message, f.Subject) {
-		return f.Message
+// loadDoc returns the daemon's snapshot when it is fresh (no device is
+// touched), else collects once directly.
+func (d *docOpts) loadDoc(ctx context.Context) (*snapshot.Doc, error) {
+	s, err := d.open(ctx, false)
+	if err != nil {
+		return nil, err
 	}
-	return f.Subject + ": " + f.Message
+	defer s.cancel()
+	cfg, cfgErr := assemble.LoadConfig(d.config, nil, d.ups, s.rs)
+	// A configuration that does not load still lets a fresh snapshot
+	// answer; the state directory is then found without it.
+	dir := d.stateDir(cfg)
+	if !d.direct {
+		doc, err := locate.FreshSnapshot(dir, d.e.now(), d.maxAge)
+		if err == nil {
+			return doc, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, locate.ErrStale) {
+			s.log.Warn().Err(err).Msg("daemon snapshot unusable; reading devices directly")
+		}
+	}
+	if cfgErr != nil {
+		return nil, cfgErr
+	}
+	h := d.host(dir)
+	defer h.Close()
+	eng := &engine.Engine{Sources: h.Sources(cfg), Rules: s.rs, Settings: &cfg.Settings, Now: d.e.now, Log: s.log}
+	res := eng.Cycle(s.ctx)
+	host, _ := os.Hostname()
+	res.Snapshot.Host = host
+	return &snapshot.Doc{Written: res.Snapshot.Time, Host: host, Status: res.Status, Snapshot: res.Snapshot, Findings: res.Findings}, nil
 }
 
-// safeLine makes a line safe for a terminal or a monitoring system: one
-// line, no control characters (device strings are untrusted; rules clean
-// them already, this is the last line of defence).
-func safeLine(s string) string { return model.Clean(oneLine(s)) }
+func cmdMetrics(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "metrics", Args: cobra.NoArgs,
+		Short: "print the Prometheus metrics once (node_exporter textfile collector)",
+		Long: "Prints the Prometheus metrics once (text format), from the daemon's snapshot when it is fresh,\n" +
+			"else read now. For node_exporter's textfile collector (Debian: /var/lib/prometheus/node-exporter):\n" +
+			"  diskwatch metrics > DIR/diskwatch.prom.$$ && mv DIR/diskwatch.prom.$$ DIR/diskwatch.prom"}
+	d := newDocOpts(e, c)
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		doc, err := d.loadDoc(c.Context())
+		if err != nil {
+			return err
+		}
+		return prom.WriteText(e.stdout, doc)
+	}
+	return c
+}
 
-// oneLine keeps an output line a single line.
-func oneLine(s string) string {
-	return strings.NewReplacer("\n", " ", "\r", " ").Replace(s)
+func cmdZabbix(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "zabbix [flags] discovery KIND | get KEY | get NAME [ARG...]",
+		Short: "Zabbix agent items (UserParameter): zabbix discovery KIND | zabbix get KEY",
+		Long: "Items: " + strings.Join(zabbix.Items(), ", ") + ".\n" +
+			"KEY is as in Zabbix (smart.attr[DISK,5,raw]) or NAME ARG... apart. DISK is the identity from discovery\n" +
+			"({#DISKID}: wwn:..., serial:MODEL_SN), a serial or a kernel name. Values come from the daemon's snapshot\n" +
+			"when it is fresh (no disk is touched), else the devices are read now. Exit status 1 and a message on\n" +
+			"stderr when an item is not supported. Flags go before discovery/get: what follows is the item's.",
+		ValidArgs: []string{"discovery", "get"}}
+	d := newDocOpts(e, c)
+	c.Flags().SetInterspersed(false) // item arguments come from the Zabbix server: never flags
+	c.RunE = func(c *cobra.Command, rest []string) error {
+		if len(rest) < 2 || (rest[0] != "discovery" && rest[0] != "get") || (rest[0] == "discovery" && len(rest) != 2) {
+			return usageError{errors.New("want discovery KIND, get KEY or get NAME ARG...")}
+		}
+		var name, kind string
+		var kargs []string
+		var err error
+		if rest[0] == "discovery" {
+			if kind = rest[1]; !contains(zabbix.Kinds, kind) {
+				err = fmt.Errorf("unknown discovery %q (one of %s)", kind, strings.Join(zabbix.Kinds, ", "))
+			}
+		} else {
+			name, kargs, err = zabbix.ParseKey(rest[1])
+			if err == nil && len(rest) > 2 {
+				if kargs != nil {
+					err = errors.New("give the key either as NAME[ARGS] or as NAME ARG...")
+				}
+				kargs = rest[2:]
+				for len(kargs) > 0 && kargs[len(kargs)-1] == "" {
+					kargs = kargs[:len(kargs)-1] // unused optional arguments a UserParameter passes as ""
+				}
+				for _, a := range kargs {
+					if err == nil {
+						err = zabbix.ValidateArg(a)
+					}
+				}
+			}
+		}
+		if err == nil && name == zabbix.MasterKey {
+			// The template's item reads the daemon's snapshot only, as
+			// diskwatch-zabbix does: never the devices.
+			var maxAge time.Duration
+			if len(kargs) > 1 {
+				err = fmt.Errorf("%s takes one argument, the maximum snapshot age", name)
+			} else if len(kargs) == 1 {
+				maxAge, err = zabbix.ParseMaxAge(kargs[0])
+			}
+			if err == nil {
+				cfg, _ := assemble.LoadConfig(d.config, nil, nil, rules.Default()) // only for daemon.state_dir
+				path := filepath.Join(d.stateDir(cfg), snapshot.FileName)
+				doc, rerr := snapshot.Read(path)
+				fmt.Fprintf(e.stdout, "%s\n", zabbix.NewMaster(path, doc, rerr, e.now(), maxAge).JSON())
+				return nil
+			}
+		}
+		var doc *snapshot.Doc
+		if err == nil {
+			doc, err = d.loadDoc(c.Context())
+		}
+		var out any
+		if err == nil && kind != "" {
+			var b []byte
+			b, err = zabbix.Discovery(doc, kind)
+			out = string(b)
+		} else if err == nil {
+			out, err = zabbix.Get(doc, name, kargs, e.now())
+		}
+		if err != nil {
+			if errors.As(err, &usageError{}) {
+				return err
+			}
+			return failf(c, 1, "%s", cli.OneLine(err.Error()))
+		}
+		fmt.Fprintln(e.stdout, out)
+		return nil
+	}
+	return c
 }

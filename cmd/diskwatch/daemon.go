@@ -1,60 +1,44 @@
 package main
 
 import (
-	"context"
-	"flag"
-	"fmt"
 	"runtime/debug"
 
+	"github.com/spf13/cobra"
+
 	"github.com/diskwatch/diskwatch/alerts/assemble"
-	"github.com/diskwatch/diskwatch/alerts/assemble/locate"
 	"github.com/diskwatch/diskwatch/alerts/config"
 	"github.com/diskwatch/diskwatch/alerts/daemon"
-	"github.com/diskwatch/diskwatch/alerts/rules"
 )
 
-func runDaemon(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("daemon", flag.ContinueOnError)
-	var c common
-	c.register(fs, e)
-	stateDir := fs.String("state", e.getenv("DISKWATCH_STATE"), "state `DIR`: history, alert state, notification queue, snapshot (default daemon.state_dir, else "+locate.DefaultStateDir+"; env DISKWATCH_STATE)")
-	listen := fs.String("metrics-listen", "", "serve Prometheus /metrics on `ADDR` (overrides daemon.metrics_listen; \"off\" disables)")
-	rounds := fs.Int("rounds", 0, "stop after `N` rounds (0: run until SIGTERM); for tests and trials")
-	noHistory := fs.Bool("no-history", false, "do not open the history store")
-	if code, ok := parse(fs, args, e); !ok {
-		return code
-	}
-	explicitLevel := false
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "log-level" || f.Name == "verbose" {
-			explicitLevel = true
+func cmdDaemon(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "daemon", Args: cobra.NoArgs,
+		Short: "watch continuously: alerts (log, email, webhook, exec, Alertmanager, syslog), Prometheus /metrics, snapshot for Zabbix",
+		Long: "Runs each collector at its own interval (daemon.collector_intervals), evaluates the rules every round,\n" +
+			"sends alerts through the configured sinks, serves /metrics and /report and writes the snapshot that\n" +
+			"metrics, zabbix and diskwatch-zabbix answer from. SIGHUP reloads the configuration; SIGTERM stops."}
+	o := newOpts(e, c, fRoot|fConfig|fUPS|fState, "info")
+	listen := c.Flags().String("metrics-listen", "", "serve Prometheus /metrics on `ADDR` (overrides daemon.metrics_listen; \"off\" disables)")
+	rounds := c.Flags().Int("rounds", 0, "stop after `N` rounds (0: run until SIGTERM); for tests and trials")
+	noHistory := c.Flags().Bool("no-history", false, "do not open the history store")
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		if e.getenv("GOGC") == "" {
+			// The daemon's live heap is small and long-lived: collecting at
+			// 50 % growth instead of Go's 100 % keeps about 1.5 MiB less
+			// resident (measured by `make soak`) for little CPU.
+			debug.SetGCPercent(50)
 		}
-	})
-	if !explicitLevel {
-		c.logLevel = "info"
+		o.timeout = 0 // rounds have their own deadlines
+		s, err := o.open(c.Context(), true)
+		if err != nil {
+			return err
+		}
+		d := daemon.New(daemon.Options{FS: o.fs(), StateDir: o.stateDir(s.cfg), Rules: s.rs, MetricsListen: *listen, Rounds: *rounds,
+			NoHistory: *noHistory, Log: s.log, Now: e.now,
+			Load: func() (*config.Config, error) { return assemble.LoadConfig(o.config, nil, o.ups, s.rs) }})
+		if err := d.Start(c.Context(), s.cfg); err != nil {
+			return err
+		}
+		return d.Run(c.Context())
 	}
-	if e.getenv("GOGC") == "" {
-		// The daemon's live heap is small and long-lived: collecting at
-		// 50 % growth instead of Go's 100 % keeps about 1.5 MiB less
-		// resident (measured by `make soak`) for little CPU.
-		debug.SetGCPercent(50)
-	}
-	rs := rules.Default()
-	cfg, err := c.loadConfig(rs)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "diskwatch daemon: %v\n", err)
-		return exitUnknown
-	}
-	d := daemon.New(daemon.Options{FS: c.fs(), StateDir: assemble.StateDir(*stateDir, nil, cfg), Rules: rs,
-		Load: func() (*config.Config, error) { return c.loadConfig(rs) }, MetricsListen: *listen, Rounds: *rounds,
-		NoHistory: *noHistory, Log: c.logger(e), Now: e.now})
-	if err := d.Start(ctx, cfg); err != nil {
-		fmt.Fprintf(e.stderr, "diskwatch daemon: %v\n", err)
-		return exitUnknown
-	}
-	if err := d.Run(ctx); err != nil {
-		fmt.Fprintf(e.stderr, "diskwatch daemon: %v\n", err)
-		return exitUnknown
-	}
-	return exitOK
+	return c
 }

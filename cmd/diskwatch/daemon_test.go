@@ -108,7 +108,9 @@ type daemonProc struct {
 
 func startDaemon(t *testing.T, env []string, args ...string) *daemonProc {
 	t.Helper()
-	cmd := exec.Command(diskwatchBin(t), append([]string{"daemon"}, args...)...)
+	// The tests read the log as JSON (--log-format json, as for a log
+	// shipper); an operator reads logfmt in the journal.
+	cmd := exec.Command(diskwatchBin(t), append([]string{"daemon", "--log-format", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	p := &daemonProc{cmd: cmd, log: &syncBuf{}, done: make(chan error, 1)}
 	cmd.Stderr = p.log

@@ -1,29 +1,32 @@
 // Command diskwatch watches disks, RAID arrays, UPSes and sensors and warns
 // before a disk dies. See README.md.
 //
-// This package is the only place that reads flags and the environment and
-// calls os.Exit.
+// This package reads flags and the environment and chooses exit codes; the
+// work is done in alerts/assemble, alerts/daemon and alerts/output. The
+// commands and flags are defined once (cobra), and help, completion and the
+// man page are generated from them.
 package main
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/diskwatch/diskwatch/alerts/assemble"
+	"github.com/diskwatch/diskwatch/alerts/assemble/locate"
 	"github.com/diskwatch/diskwatch/alerts/config"
+	"github.com/diskwatch/diskwatch/alerts/output/logfmt"
 	"github.com/diskwatch/diskwatch/alerts/rules"
 	"github.com/diskwatch/diskwatch/collectors/hostroot"
 )
@@ -44,40 +47,11 @@ const (
 	exitUnknown  = 3
 )
 
-// command is one subcommand.
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, env *env, args []string) int
-}
-
-// env is what every subcommand gets: streams, clock, environment.
+// env is what every command gets: streams, clock, environment.
 type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	now            func() time.Time
-}
-
-func commands() []command {
-	return []command{
-		{"check", "one-shot check for scripts and cron (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)", runCheck},
-		{"replay", "run the rules over Backblaze drive-stats history and measure lead time and false alarms", runReplay},
-		{"ack", "ack DEVICE [ATTRIBUTE]: accept a disk's current error counts; from now on only growth alerts", runAck},
-		{"config", "config check FILE | config default", runConfig},
-		{"sensors", "print UPS status (config ups:, --ups URL) and sensor readings (hwmon, probes) with their IDs", runSensors},
-		{"raid", "list hardware RAID controllers and the physical disks read behind them", runRaid},
-		{"kernel-log", "print the disk errors and RAID events in the kernel log, attributed to disks", runKernelLog},
-		{"daemon", "watch continuously: alerts (log, email, webhook, exec, Alertmanager, syslog), Prometheus /metrics, snapshot for Zabbix", runDaemon},
-		{"metrics", "print the Prometheus metrics once (node_exporter textfile collector)", runMetrics},
-		{"zabbix", "zabbix discovery KIND | zabbix get KEY: Zabbix agent items (UserParameter)", runZabbix},
-		{"report", "write a self-contained HTML health report with trend charts (--html FILE)", runReport},
-		{"smart", "SMART record of each disk (or of smartctl -j captures): smart [DEVICE...] | smart --smartctl-json FILE...", runSmart},
-		{"selftest", "start a SMART self-test by hand: selftest DEVICE short|long", runSelfTest},
-		{"version", "print the version", func(_ context.Context, e *env, _ []string) int {
-			fmt.Fprintln(e.stdout, "diskwatch", version)
-			return exitOK
-		}},
-	}
 }
 
 func main() {
@@ -88,154 +62,232 @@ func main() {
 	os.Exit(code)
 }
 
+// exitCode ends a command with that status; what it had to say is said.
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
+
+// usageError is a mistake on the command line.
+type usageError struct{ error }
+
 func run(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(e.stderr)
-		if len(args) == 0 {
-			return exitUnknown
-		}
+	root := newRoot(e)
+	root.SetArgs(args)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	if len(args) == 0 {
+		root.SetOut(e.stderr)
+		fmt.Fprint(e.stderr, "usage: diskwatch COMMAND [flags]\n\n")
+		root.Help()
+		return exitUnknown
+	}
+	cmd, err := root.ExecuteContextC(ctx)
+	var code exitCode
+	switch {
+	case err == nil:
 		return exitOK
+	case errors.As(err, &code):
+		return int(code)
 	}
-	if args[0] == "--version" || args[0] == "-version" {
-		args = []string{"version"}
+	fmt.Fprintf(e.stderr, "%s: %s\n", cmd.CommandPath(), strings.TrimSpace(err.Error()))
+	var ue usageError
+	if errors.As(err, &ue) || !cmd.Runnable() || strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "arg") {
+		fmt.Fprintf(e.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
-	for _, c := range commands() {
-		if c.name == args[0] {
-			return c.run(ctx, e, args[1:])
-		}
-	}
-	fmt.Fprintf(e.stderr, "diskwatch: unknown command %q\n", args[0])
-	usage(e.stderr)
 	return exitUnknown
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: diskwatch COMMAND [flags]\n\ncommands:")
-	cs := commands()
-	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
-	for _, c := range cs {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "diskwatch",
+		Short: "disk and RAID health watchdog: warns before a disk dies, and says what to do",
+		Long: "diskwatch reads SMART, Linux software RAID, the kernel log, UPSes and sensors, and raises\n" +
+			"predictive alerts. Exit status of check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+		Version:           version,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
 	}
-	fmt.Fprintln(w, "\nRun 'diskwatch COMMAND -h' for a command's flags.")
-}
-
-// common holds the flags every collecting command shares.
-type common struct {
-	root     string
-	cfgPath  string
-	logLevel string
-	verbose  bool
-	timeout  time.Duration
-	ups      upsFlag
-}
-
-func (c *common) register(fs *flag.FlagSet, e *env) {
-	fs.StringVar(&c.root, "root", e.getenv("DISKWATCH_ROOT"), "read /proc, /sys, /dev and /run under `DIR` instead of / (env DISKWATCH_ROOT)")
-	fs.StringVar(&c.cfgPath, "config", e.getenv("DISKWATCH_CONFIG"), "configuration `FILE` (default "+config.DefaultPath+"; env DISKWATCH_CONFIG)")
-	fs.StringVar(&c.logLevel, "log-level", "warn", "log `level`: debug, info, warn, error")
-	fs.BoolVar(&c.verbose, "verbose", false, "log what is skipped and why (same as --log-level debug)")
-	fs.DurationVar(&c.timeout, "timeout", 60*time.Second, "overall deadline of one collection")
-	fs.Var(&c.ups, "ups", "watch the UPS at `URL`: nut://[user:pass@]host[:port][/upsname] or apcupsd://host[:port] (repeatable; adds to the config's ups:)")
-}
-
-func (c *common) logger(e *env) zerolog.Logger {
-	lvl, err := zerolog.ParseLevel(c.logLevel)
-	if err != nil || c.logLevel == "" {
-		lvl = zerolog.WarnLevel
+	root.SetVersionTemplate("diskwatch {{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddGroup(&cobra.Group{ID: "watch", Title: "Watching:"}, &cobra.Group{ID: "inspect", Title: "Looking at one part:"},
+		&cobra.Group{ID: "state", Title: "History and alerts:"})
+	for _, c := range []*cobra.Command{cmdCheck(e), cmdDaemon(e), cmdMetrics(e), cmdZabbix(e)} {
+		c.GroupID = "watch"
+		root.AddCommand(c)
 	}
-	if c.verbose {
-		lvl = zerolog.DebugLevel
+	for _, c := range []*cobra.Command{cmdSmart(e), cmdSensors(e), cmdHWRaid(e), cmdKernelLog(e), cmdSelfTest(e)} {
+		c.GroupID = "inspect"
+		root.AddCommand(c)
 	}
-	var w io.Writer = e.stderr
-	if f, ok := e.stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-		w = zerolog.ConsoleWriter{Out: e.stderr, TimeFormat: time.TimeOnly}
+	for _, c := range []*cobra.Command{cmdReport(e), cmdAck(e), cmdReplay(e), cmdNotify(e)} {
+		c.GroupID = "state"
+		root.AddCommand(c)
 	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+	root.AddCommand(cmdConfig(e), cmdMan(), &cobra.Command{Use: "version", Short: "print the version", Args: cobra.NoArgs,
+		Run: func(c *cobra.Command, _ []string) { fmt.Fprintln(c.OutOrStdout(), "diskwatch", version) }})
+	return root
 }
 
-func (c *common) fs() hostroot.FS { return hostroot.New(c.root) }
+// Which shared flags a command takes.
+const (
+	fRoot   = 1 << iota // --root, --timeout
+	fConfig             // --config
+	fUPS                // --ups
+	fState              // --state
+)
 
-// loadConfig loads the configuration file named by --config, or the
-// default path, or the embedded default.
-func (c *common) loadConfig(rs *rules.Set) (*config.Config, error) {
-	return assemble.LoadConfig(c.cfgPath, nil, c.ups, rs)
+// opts are the flags commands share; each command registers the ones that
+// apply to it.
+type opts struct {
+	e                   *env
+	root, config, state string
+	timeout             time.Duration
+	ups                 []string
+	format              string
+	formats             []string
+	logLevel, logFormat string
+	verbose             bool
 }
 
-// host returns the collector builder of --root with its state directory.
-func (c *common) host(e *env, stateDir string) *assemble.Host {
-	return &assemble.Host{FS: c.fs(), StateDir: stateDir, Now: e.now}
+// newOpts registers the shared flags of which on c, --format when formats
+// are given (the first is the default), and the logging flags (level
+// defaults to logLevel).
+func newOpts(e *env, c *cobra.Command, which int, logLevel string, formats ...string) *opts {
+	o := &opts{e: e, formats: formats}
+	f := c.Flags()
+	if which&fRoot != 0 {
+		f.StringVar(&o.root, "root", e.getenv("DISKWATCH_ROOT"), "read /proc, /sys, /dev and /run under `DIR` instead of / (env DISKWATCH_ROOT)")
+		f.DurationVar(&o.timeout, "timeout", 60*time.Second, "overall deadline of one collection")
+	}
+	if which&fConfig != 0 {
+		f.StringVar(&o.config, "config", e.getenv(locate.EnvConfig), "configuration `FILE` (default "+locate.DefaultConfig+"; env DISKWATCH_CONFIG)")
+	}
+	if which&fUPS != 0 {
+		f.StringArrayVar(&o.ups, "ups", nil, "watch the UPS at `URL`: nut://[user:pass@]host[:port][/upsname] or apcupsd://host[:port] (repeatable; adds to the config's ups:)")
+	}
+	if which&fState != 0 {
+		f.StringVar(&o.state, "state", e.getenv(locate.EnvState), "state `DIR`: history store, alert state, snapshot (default daemon.state_dir, else "+locate.DefaultStateDir+"; env DISKWATCH_STATE)")
+	}
+	if len(formats) > 0 {
+		f.StringVar(&o.format, "format", formats[0], "output `format`: "+strings.Join(formats, ", "))
+		c.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
+	}
+	f.StringVar(&o.logLevel, "log-level", logLevel, "log `level`: debug, info, warn or error")
+	f.StringVar(&o.logFormat, "log-format", "auto", "log `format`: logfmt, json or console (auto: console on a terminal, logfmt elsewhere, with journal priorities under systemd)")
+	f.BoolVar(&o.verbose, "verbose", false, "log what is skipped and why (same as --log-level debug)")
+	c.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
+	c.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]string{"logfmt", "json", "console"}, cobra.ShellCompDirectiveNoFileComp))
+	c.Flags().SortFlags = false
+	return o
 }
 
-// parse parses flags; it returns false (and the exit code) on error or -h.
-func parse(fs *flag.FlagSet, args []string, e *env) (int, bool) {
-	fs.SetOutput(e.stderr)
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return exitOK, false
+// session is what a command's shared opening gives it.
+type session struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	log    zerolog.Logger
+	rs     *rules.Set
+	cfg    *config.Config // nil unless asked for
+}
+
+// open is every command's shared opening: checks --format and the logging
+// flags, makes the logger, loads the configuration (when withConfig) and
+// sets the deadline (--timeout, when the command has it).
+func (o *opts) open(ctx context.Context, withConfig bool) (*session, error) {
+	if len(o.formats) > 0 && !contains(o.formats, o.format) {
+		return nil, usageError{fmt.Errorf("--format must be %s, not %q", strings.Join(o.formats, ", "), o.format)}
+	}
+	log, err := o.logger()
+	if err != nil {
+		return nil, usageError{err}
+	}
+	s := &session{ctx: log.WithContext(ctx), cancel: func() {}, log: log, rs: rules.Default()}
+	if withConfig {
+		if s.cfg, err = assemble.LoadConfig(o.config, nil, o.ups, s.rs); err != nil {
+			return nil, err
 		}
-		return exitUnknown, false
 	}
-	return 0, true
+	if o.timeout > 0 {
+		s.ctx, s.cancel = context.WithTimeout(s.ctx, o.timeout)
+	}
+	return s, nil
 }
 
-// formatOK reports whether format is one of allowed; otherwise it says so
-// on standard error for command cmd.
-func formatOK(e *env, cmd, format string, allowed ...string) bool {
-	for _, a := range allowed {
-		if format == a {
+func (o *opts) fs() hostroot.FS { return hostroot.New(o.root) }
+
+// stateDir resolves --state for the loaded configuration.
+func (o *opts) stateDir(cfg *config.Config) string { return assemble.StateDir(o.state, nil, cfg) }
+
+// host returns the collector builder of --root keeping state in dir.
+func (o *opts) host(dir string) *assemble.Host {
+	return &assemble.Host{FS: o.fs(), StateDir: dir, Now: o.e.now}
+}
+
+// logger makes the logger the flags and the environment ask for.
+func (o *opts) logger() (zerolog.Logger, error) {
+	lvl := zerolog.DebugLevel
+	if !o.verbose {
+		if !contains([]string{"debug", "info", "warn", "error"}, o.logLevel) {
+			return zerolog.Nop(), fmt.Errorf("--log-level must be debug, info, warn or error, not %q", o.logLevel)
+		}
+		lvl, _ = zerolog.ParseLevel(o.logLevel)
+	}
+	w := o.e.stderr
+	f, isFile := w.(*os.File)
+	tty := isFile && isatty.IsTerminal(f.Fd())
+	switch o.logFormat {
+	case "json":
+	case "console":
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly, NoColor: !tty}
+	case "logfmt":
+		w = logfmt.New(w, false)
+	case "auto", "":
+		switch {
+		case tty:
+			w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+		default:
+			w = logfmt.New(w, isFile && journalStream(o.e.getenv("JOURNAL_STREAM"), f))
+		}
+	default:
+		return zerolog.Nop(), fmt.Errorf("--log-format must be logfmt, json or console, not %q", o.logFormat)
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// journalStream reports whether f is the stream systemd's JOURNAL_STREAM
+// ("DEVICE:INODE") names: stderr goes to the journal.
+func journalStream(v string, f *os.File) bool {
+	dev, ino, ok := strings.Cut(v, ":")
+	if !ok {
+		return false
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return false
+	}
+	return fmt.Sprint(st.Dev) == dev && fmt.Sprint(st.Ino) == ino
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
 			return true
 		}
 	}
-	list := strings.Join(allowed[:len(allowed)-1], ", ") + " or " + allowed[len(allowed)-1]
-	fmt.Fprintf(e.stderr, "diskwatch %s: --format must be %s, not %q\n", cmd, list, format)
 	return false
 }
 
-// writeJSON writes v as indented JSON, with DEL and the C1 controls
-// (U+0080-U+009F) escaped too: encoding/json leaves them raw, and a device
-// string may carry them to a terminal.
-func writeJSON(w io.Writer, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	out := make([]byte, 0, len(b)+1)
-	for len(b) > 0 {
-		r, n := utf8.DecodeRune(b)
-		if r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			out = fmt.Appendf(out, `\u%04x`, r)
-		} else {
-			out = append(out, b[:n]...)
-		}
-		b = b[n:]
-	}
-	_, err = w.Write(append(out, '\n'))
-	return err
+// failf prints "diskwatch CMD: message" and ends with status code.
+func failf(c *cobra.Command, code int, format string, a ...any) error {
+	fmt.Fprintf(c.ErrOrStderr(), "%s: %s\n", c.CommandPath(), fmt.Sprintf(format, a...))
+	return exitCode(code)
 }
 
-func runConfig(_ context.Context, e *env, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprintln(e.stderr, "usage: diskwatch config check FILE | diskwatch config default")
-		return exitUnknown
-	}
-	switch args[0] {
-	case "default":
-		e.stdout.Write(config.DefaultYAML())
-		return exitOK
-	case "check":
-		if len(args) != 2 {
-			fmt.Fprintln(e.stderr, "usage: diskwatch config check FILE")
-			return exitUnknown
-		}
-		if _, err := config.Load(args[1], true, rules.Default()); err != nil {
-			for _, l := range strings.Split(err.Error(), "\n") {
-				fmt.Fprintln(e.stderr, l)
-			}
-			return exitUnknown
-		}
-		fmt.Fprintf(e.stdout, "%s: OK\n", args[1])
-		return exitOK
-	}
-	fmt.Fprintf(e.stderr, "diskwatch config: unknown subcommand %q\n", args[0])
-	return exitUnknown
+// changed reports whether a flag was given on the command line.
+func changed(c *cobra.Command, name string) bool {
+	f := c.Flags().Lookup(name)
+	return f != nil && f.Changed
 }
+
+var _ = pflag.ContinueOnError

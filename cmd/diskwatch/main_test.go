@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/diskwatch/diskwatch/alerts/output/cli"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -162,7 +164,7 @@ func TestNoRawControlCharactersInOutput(t *testing.T) {
 func TestWriteJSONEscapesDELAndC1(t *testing.T) {
 	in := map[string]string{"model": "a\x7fb\u009bc\x1bd<"}
 	var b bytes.Buffer
-	if err := writeJSON(&b, in); err != nil {
+	if err := cli.JSON(&b, in); err != nil {
 		t.Fatal(err)
 	}
 	if want := "{\n  \"model\": \"a\\u007fb\\u009bc\\u001bd\\u003c\"\n}\n"; b.String() != want {

@@ -16,6 +16,7 @@ import (
 	"github.com/diskwatch/diskwatch/alerts/engine"
 	"github.com/diskwatch/diskwatch/alerts/history"
 	"github.com/diskwatch/diskwatch/alerts/rules"
+	"github.com/diskwatch/diskwatch/collectors/hostroot"
 	"github.com/diskwatch/diskwatch/collectors/hwmon/hwmontest"
 	"github.com/diskwatch/diskwatch/collectors/model"
 	"github.com/diskwatch/diskwatch/collectors/ups/nut"
@@ -69,16 +70,14 @@ func waitVars(t *testing.T, addr, name string, want map[string]string) {
 func TestUPSRealUpsdTransitions(t *testing.T) {
 	n := upstest.StartNUT(t, map[string]string{"testups": upsDev("OL", 100, 1800)}, "")
 	waitStatus(t, n.Addr, "testups", "OL")
-	c := &common{root: filepath.Join("testdata", "roots", "healthy"), cfgPath: noConfig(t)}
-	c.ups.Set("nut://" + n.Addr + "/testups")
 	rs := rules.Default()
-	cfg, err := c.loadConfig(rs)
+	cfg, err := assemble.LoadConfig(noConfig(t), nil, []string{"nut://" + n.Addr + "/testups"}, rs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mem := history.NewMem(0, false, nil)
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	eng := &engine.Engine{Sources: (&assemble.Host{FS: c.fs(), Now: func() time.Time { return now }}).Sources(cfg), Rules: rs, Settings: &cfg.Settings, Now: func() time.Time { return now },
+	eng := &engine.Engine{Sources: (&assemble.Host{FS: hostroot.New(filepath.Join("testdata", "roots", "healthy")), Now: func() time.Time { return now }}).Sources(cfg), Rules: rs, Settings: &cfg.Settings, Now: func() time.Time { return now },
 		Store: mem, History: mem, Log: zerolog.Nop()}
 	subject := "testups@" + n.Addr
 	steps := []struct {

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,32 +17,10 @@ import (
 // the kernel name and the same identity (model.DeviceInfo.ID) the native
 // SMART collector gives that disk in the same guest.
 func TestRigHwmonDriveTemps(t *testing.T) {
-	if os.Getenv("DISKWATCH_RIG") != "1" {
-		t.Skip("real-kernel QEMU test: run with DISKWATCH_RIG=1 (make test-rig)")
-	}
-	if m := rig.Missing(); len(m) > 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("rig programs missing: %s (.ci/setup installs them)", strings.Join(m, ", "))
-		}
-		t.Skipf("rig programs missing: %s (run .ci/setup)", strings.Join(m, ", "))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	bin := filepath.Join(t.TempDir(), "diskwatch")
-	if err := rig.BuildStatic(ctx, "github.com/diskwatch/diskwatch/cmd/diskwatch", bin); err != nil {
-		t.Fatal(err)
-	}
-	cache, err := filepath.Abs("../../testdata/rig/work")
-	if err != nil {
-		t.Fatal(err)
-	}
 	mods := append(append([]string{}, rig.DefaultModules...), "drivetemp")
 	disks := []rig.Disk{{ID: "ha0", Bus: rig.AHCI}, {ID: "hn0", Bus: rig.NVMe}}
-	vm, err := rig.Boot(ctx, rig.Config{CacheDir: cache, Modules: mods, Files: map[string]string{"/usr/bin/diskwatch": bin}, Disks: disks, Log: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vm.Close()
+	ctx, vm := rigBoot(t, 10*time.Minute, rig.Config{Modules: mods, Disks: disks}, nil)
+	var err error
 	defer func() {
 		if t.Failed() {
 			c := strings.Split(strings.TrimRight(vm.ConsoleLog(), "\n"), "\n")

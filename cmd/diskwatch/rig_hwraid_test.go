@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -54,30 +52,13 @@ func (d *hwraidDoc) source(name string) *model.SourceStatus {
 //     sees the write errors provoked after it as a burst on that disk, and
 //     does not report them again on the next run.
 func TestRigHWRaid(t *testing.T) {
-	rigRequire(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	bin := filepath.Join(t.TempDir(), "diskwatch")
-	if err := rig.BuildStatic(ctx, "github.com/diskwatch/diskwatch/cmd/diskwatch", bin); err != nil {
-		t.Fatal(err)
-	}
-	cache, err := filepath.Abs("../../testdata/rig/work")
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm, err := rig.Boot(ctx, rig.Config{
-		CacheDir: cache,
-		Files:    map[string]string{"/usr/bin/diskwatch": bin},
+	ctx, vm := rigBoot(t, 15*time.Minute, rig.Config{
 		Disks: []rig.Disk{
 			{ID: "MEGA0", Bus: rig.MegaSAS}, {ID: "MEGA1", Bus: rig.MegaSAS}, {ID: "MEGA2", Bus: rig.MegaSAS2},
 			{ID: "kerr", Bus: rig.AHCI, Inject: []rig.Inject{{Sector: 100000}}},
 		},
-		Log: t.Logf,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vm.Close()
+	}, nil)
+	var err error
 	defer func() {
 		if t.Failed() {
 			c := strings.Split(strings.TrimRight(vm.ConsoleLog(), "\n"), "\n")

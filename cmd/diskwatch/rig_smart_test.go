@@ -33,36 +33,11 @@ const smartRigCaptures = "../../collectors/smart/testdata/rig"
 // standby with STANDBY IMMEDIATE through SG_IO must not be woken by
 // `diskwatch check`.
 func TestRigSMARTNative(t *testing.T) {
-	if os.Getenv("DISKWATCH_RIG") != "1" {
-		t.Skip("real-kernel QEMU test: run with DISKWATCH_RIG=1 (make test-rig)")
-	}
-	if m := rig.Missing(); len(m) > 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("rig programs missing: %s (.ci/setup installs them)", strings.Join(m, ", "))
-		}
-		t.Skipf("rig programs missing: %s (run .ci/setup)", strings.Join(m, ", "))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	tmp := t.TempDir()
-	bin, dump := filepath.Join(tmp, "diskwatch"), filepath.Join(tmp, "smartdump")
-	if err := rig.BuildStatic(ctx, "github.com/diskwatch/diskwatch/cmd/diskwatch", bin); err != nil {
-		t.Fatal(err)
-	}
-	if err := rig.BuildStatic(ctx, "github.com/diskwatch/diskwatch/cmd/diskwatch/internal/smartdump", dump); err != nil {
-		t.Fatal(err)
-	}
-	cache, err := filepath.Abs("../../testdata/rig/work")
-	if err != nil {
-		t.Fatal(err)
-	}
 	disks := []rig.Disk{{ID: "na0", Bus: rig.AHCI}, {ID: "nn0", Bus: rig.NVMe, Props: []string{"smart_critical_warning=0"}},
 		{ID: "nv0", Bus: rig.VirtioSCSI}, {ID: "nl0", Bus: rig.LSI}, {ID: "nm0", Bus: rig.MegaSAS}}
-	vm, err := rig.Boot(ctx, rig.Config{CacheDir: cache, Files: map[string]string{"/usr/bin/diskwatch": bin, "/usr/bin/smartdump": dump}, Disks: disks, Log: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vm.Close()
+	ctx, vm := rigBoot(t, 15*time.Minute, rig.Config{Disks: disks},
+		map[string]string{"/usr/bin/smartdump": "github.com/diskwatch/diskwatch/cmd/diskwatch/internal/smartdump"})
+	var err error
 	defer func() {
 		if t.Failed() {
 			c := strings.Split(strings.TrimRight(vm.ConsoleLog(), "\n"), "\n")
@@ -303,7 +278,7 @@ echo "schedule: daily $at, guest time $(date +%H:%M:%S)"`)
 	t.Logf("scheduled self-test: %s", strings.TrimSpace(string(out)))
 	daemon := func(stage string, rounds int) (started []string) {
 		t.Helper()
-		r, err := vm.Exec(ctx, 3*time.Minute, fmt.Sprintf("diskwatch daemon --config /tmp/dw/selftest.yaml --state /tmp/dw/selftest-state --metrics-listen off --no-history --rounds %d 2>&1", rounds))
+		r, err := vm.Exec(ctx, 3*time.Minute, fmt.Sprintf("diskwatch daemon --config /tmp/dw/selftest.yaml --state /tmp/dw/selftest-state --metrics-listen off --no-history --rounds %d --log-format json 2>&1", rounds))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -351,7 +326,7 @@ echo "schedule: daily $at, guest time $(date +%H:%M:%S)"`)
 // gets the protocol want says.
 func rigDiscovery(ctx context.Context, t *testing.T, vm *rig.VM, want map[string]string) {
 	t.Helper()
-	r, err := vm.Exec(ctx, 2*time.Minute, "diskwatch smart --config /tmp/dw/native.yaml --verbose --format json 2>&1 >/dev/null")
+	r, err := vm.Exec(ctx, 2*time.Minute, "diskwatch smart --config /tmp/dw/native.yaml --verbose --log-format json --format json 2>&1 >/dev/null")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -29,31 +26,9 @@ import (
 // bits set over QMP must come back as named findings, with smartctl's exit
 // bit 3 taken as data.
 func TestRigSmartctl(t *testing.T) {
-	if os.Getenv("DISKWATCH_RIG") != "1" {
-		t.Skip("real-kernel QEMU test: run with DISKWATCH_RIG=1 (make test-rig)")
-	}
-	if m := rig.Missing(); len(m) > 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("rig programs missing: %s (.ci/setup installs them)", strings.Join(m, ", "))
-		}
-		t.Skipf("rig programs missing: %s (run .ci/setup)", strings.Join(m, ", "))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	bin := filepath.Join(t.TempDir(), "diskwatch")
-	if err := rig.BuildStatic(ctx, "github.com/diskwatch/diskwatch/cmd/diskwatch", bin); err != nil {
-		t.Fatal(err)
-	}
-	cache, err := filepath.Abs("../../testdata/rig/work")
-	if err != nil {
-		t.Fatal(err)
-	}
 	disks := []rig.Disk{{ID: "sc0", Bus: rig.AHCI}, {ID: "scn0", Bus: rig.NVMe}, {ID: "scv0", Bus: rig.VirtioSCSI}, {ID: "scm0", Bus: rig.MegaSAS}}
-	vm, err := rig.Boot(ctx, rig.Config{CacheDir: cache, Files: map[string]string{"/usr/bin/diskwatch": bin}, Disks: disks, Log: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vm.Close()
+	ctx, vm := rigBoot(t, 10*time.Minute, rig.Config{Disks: disks}, nil)
+	var err error
 	defer func() {
 		if t.Failed() {
 			c := strings.Split(strings.TrimRight(vm.ConsoleLog(), "\n"), "\n")

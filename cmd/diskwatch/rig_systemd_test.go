@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/diskwatch/diskwatch/alerts/output/cli"
 	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
 	"github.com/diskwatch/diskwatch/alerts/output/zabbix"
 	"github.com/diskwatch/diskwatch/cmd/diskwatch/internal/rig"
@@ -279,7 +280,8 @@ grep -n 'interval: 5s' /etc/diskwatch/diskwatch.yaml && diskwatch config check /
 
 	// A real degraded array: the CRITICAL alert in the journal, and in Zabbix.
 	sh(time.Minute, fmt.Sprintf("mdadm /dev/md0 --fail /dev/%s && cat /proc/mdstat", dev["MDB"]))
-	line, took = waitJournal(regexp.MustCompile(`.*"rule":"md\.degraded".*"severity":"CRITICAL".*`), 3*time.Minute)
+	// The journal holds logfmt (read by people): rule=md.degraded ... severity=CRITICAL.
+	line, took = waitJournal(regexp.MustCompile(`.*rule=md\.degraded .*severity=CRITICAL.*`), 3*time.Minute)
 	t.Logf("md.degraded alert in the journal %v after mdadm --fail: %s", took.Round(time.Millisecond), line)
 	for i := 0; ; i++ {
 		if d := md0Degraded(zbx()); d == 1 {
@@ -362,7 +364,7 @@ grep -n 'interval: 5s' /etc/diskwatch/diskwatch.yaml && diskwatch config check /
 		}
 		okOut, okExit := run(bounding())
 		badOut, badExit := run(bounding(strings.Fields(c.drop)...))
-		t.Logf("%s: with the unit's capabilities exit %d; without %s exit %d: %s", c.name, okExit, c.drop, badExit, oneLine(tail(badOut, 3)))
+		t.Logf("%s: with the unit's capabilities exit %d; without %s exit %d: %s", c.name, okExit, c.drop, badExit, cli.OneLine(tail(badOut, 3)))
 		if okExit != 0 || badExit == 0 && okOut == badOut {
 			t.Errorf("%s: with the unit's set: exit %d\n%s\nwithout %s: exit %d\n%s", c.name, okExit, tail(okOut, 10), c.drop, badExit, tail(badOut, 10))
 		}

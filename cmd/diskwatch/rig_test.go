@@ -108,6 +108,44 @@ func rigRequire(t *testing.T) {
 	}
 }
 
+// rigBoot is every rig test's opening: skip (or fail under CI) without
+// the rig, a deadline, diskwatch built static (plus the extra programs:
+// guest path -> Go package), and the VM booted from the shared cache with
+// them installed. The VM is closed and the deadline released when the test
+// ends, after its own deferred functions (which may still read the VM).
+func rigBoot(t *testing.T, timeout time.Duration, cfg rig.Config, extra map[string]string) (context.Context, *rig.VM) {
+	t.Helper()
+	rigRequire(t)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	progs := map[string]string{"/usr/bin/diskwatch": "github.com/diskwatch/diskwatch/cmd/diskwatch"}
+	for k, v := range extra {
+		progs[k] = v
+	}
+	if cfg.Files == nil {
+		cfg.Files = map[string]string{}
+	}
+	tmp := t.TempDir()
+	for guest, pkg := range progs {
+		bin := filepath.Join(tmp, filepath.Base(guest))
+		if err := rig.BuildStatic(ctx, pkg, bin); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Files[guest] = bin
+	}
+	cache, err := filepath.Abs("../../testdata/rig/work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.CacheDir, cfg.Log = cache, t.Logf
+	vm, err := rig.Boot(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { vm.Close() })
+	return ctx, vm
+}
+
 // rigCaptureWords name what the md collector reads, for vm.Capture:
 // /proc/mdstat and mounts, each array's sysfs md tree, the block devices'
 // size/dev/holders, the first 8 KiB of every whole disk (its md
@@ -142,33 +180,17 @@ type rigStage struct {
 // rebuilding, rebuilt; then a write error that /proc/mdstat hides. With
 // -rig.update it rewrites testdata/rig/captures.
 func TestRigMD(t *testing.T) {
-	rigRequire(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
 	start := time.Now()
-	bin := filepath.Join(t.TempDir(), "diskwatch")
-	if err := rig.BuildStatic(ctx, "github.com/diskwatch/diskwatch/cmd/diskwatch", bin); err != nil {
-		t.Fatal(err)
-	}
-	cache, err := filepath.Abs("../../testdata/rig/work")
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm, err := rig.Boot(ctx, rig.Config{
-		CacheDir: cache,
-		Files:    map[string]string{"/usr/bin/diskwatch": bin, "/etc/diskwatch/diskwatch.yaml": rigMDOnlyConfig(t)},
+	ctx, vm := rigBoot(t, 20*time.Minute, rig.Config{
+		Files: map[string]string{"/etc/diskwatch/diskwatch.yaml": rigMDOnlyConfig(t)},
 		Disks: []rig.Disk{
 			{ID: "md0a", Bus: rig.AHCI}, {ID: "md0b", Bus: rig.AHCI},
 			{ID: "md1a", Bus: rig.AHCI},
 			// Writes to sector 100000 of this image fail with EIO.
 			{ID: "md1b", Bus: rig.AHCI, Inject: []rig.Inject{{Sector: 100000}}},
 		},
-		Log: t.Logf,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vm.Close()
+	}, nil)
+	var err error
 	defer func() {
 		if t.Failed() {
 			t.Logf("guest console (tail):\n%s", rigLastLines(vm.ConsoleLog(), 60))

@@ -16,13 +16,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -121,71 +121,24 @@ func helpOf(ctx context.Context, bin string) (string, error) {
 	return strings.TrimSpace(s), err
 }
 
-var (
-	cmdLineRE  = regexp.MustCompile(`^  ([a-z][a-z0-9-]*)\s+(.*)$`)
-	flagLineRE = regexp.MustCompile(`^  -([A-Za-z0-9][A-Za-z0-9-]*)(?: (.+))?$`)
-)
-
-// readModel reads the commands and their flags from the binary's help.
+// readModel reads the commands and their flags from the binary: `diskwatch
+// __model` prints the CLI library's own definitions (the ones the help,
+// completion and flag parsing use) as JSON.
 func readModel(ctx context.Context, bin string) ([]Command, error) {
-	top, err := output(ctx, bin, "help")
-	if err != nil {
-		return nil, err
+	var b bytes.Buffer
+	c := exec.CommandContext(ctx, bin, "__model")
+	c.Stdout, c.Stderr = &b, os.Stderr
+	if err := c.Run(); err != nil {
+		return nil, fmt.Errorf("%s __model: %w", bin, err)
 	}
 	var cmds []Command
-	in := false
-	for _, l := range strings.Split(top, "\n") {
-		if strings.TrimSpace(l) == "commands:" {
-			in = true
-			continue
-		}
-		if m := cmdLineRE.FindStringSubmatch(l); in && m != nil {
-			cmds = append(cmds, Command{Name: m[1], Summary: m[2]})
-		}
+	if err := json.Unmarshal(b.Bytes(), &cmds); err != nil {
+		return nil, fmt.Errorf("%s __model: %w", bin, err)
 	}
 	if len(cmds) == 0 {
-		return nil, fmt.Errorf("%s help: no commands listed:\n%s", bin, top)
-	}
-	for i := range cmds {
-		if cmds[i].Name == "version" {
-			continue
-		}
-		h, err := output(ctx, bin, cmds[i].Name, "-h")
-		if err != nil {
-			return nil, err
-		}
-		cmds[i].Usage, cmds[i].Flags = parseHelp(h)
+		return nil, fmt.Errorf("%s __model: no commands", bin)
 	}
 	return cmds, nil
-}
-
-// parseHelp splits the flag package's help into prose and flags:
-// "  -name ARG" lines, each followed by its indented ("    \t") help.
-func parseHelp(h string) (usage []string, flags []Flag) {
-	lines := strings.Split(strings.TrimRight(h, "\n"), "\n")
-	for i := 0; i < len(lines); i++ {
-		l := lines[i]
-		if m := flagLineRE.FindStringSubmatch(l); m != nil {
-			f := Flag{Name: m[1], Arg: m[2]}
-			var help []string
-			for i+1 < len(lines) && strings.HasPrefix(lines[i+1], "    ") {
-				i++
-				help = append(help, strings.TrimSpace(lines[i]))
-			}
-			f.Help = strings.Join(help, " ")
-			flags = append(flags, f)
-			continue
-		}
-		if strings.HasPrefix(l, "Usage of ") || strings.TrimSpace(l) == "flags:" ||
-			strings.HasPrefix(l, "diskwatch config: unknown subcommand") {
-			continue
-		}
-		usage = append(usage, l)
-	}
-	for len(usage) > 0 && strings.TrimSpace(usage[len(usage)-1]) == "" {
-		usage = usage[:len(usage)-1]
-	}
-	return usage, flags
 }
 
 // roff escapes text for a man page line: backslashes, and a leading

@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/diskwatch/diskwatch/alerts/assemble"
+	"github.com/diskwatch/diskwatch/alerts/output/cli"
+	"github.com/diskwatch/diskwatch/collectors"
+	"github.com/diskwatch/diskwatch/collectors/hwraid"
+	"github.com/diskwatch/diskwatch/collectors/kmsg"
+	"github.com/diskwatch/diskwatch/collectors/model"
+	"github.com/diskwatch/diskwatch/collectors/smart"
+	"github.com/diskwatch/diskwatch/collectors/smartctl"
+)
+
+// reportSources prints each source's errors as "diskwatch CMD: NAME: msg"
+// and says whether one failed outright.
+func reportSources(c *cobra.Command, snap *model.Snapshot) (failed bool) {
+	for _, s := range snap.Sources {
+		for _, m := range s.Errors {
+			fmt.Fprintf(c.ErrOrStderr(), "%s: %s: %s\n", c.CommandPath(), s.Name, model.Clean(m))
+		}
+		failed = failed || s.State == model.SourceFailed
+	}
+	return failed
+}
+
+func cmdSmart(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "smart [DEVICE...] | smart --smartctl-json FILE...",
+		Short: "SMART record of each disk (or of smartctl -j captures)",
+		Long: "Prints the normalized SMART record of each disk (all disks the SMART collectors find, or the\n" +
+			"DEVICEs named), or of each smartctl JSON capture."}
+	o := newOpts(e, c, fRoot|fConfig, "warn", "text", "json")
+	captures := c.Flags().Bool("smartctl-json", false, "the arguments are files of `smartctl -j` output to normalize, not devices")
+	devType := c.Flags().StringP("d", "d", "", "smartctl -d `TYPE` for DEVICE arguments read through smartctl (megaraid,N, 3ware,N, sat, ...)")
+	c.RunE = func(c *cobra.Command, pos []string) error {
+		s, err := o.open(c.Context(), !*captures)
+		if err != nil {
+			return err
+		}
+		defer s.cancel()
+		var disks []model.Disk
+		var errs []string
+		var why string // when no disk is read
+		if *captures {
+			if len(pos) == 0 {
+				return usageError{fmt.Errorf("--smartctl-json needs at least one FILE")}
+			}
+			for _, f := range pos {
+				b, err := os.ReadFile(f)
+				if err == nil {
+					var d model.Disk
+					if d, err = smartctl.Normalize(b); err == nil {
+						disks = append(disks, d)
+						continue
+					}
+					err = fmt.Errorf("%s: %w", f, err)
+				}
+				errs = append(errs, err.Error())
+			}
+		} else {
+			var set []collectors.Named
+			if sc := s.cfg.Collectors.Smartctl; sc.On() {
+				set = append(set, assemble.Smartctl(o.fs(), sc))
+			}
+			if sm := s.cfg.Collectors.Smart; sm.On() {
+				set = append(set, assemble.Smart(o.fs(), sm))
+			}
+			snap := collectors.Run(s.ctx, e.now(), set)
+			for _, st := range snap.Sources {
+				for _, m := range st.Errors {
+					errs = append(errs, st.Name+": "+m)
+				}
+			}
+			disks = snap.Disks
+			if len(disks) == 0 {
+				why = whyNoDisks(s.ctx, o, set)
+			}
+			if len(pos) > 0 {
+				var rest []string
+				disks, rest = pickDisks(disks, pos)
+				// Devices no SMART collector produced: read them through
+				// smartctl (live host only).
+				for _, dev := range rest {
+					if !o.fs().IsHost() {
+						errs = append(errs, dev+": not found under --root "+o.fs().Root())
+						continue
+					}
+					d, err := smartctl.Read(s.ctx, dev, *devType)
+					if err != nil {
+						errs = append(errs, err.Error())
+						continue
+					}
+					disks = append(disks, d)
+				}
+			}
+		}
+		for _, m := range errs {
+			fmt.Fprintln(e.stderr, "diskwatch smart: "+model.Clean(m))
+		}
+		if o.format == "json" {
+			if disks == nil {
+				disks = []model.Disk{}
+			}
+			cli.JSON(e.stdout, disks)
+		} else {
+			if len(disks) == 0 {
+				fmt.Fprintln(e.stdout, "no disks read"+why)
+			}
+			for i := range disks {
+				if i > 0 {
+					fmt.Fprintln(e.stdout)
+				}
+				cli.Disk(e.stdout, &disks[i])
+			}
+		}
+		if len(errs) > 0 {
+			return exitCode(exitUnknown)
+		}
+		return nil
+	}
+	return c
+}
+
+// whyNoDisks says in one line why no disk was read: the SMART collectors
+// off, or each block device skipped and why.
+func whyNoDisks(ctx context.Context, o *opts, set []collectors.Named) string {
+	if len(set) == 0 {
+		return ": collectors.smart and collectors.smartctl are both disabled in the configuration"
+	}
+	_, skipped, err := smart.Discover(ctx, o.fs(), zerolog.Nop())
+	if err != nil {
+		return ": " + model.Clean(err.Error())
+	}
+	if len(skipped) == 0 {
+		return ": no disk under " + o.fs().Sys("block")
+	}
+	var why []string
+	for _, sk := range skipped {
+		why = append(why, model.Clean(sk.Name)+": "+model.Clean(sk.Reason))
+	}
+	return " (skipped " + strings.Join(why, "; ") + ")"
+}
+
+// pickDisks keeps the disks named by want (a path, "/dev/sda", or a name,
+// "sda") in the order asked, and returns the names nothing matched.
+func pickDisks(disks []model.Disk, want []string) (picked []model.Disk, missing []string) {
+	for _, w := range want {
+		found := false
+		for _, d := range disks {
+			if d.Device.Path == w || d.Device.Name == w || path.Base(d.Device.Path) == w {
+				picked = append(picked, d)
+				found = true
+			}
+		}
+		if !found {
+			missing = append(missing, w)
+		}
+	}
+	return picked, missing
+}
+
+func cmdSensors(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "sensors", Args: cobra.NoArgs,
+		Short: "print UPS status (config ups:, --ups URL) and sensor readings (hwmon, probes) with their IDs"}
+	o := newOpts(e, c, fRoot|fConfig|fUPS, "warn", "text", "json")
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		s, err := o.open(c.Context(), true)
+		if err != nil {
+			return err
+		}
+		defer s.cancel()
+		snap := collectors.Run(s.ctx, e.now(), assemble.Power(o.fs(), s.cfg))
+		if o.format == "json" {
+			doc := struct {
+				UPS     []model.UPS          `json:"ups"`
+				Sensors []model.Sensor       `json:"sensors"`
+				Sources []model.SourceStatus `json:"sources"`
+			}{append([]model.UPS{}, snap.UPS...), append([]model.Sensor{}, snap.Sensors...), snap.Sources}
+			cli.JSON(e.stdout, doc)
+		} else {
+			cli.Sensors(e.stdout, snap)
+		}
+		if reportSources(c, snap) {
+			return exitCode(exitUnknown)
+		}
+		return nil
+	}
+	return c
+}
+
+func cmdHWRaid(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "hwraid", Aliases: []string{"raid"}, Args: cobra.NoArgs,
+		Short: "list hardware RAID controllers and the physical disks read behind them (collector hwraid)"}
+	o := newOpts(e, c, fRoot|fConfig, "warn", "text", "json")
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		s, err := o.open(c.Context(), true)
+		if err != nil {
+			return err
+		}
+		defer s.cancel()
+		var doc cli.HWRaidDoc
+		doc.Controllers, err = hwraid.Discover(s.ctx, o.fs())
+		if err != nil {
+			doc.Errors = append(doc.Errors, err.Error())
+		}
+		snap := collectors.Run(s.ctx, e.now(), []collectors.Named{assemble.HWRaid(o.fs(), s.cfg)})
+		doc.Disks = snap.Disks
+		for _, s := range snap.Sources {
+			doc.Errors = append(doc.Errors, s.Errors...)
+		}
+		if o.format == "json" {
+			doc.Controllers = append([]hwraid.Controller{}, doc.Controllers...)
+			doc.Disks = append([]model.Disk{}, doc.Disks...)
+			cli.JSON(e.stdout, doc)
+		} else {
+			cli.HWRaid(e.stdout, &doc)
+		}
+		for _, m := range doc.Errors {
+			fmt.Fprintln(e.stderr, "diskwatch hwraid:", model.Clean(m))
+		}
+		if len(doc.Errors) > 0 {
+			return exitCode(exitUnknown)
+		}
+		return nil
+	}
+	return c
+}
+
+func cmdKernelLog(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "kernel-log", Args: cobra.NoArgs,
+		Short: "print the disk errors and RAID events in the kernel log, attributed to disks",
+		Long: "Reads the whole kernel log (without moving the daemon's saved position) and prints the lines\n" +
+			"diskwatch recognises: disk errors, timeouts, resets, md and controller events."}
+	o := newOpts(e, c, fRoot, "warn", "text", "json")
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		s, err := o.open(c.Context(), false)
+		if err != nil {
+			return err
+		}
+		defer s.cancel()
+		col := kmsg.New(o.fs(), kmsg.Options{Now: e.now, Keep: 100 * 365 * 24 * time.Hour})
+		defer col.Close()
+		var snap model.Snapshot
+		err = col.Collect(s.ctx, &snap)
+		switch {
+		case o.format == "json":
+			cli.JSON(e.stdout, append([]model.KernelEvent{}, snap.Events...))
+		case len(snap.Events) == 0 && err == nil:
+			fmt.Fprintf(e.stdout, "no disk errors or RAID events in the kernel log (%s read, nothing recognised)\n", o.fs().Dev("kmsg"))
+		default:
+			cli.KernelLog(e.stdout, snap.Events)
+		}
+		if err != nil {
+			return failf(c, exitUnknown, "%s", model.Clean(err.Error()))
+		}
+		return nil
+	}
+	return c
+}
+
+func cmdSelfTest(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "selftest DEVICE short|long", Args: cobra.ExactArgs(2),
+		Short:     "start a SMART self-test by hand",
+		ValidArgs: []string{"short", "long"},
+		Long: "Starts a SMART self-test in the background (ATA SMART EXECUTE OFFLINE IMMEDIATE, NVMe Device\n" +
+			"Self-test, SCSI SEND DIAGNOSTIC). Refuses a disk in standby and a disk already testing. Read the\n" +
+			"result later with `diskwatch smart DEVICE`."}
+	o := newOpts(e, c, fRoot, "warn")
+	c.RunE = func(c *cobra.Command, pos []string) error {
+		s, err := o.open(c.Context(), false)
+		if err != nil {
+			return err
+		}
+		defer s.cancel()
+		msg, err := smart.StartSelfTest(s.ctx, o.fs(), pos[0], pos[1], 10*time.Second)
+		if err != nil {
+			return failf(c, exitUnknown, "%s", model.Clean(err.Error()))
+		}
+		fmt.Fprintln(e.stdout, model.Clean(msg))
+		return nil
+	}
+	return c
+}
