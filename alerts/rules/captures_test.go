@@ -24,7 +24,7 @@ import (
 // that did not change.
 var issue21Rules = []string{
 	"smart.pending_sectors", "trend.error_log", "trend.self_test", "trend.scsi_non_medium",
-	"ups.output_off", "ups.bypass", "md.not_assembled", "md.spares_missing", "md.spare_active", "md.scterc", "md.scrub_overdue", "md.same_batch",
+	"ups.output_off", "ups.bypass", "ups.no_shutdown", "md.not_assembled", "md.spares_missing", "md.spare_active", "md.scterc", "md.scrub_overdue", "md.same_batch",
 }
 
 // captureRoots are the directories of real captures: the repository's

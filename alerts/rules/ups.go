@@ -13,7 +13,7 @@ import (
 // NUT status flags).
 func UPSRules() []*Rule {
 	return []*Rule{upsCommLost, upsOnBattery, upsLowBattery, upsForcedShutdown, upsReplaceBattery, upsOverload,
-		upsRuntimeLow, upsChargeFalling, upsSelfTest, upsAlarm, upsBypass, upsOutputOff, upsInfo}
+		upsRuntimeLow, upsChargeFalling, upsSelfTest, upsAlarm, upsBypass, upsOutputOff, upsNoShutdown, upsInfo}
 }
 
 func upsMatch(u *model.UPS) model.Match { return model.Match{Path: u.Name, Model: u.Model} }

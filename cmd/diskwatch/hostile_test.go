@@ -217,8 +217,9 @@ func diskAndUPS(t *testing.T, dir string) hostileHost {
 	upsModel := fmt.Sprintf("<script>alert(1)</script> `touch %[1]s/pwned7` ; touch %[1]s/pwned8 $(touch %[1]s/pwned9)", dir)
 	upsStatus := fmt.Sprintf("OB DISCHRG $(touch${IFS}%s/pwned10)", dir)
 	n := upstest.StartNUT(t, map[string]string{"evil": fmt.Sprintf(
-		"ups.status: %s\nups.model: %q\nbattery.charge: 90\nbattery.runtime: 1000\n", upsStatus, upsModel)}, "")
+		"ups.status: %s\nups.model: %q\nbattery.charge: 90\nbattery.runtime: 1000\n", upsStatus, upsModel)}, upstest.UpsmonUser)
 	waitVars(t, n.Addr, "evil", map[string]string{"ups.status": upsStatus})
+	n.LoginUpsmon(t, "evil")
 	return hostileHost{
 		name: "disk and UPS",
 		cfg: fmt.Sprintf(`collectors:

@@ -68,8 +68,9 @@ func waitVars(t *testing.T, addr, name string, want map[string]string) {
 // store, rules) as `--ups nut://...` configures it, one cycle per minute of
 // the injected clock, and checks the UPS findings of every cycle.
 func TestUPSRealUpsdTransitions(t *testing.T) {
-	n := upstest.StartNUT(t, map[string]string{"testups": upsDev("OL", 100, 1800)}, "")
+	n := upstest.StartNUT(t, map[string]string{"testups": upsDev("OL", 100, 1800)}, upstest.UpsmonUser)
 	waitStatus(t, n.Addr, "testups", "OL")
+	n.LoginUpsmon(t, "testups") // an upsmon that shuts down on it, as on a real host
 	rs := rules.Default()
 	cfg, err := assemble.LoadConfig(noConfig(t), nil, []string{"nut://" + n.Addr + "/testups"}, rs)
 	if err != nil {
@@ -145,8 +146,9 @@ func hasMessage(fs []model.Finding, s string) bool {
 }
 
 func TestUPSFlagCheck(t *testing.T) {
-	n := upstest.StartNUT(t, map[string]string{"a": upsDev("OB DISCHRG", 80, 1200)}, "")
+	n := upstest.StartNUT(t, map[string]string{"a": upsDev("OB DISCHRG", 80, 1200)}, upstest.UpsmonUser)
 	waitStatus(t, n.Addr, "a", "OB DISCHRG")
+	n.LoginUpsmon(t, "a")
 	out, errOut, code := runCmd(t, nil, "check", "--config", noConfig(t), "--root", filepath.Join("testdata", "roots", "healthy"),
 		"--ups", "nut://"+n.Addr+"/a", "--format", "nagios")
 	if code != exitWarning || !strings.Contains(out, "ON BATTERY") {

@@ -27,6 +27,10 @@ type UPS struct {
 	// Error says why the UPS could not be read (Reachable false). It never
 	// holds a password.
 	Error string `json:"error,omitempty"`
+	// Clients are the addresses of the upsmon clients logged into upsd
+	// for this UPS (NUT LIST CLIENT): who shuts systems down on battery.
+	// nil when unknown (apcupsd, an upsd without LIST CLIENT).
+	Clients []string `json:"clients,omitempty"`
 	// Alarm is the UPS's own alarm text (NUT ups.alarm), if any.
 	Alarm string `json:"alarm,omitempty"`
 	// ChargeLowPercent and RuntimeLowSeconds are the UPS's own low-battery

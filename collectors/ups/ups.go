@@ -292,7 +292,14 @@ func (c *Collector) collectNUT(ctx context.Context, t Target) ([]model.UPS, erro
 			}
 			continue
 		}
-		out = append(out, nut.ToUPS(Name(t, n), vars))
+		u := nut.ToUPS(Name(t, n), vars)
+		// Who would shut down on this UPS: upsd's logged-in clients. An
+		// upsd that does not know LIST CLIENT (before NUT 2.8) answers ERR:
+		// unknown, and the connection stays usable.
+		if cs, err := cl.ListClients(ctx, n); err == nil {
+			u.Clients = cs
+		}
+		out = append(out, u)
 	}
 	return out, errors.Join(errs...)
 }

@@ -232,6 +232,9 @@ func fakeUpsd(t *testing.T, misbehave string) string {
 						case "stale":
 							io.WriteString(c, "ERR DATA-STALE\n")
 						}
+					case "LIST CLIENT a", "LIST CLIENT b", "LIST CLIENT c":
+						// upsd before 2.8 knows no LIST CLIENT (netlist.c: INVALID-ARGUMENT).
+						io.WriteString(c, "ERR INVALID-ARGUMENT\n")
 					case "LOGOUT":
 						io.WriteString(c, "OK Goodbye\n")
 						return

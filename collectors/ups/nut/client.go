@@ -311,6 +311,23 @@ func (c *Client) ListVars(ctx context.Context, ups string) (map[string]string, e
 	return vars, nil
 }
 
+// ListClients returns the addresses of the clients logged into ups (NUT
+// 2.8's LIST CLIENT: upsmon instances that sent LOGIN for it).
+func (c *Client) ListClients(ctx context.Context, ups string) ([]string, error) {
+	items, err := c.list(ctx, "CLIENT", ups)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for _, w := range items {
+		if len(w) != 3 || w[0] != "CLIENT" || w[1] != ups {
+			return nil, fmt.Errorf("upsd %s: LIST CLIENT %s: %w: unexpected item %q", c.addr, ups, ErrSyntax, clip(fmt.Sprint(w)))
+		}
+		out = append(out, w[2])
+	}
+	return out, nil
+}
+
 // Broken reports whether the connection is out of step after an I/O or
 // framing error; it must not be used for more requests.
 func (c *Client) Broken() bool { return c.broken }

@@ -306,3 +306,31 @@ func StartAPCUPSD(t testing.TB) *APCUPSD {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// UpsmonUser is an upsd.users entry for LoginUpsmon.
+const UpsmonUser = "[upsmon]\n\tpassword = upsmon-test\n\tupsmon primary\n"
+
+// LoginUpsmon logs into upsd for ups as upsmon does (USERNAME, PASSWORD,
+// LOGIN; upsd.users must hold UpsmonUser) and stays connected until the
+// test ends: upsd then lists the test as a client of ups (LIST CLIENT), as
+// it would a host that shuts down on this UPS.
+func (n *NUT) LoginUpsmon(t testing.TB, ups string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", n.Addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 512)
+	for _, l := range []string{"USERNAME upsmon", "PASSWORD upsmon-test", "LOGIN " + ups} {
+		if _, err := c.Write([]byte(l + "\n")); err != nil {
+			t.Fatal(err)
+		}
+		k, err := c.Read(buf)
+		if err != nil || !strings.HasPrefix(string(buf[:k]), "OK") {
+			t.Fatalf("upsd %s: %q %v", l, buf[:k], err)
+		}
+	}
+	c.SetDeadline(time.Time{})
+}
