@@ -229,9 +229,14 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 		r.Env = append(r.Env, sec)
 	}
 	sortWorstFirst(r.Disks)
-	for _, secs := range [][]Section{r.Disks, r.Arrays, r.Env} {
+	// Disks are linked from the table: their anchors are hashed (device
+	// strings are untrusted). Arrays and the rest keep kind-ID.
+	for i := range r.Disks {
+		r.Disks[i].Anchor = anchor("disk", r.Disks[i].ID)
+	}
+	for _, secs := range [][]Section{r.Arrays, r.Env} {
 		for i := range secs {
-			secs[i].Anchor = anchor(secs[i].Kind, secs[i].ID)
+			secs[i].Anchor = secs[i].Kind + "-" + secs[i].ID
 		}
 	}
 	for i := range r.Rows {
@@ -370,9 +375,23 @@ func Render(w io.Writer, r *Report) error {
 	return page.Execute(w, r)
 }
 
+// InlineScript is the page's one script: it adds a filter box and
+// click-to-sort to the disk table. The page is complete without it.
+const InlineScript = `<script>
+(function(){var t=document.getElementById("fleet");if(!t)return;var b=t.tBodies[0];
+var f=document.createElement("input");f.id="filter";f.placeholder="filter disks (status, model, name…)";f.style.margin="6px 0";
+t.parentNode.parentNode.insertBefore(f,t.parentNode);
+f.oninput=function(){var q=f.value.toLowerCase();for(var r of b.rows){r.hidden=q&&r.textContent.toLowerCase().indexOf(q)<0}};
+var rk={CRITICAL:4,WARNING:3,UNKNOWN:2,NOTICE:1,OK:0};
+t.tHead.onclick=function(e){var th=e.target.closest("th");if(!th||!th.dataset.k)return;var i=th.cellIndex,k=th.dataset.k,d=th.dataset.d=th.dataset.d==="1"?"-1":"1";
+var v=function(r){var c=r.cells[i];if(k==="s")return rk[c.textContent]||0;if(k==="n"){var x=parseFloat(c.dataset.v!==undefined?c.dataset.v:c.textContent);return isNaN(x)?-1:x}return c.textContent.toLowerCase()};
+var rows=Array.from(b.rows);rows.sort(function(a,c){var x=v(a),y=v(c);return (x<y?-1:x>y?1:0)*d});b.append.apply(b,rows)}})();
+</script>`
+
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"lower": strings.ToLower,
-	"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"script": func() template.HTML { return template.HTML(InlineScript) },
+	"lower":  strings.ToLower,
+	"date":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"count": func(v int64) string {
 		if v < 0 {
 			return "–"
@@ -473,15 +492,6 @@ footer{color:var(--mut);font-size:.85em;margin-top:2em}
 {{if not (or .Rows .Arrays .Env)}}<p>Nothing to report: no disks, arrays, UPS or sensors.</p>{{end}}
 {{if .Evidence}}<h2>Evidence</h2><ol class="ev">{{range $i, $e := .Evidence}}<li id="ev{{$i | inc}}">{{$e}}</li>{{end}}</ol>{{end}}
 <footer>diskwatch — self-contained report: no external requests; readable without scripts (a small inline script adds sorting and filtering of the disk table).</footer>
-<script>
-(function(){var t=document.getElementById("fleet");if(!t)return;var b=t.tBodies[0];
-var f=document.createElement("input");f.id="filter";f.placeholder="filter disks (status, model, name…)";f.style.margin="6px 0";
-t.parentNode.parentNode.insertBefore(f,t.parentNode);
-f.oninput=function(){var q=f.value.toLowerCase();for(var r of b.rows){r.hidden=q&&r.textContent.toLowerCase().indexOf(q)<0}};
-var rk={CRITICAL:4,WARNING:3,UNKNOWN:2,NOTICE:1,OK:0};
-t.tHead.onclick=function(e){var th=e.target.closest("th");if(!th||!th.dataset.k)return;var i=th.cellIndex,k=th.dataset.k,d=th.dataset.d=th.dataset.d==="1"?"-1":"1";
-var v=function(r){var c=r.cells[i];if(k==="s")return rk[c.textContent]||0;if(k==="n"){var x=parseFloat(c.dataset.v!==undefined?c.dataset.v:c.textContent);return isNaN(x)?-1:x}return c.textContent.toLowerCase()};
-var rows=Array.from(b.rows);rows.sort(function(a,c){var x=v(a),y=v(c);return (x<y?-1:x>y?1:0)*d});b.append.apply(b,rows)}})();
-</script>
+{{script}}
 </body></html>
 `

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/diskwatch/diskwatch/alerts/report"
 	"io"
 	"mime"
 	"mime/quotedprintable"
@@ -102,6 +103,11 @@ func checkInertJSON(t *testing.T, sink string, out []byte) {
 func checkHTML(t *testing.T, sink string, out []byte) {
 	t.Helper()
 	checkInert(t, sink, out)
+	// The page's own inline script (sorting and filtering of the disk
+	// table) is the one script allowed: cut it out before looking.
+	if i := bytes.Index(out, []byte(report.InlineScript)); i >= 0 {
+		out = append(out[:i:i], out[i+len(report.InlineScript):]...)
+	}
 	if bytes.Contains(bytes.ToLower(out), []byte("<script")) || !bytes.Contains(out, []byte("&lt;script&gt;")) {
 		t.Errorf("%s: a device's <script> is not escaped:\n%.3000s", sink, out)
 	}
