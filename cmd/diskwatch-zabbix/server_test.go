@@ -462,8 +462,14 @@ func (z *zrig) startPostgres(pgBin string) error {
 	}
 	pr, pw := io.Pipe()
 	go func() {
-		var err error
+		// Debian's own dump is consistent: skip the per-row foreign key
+		// checks of its 170,000 INSERTs (measured on a loaded 2-core machine:
+		// 51-62 s instead of 84-119 s).
+		_, err := io.WriteString(pw, "SET session_replication_role = replica;\n")
 		for _, f := range []string{"schema", "images", "data"} {
+			if err != nil {
+				break
+			}
 			if err = copyGunzip(pw, filepath.Join(zabbixSQL, f+".sql.gz")); err != nil {
 				break
 			}

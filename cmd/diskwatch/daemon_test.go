@@ -665,6 +665,17 @@ func TestZabbixAgent(t *testing.T) {
 	if got := get(fromSnapshot, "diskwatch.get[--help]"); !strings.Contains(got, `maximum snapshot age must be auto or a positive number`) {
 		t.Errorf("diskwatch.get[--help] = %q", got)
 	}
+	// `diskwatch zabbix get diskwatch.get` answers the same, from the
+	// snapshot only.
+	out, errOut, code := runCmd(t, nil, "zabbix", "--state", state, "get", "diskwatch.get[1000000h]")
+	var same answer
+	if err := json.Unmarshal([]byte(out), &same); err != nil || code != 0 || errOut != "" || same.Running != 1 || len(same.Arrays) != len(a.Arrays) {
+		t.Errorf("diskwatch zabbix get diskwatch.get: exit %d, %q, %v\n%.300s", code, errOut, err, out)
+	}
+	out, _, code = runCmd(t, map[string]string{"DISKWATCH_ROOT": root}, "zabbix", "--state", filepath.Join(dir, "nostate"), "get", "diskwatch.get")
+	if code != 0 || !strings.HasPrefix(out, `{"running":0,"error":"diskwatch is not running: no snapshot at `) {
+		t.Errorf("diskwatch zabbix get diskwatch.get without a snapshot: exit %d, %.300s", code, out)
+	}
 	// No daemon snapshot: said so; the fixture root is not read instead.
 	direct := []string{"DISKWATCH_STATE=" + filepath.Join(dir, "nostate"), "DISKWATCH_ROOT=" + root, "DISKWATCH_CONFIG=" + cfgPath}
 	if a := parse(get(direct, "diskwatch.get[auto]")); a.Running != 0 || !strings.HasPrefix(a.Error, "diskwatch is not running: no snapshot at "+dir+"/nostate/snapshot.json") || len(a.Arrays) != 0 {
