@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -68,6 +69,19 @@ func TestRigSystemd(t *testing.T) {
 	defer cancel()
 	pkg := makeRelease(t)
 	t.Logf("package %s (%d bytes) built in %v", filepath.Base(pkg.deb), fileSize(pkg.deb), time.Since(start).Round(time.Millisecond))
+	// The next revision of the same package, for the upgrade.
+	up := t.TempDir()
+	root, _ := filepath.Abs("../..")
+	mk := exec.CommandContext(ctx, "make", "-s", "package", "PKG_RELEASE=2", "BINDIR="+filepath.Join(up, "bin"), "BUILD="+filepath.Join(up, "build"), "DIST="+up)
+	mk.Dir = root
+	if out, err := mk.CombinedOutput(); err != nil {
+		t.Fatalf("make package PKG_RELEASE=2: %v\n%s", err, out)
+	}
+	deb2, _ := filepath.Glob(filepath.Join(up, "diskwatch_*-2_*.deb"))
+	if len(deb2) != 1 {
+		t.Fatalf("make package PKG_RELEASE=2 made no single .deb in %s", up)
+	}
+	version2 := strings.TrimSuffix(pkg.version, "-1") + "-2"
 	img, err := rig.DebianRoot(ctx, rigCacheDir(t), rig.RootSpec{Include: rigRootPackages}, t.Logf)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +94,7 @@ func TestRigSystemd(t *testing.T) {
 		CacheDir:  kcache,
 		Root:      img,
 		MemoryMiB: 1024,
-		Files:     map[string]string{"/root/diskwatch.deb": pkg.deb},
+		Files:     map[string]string{"/root/diskwatch.deb": pkg.deb, "/root/diskwatch-2.deb": deb2[0]},
 		Disks: []rig.Disk{
 			{ID: "SATA0", Bus: rig.AHCI}, {ID: "MDA", Bus: rig.AHCI}, {ID: "MDB", Bus: rig.AHCI},
 			{ID: "NVME0", Bus: rig.NVMe},
@@ -329,6 +343,20 @@ grep -n 'interval: 5s' /etc/diskwatch/diskwatch.yaml && diskwatch config check /
 	j = sh(30*time.Second, "journalctl -u diskwatch --no-pager -o cat")
 	if !strings.Contains(j, "Watchdog timeout") {
 		t.Errorf("journal does not say the watchdog fired:\n%s", tail(j, 30))
+	}
+
+	// Upgrade to the next revision: the running daemon is restarted on the
+	// new binary, the administrator's configuration is kept, nothing is
+	// enabled.
+	pidBefore := prop("MainPID")["MainPID"]
+	t0 = time.Now()
+	out = sh(3*time.Minute, "DEBIAN_FRONTEND=noninteractive apt-get install -y /root/diskwatch-2.deb 2>&1")
+	t.Logf("upgrade to %s took %v", version2, time.Since(t0).Round(time.Millisecond))
+	p4 := prop("ActiveState", "MainPID", "UnitFileState")
+	out = sh(time.Minute, "diskwatch --version; tr '\\0' ' ' </proc/"+p4["MainPID"]+"/cmdline; echo; readlink /proc/"+p4["MainPID"]+"/exe; grep -c '^  interval: 5s ' /etc/diskwatch/diskwatch.yaml")
+	if p4["ActiveState"] != "active" || p4["MainPID"] == pidBefore || p4["UnitFileState"] != "disabled" ||
+		!strings.HasPrefix(out, "diskwatch "+version2+"\n") || !strings.Contains(out, "/usr/sbin/diskwatch\n1\n") {
+		t.Errorf("after the upgrade: %v (main PID was %s)\n%s", p4, pidBefore, out)
 	}
 
 	// Each capability is needed: the same command, run with the unit's
