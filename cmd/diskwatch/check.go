@@ -140,8 +140,9 @@ func cmdZabbix(e *env) *cobra.Command {
 		Long: "Items: " + strings.Join(zabbix.Items(), ", ") + ".\n" +
 			"KEY is as in Zabbix (smart.attr[DISK,5,raw]) or NAME ARG... apart. DISK is the identity from discovery\n" +
 			"({#DISKID}: wwn:..., serial:MODEL_SN), a serial or a kernel name. Values come from the daemon's snapshot\n" +
-			"when it is fresh (no disk is touched), else the devices are read now. Exit status 1 and a message on\n" +
-			"stderr when an item is not supported. Flags go before discovery/get: what follows is the item's.",
+			"(no disk is touched); without a fresh one the item fails saying why (--direct reads the devices now).\n" +
+			"Exit status 1 and a message on stderr when an item is not supported. Flags go before discovery/get:\n" +
+			"what follows is the item's.",
 		ValidArgs: []string{"discovery", "get"}}
 	d := newDocOpts(e, c)
 	c.Flags().SetInterspersed(false) // item arguments come from the Zabbix server: never flags
@@ -191,8 +192,17 @@ func cmdZabbix(e *env) *cobra.Command {
 			}
 		}
 		var doc *snapshot.Doc
-		if err == nil {
+		if err == nil && d.direct {
 			doc, err = d.loadDoc(c.Context())
+		} else if err == nil {
+			// Items never fall back to reading the devices (as the agent's
+			// unprivileged user that would answer a false OK): a missing,
+			// unreadable or stale snapshot is an error saying why.
+			cfg, _ := assemble.LoadConfig(d.config, nil, nil, rules.Default()) // only for daemon.state_dir
+			path := filepath.Join(d.stateDir(cfg), snapshot.FileName)
+			var rerr error
+			doc, rerr = snapshot.Read(path)
+			err = zabbix.Usable(path, doc, rerr, e.now(), d.maxAge)
 		}
 		var out any
 		if err == nil && kind != "" {

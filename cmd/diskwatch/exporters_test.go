@@ -64,15 +64,18 @@ func TestSnapshotPreferredWhenFresh(t *testing.T) {
 	if !strings.Contains(out, `diskwatch_md_degraded{device="md77"} 1`) {
 		t.Errorf("metrics not from the snapshot:\n%s", out)
 	}
-	// Stale (older than 3 intervals): read directly instead.
+	// Stale (older than 3 intervals): a Zabbix item says so and reads
+	// nothing else; --direct reads the devices.
 	doc.Written = fixedNow.Add(-10 * 60e9)
 	snapshot.Write(filepath.Join(state, snapshot.FileName), doc)
 	env["DISKWATCH_ROOT"] = "testdata/roots/degraded-mix"
 	env["DISKWATCH_CONFIG"] = writeCfg(t)
-	if out, errs, code := runCmd(t, env, "zabbix", "get", "md.degraded", "md77"); code != 1 || !strings.Contains(errs, "md77: not found") {
-		t.Errorf("stale snapshot used: %q %q %d", out, errs, code)
+	for _, item := range []string{"md77", "md9"} {
+		if out, errs, code := runCmd(t, env, "zabbix", "get", "md.degraded", item); code != 1 || out != "" || !strings.Contains(errs, "diskwatch is not running: its snapshot "+state+"/snapshot.json was written 10m0s ago, more than 3m0s") {
+			t.Errorf("stale snapshot, %s: %q %q %d", item, out, errs, code)
+		}
 	}
-	if out, _, code := runCmd(t, env, "zabbix", "get", "md.degraded", "md9"); code != 0 || out != "1\n" {
+	if out, _, code := runCmd(t, env, "zabbix", "--direct", "get", "md.degraded", "md9"); code != 0 || out != "1\n" {
 		t.Errorf("direct read: %q %d", out, code)
 	}
 	// Bad keys never reach a lookup.

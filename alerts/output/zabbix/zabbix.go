@@ -266,6 +266,9 @@ func Get(doc *snapshot.Doc, name string, args []string, now time.Time) (string, 
 		case "md.sync":
 			return num(a.SyncPercent), nil
 		case "md.mismatch":
+			if a.MismatchCount < 0 {
+				return "", fmt.Errorf("array %s: the kernel does not report mismatch_cnt: %w", args[0], ErrNotFound)
+			}
 			return strconv.FormatInt(a.MismatchCount, 10), nil
 		default:
 			if err := need(name, args, 2, "[ARRAY,total|active|failed|down|spare]"); err != nil {
