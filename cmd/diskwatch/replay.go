@@ -22,7 +22,7 @@ import (
 func cmdReplay(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "replay DATA", Args: cobra.ExactArgs(1),
 		Short: "run the rules over Backblaze drive-stats history and measure lead time and false alarms",
-		Long:  "DATA is Backblaze drive-stats data: a .csv, a .csv.gz, or a directory of daily files (read in name = date order)."}
+		Long:  "DATA is Backblaze drive-stats data: a .csv, a .csv.gz, a .zip of them (Backblaze's quarterly archive), or a directory of those (read in name = date order; data in any other row order is sorted on disk first)."}
 	o := newOpts(e, c, 0, "info", "text", "json")
 	cfgPath := c.Flags().String("config", e.getenv("DISKWATCH_CONFIG"), "configuration `FILE` whose risk.score tiers (rules: risk.score: notice/warn/crit, global) apply (default: built-in)")
 	alertsOut := c.Flags().String("alerts-out", "", "write one JSON line per drive ever alerted to `FILE`")

@@ -12,6 +12,7 @@
 package backblaze
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"context"
@@ -646,44 +647,74 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Open prepares to read path: a .csv, a .csv.gz, or a directory whose
-// *.csv and *.csv.gz files are read in name order.
+// Open prepares to read path: a .csv, a .csv.gz, a .zip of them
+// (Backblaze's quarterly archive), or a directory whose *.csv, *.csv.gz and
+// *.zip files are read in name order (a zip's members in name order).
 func Open(path string) (*Source, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("backblaze data: %w", err)
 	}
 	s := &Source{}
-	if !st.IsDir() {
-		s.files = []string{path}
-		s.total = st.Size()
-		return s, nil
+	var names []string
+	if st.IsDir() {
+		ents, err := os.ReadDir(path)
+		if err != nil {
+			return nil, fmt.Errorf("backblaze data: %w", err)
+		}
+		for _, e := range ents {
+			if n := e.Name(); !e.IsDir() && (dataFile(n) || strings.HasSuffix(n, ".zip")) {
+				names = append(names, filepath.Join(path, n))
+			}
+		}
+		sort.Strings(names)
+	} else {
+		names = []string{path}
 	}
-	ents, err := os.ReadDir(path)
-	if err != nil {
-		return nil, fmt.Errorf("backblaze data: %w", err)
-	}
-	for _, e := range ents {
-		n := e.Name()
-		if !e.IsDir() && (strings.HasSuffix(n, ".csv") || strings.HasSuffix(n, ".csv.gz")) {
-			s.files = append(s.files, filepath.Join(path, n))
+	for _, n := range names {
+		if !strings.HasSuffix(n, ".zip") {
+			s.files = append(s.files, n)
+			continue
+		}
+		// Backblaze's quarterly archive: its daily CSVs in name order.
+		zr, err := zip.OpenReader(n)
+		if err != nil {
+			return nil, fmt.Errorf("backblaze data %s: %w", n, err)
+		}
+		var members []string
+		for _, f := range zr.File {
+			if base := filepath.Base(f.Name); !f.FileInfo().IsDir() && dataFile(base) && !strings.HasPrefix(base, "._") &&
+				!strings.HasPrefix(f.Name, "__MACOSX/") {
+				members = append(members, f.Name)
+				s.total += int64(f.UncompressedSize64)
+			}
+		}
+		zr.Close()
+		sort.Strings(members)
+		for _, m := range members {
+			s.files = append(s.files, n+zipSep+m)
 		}
 	}
-	sort.Strings(s.files)
 	if len(s.files) == 0 {
-		return nil, fmt.Errorf("backblaze data: no .csv or .csv.gz files in %s", path)
+		return nil, fmt.Errorf("backblaze data: no .csv, .csv.gz or .zip of them in %s", path)
 	}
-	s.sizes()
+	for _, f := range s.files {
+		if !strings.Contains(f, zipSep) {
+			if st, err := os.Stat(f); err == nil {
+				s.total += st.Size()
+			}
+		}
+	}
 	return s, nil
 }
 
-func (s *Source) sizes() {
-	for _, f := range s.files {
-		if st, err := os.Stat(f); err == nil {
-			s.total += st.Size()
-		}
-	}
-}
+// displayName is a file's name for messages ("ARCHIVE.zip:MEMBER").
+func displayName(name string) string { return strings.Replace(name, zipSep, ":", 1) }
+
+func dataFile(n string) bool { return strings.HasSuffix(n, ".csv") || strings.HasSuffix(n, ".csv.gz") }
+
+// zipSep separates an archive's path from a member's name in Source.files.
+const zipSep = "\x00"
 
 // Want limits parsing to some attributes (Parser.Want), for the files
 // opened from now on.
@@ -743,7 +774,7 @@ func (s *Source) openNext() error {
 	if err != nil {
 		return err
 	}
-	p, err := NewParser(name, r)
+	p, err := NewParser(displayName(name), r)
 	if err != nil {
 		closeAll()
 		return fmt.Errorf("backblaze data: %w", err)
@@ -761,6 +792,39 @@ func (s *Source) openNext() error {
 // openFile opens a .csv or .csv.gz; counter, when set, counts the bytes
 // read from the file as stored.
 func openFile(name string, counter *countingReader) (io.Reader, func() error, error) {
+	if archive, member, ok := strings.Cut(name, zipSep); ok {
+		zr, err := zip.OpenReader(archive)
+		if err != nil {
+			return nil, nil, fmt.Errorf("backblaze data %s: %w", archive, err)
+		}
+		for _, f := range zr.File {
+			if f.Name != member {
+				continue
+			}
+			rc, err := f.Open()
+			if err != nil {
+				zr.Close()
+				return nil, nil, fmt.Errorf("backblaze data %s: %s: %w", archive, model.Clean(member), err)
+			}
+			var r io.Reader = rc
+			if counter != nil {
+				counter.r = rc
+				r = counter
+			}
+			closeAll := func() error { rc.Close(); return zr.Close() }
+			if strings.HasSuffix(member, ".gz") {
+				gz, err := gzip.NewReader(r)
+				if err != nil {
+					closeAll()
+					return nil, nil, fmt.Errorf("backblaze data %s: %s: gzip: %w", archive, model.Clean(member), err)
+				}
+				return gz, func() error { gz.Close(); return closeAll() }, nil
+			}
+			return r, closeAll, nil
+		}
+		zr.Close()
+		return nil, nil, fmt.Errorf("backblaze data %s: no member %s", archive, model.Clean(member))
+	}
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, nil, fmt.Errorf("backblaze data: %w", err)

@@ -1,6 +1,7 @@
 package backblaze
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -312,5 +313,64 @@ func TestWant(t *testing.T) {
 	}
 	if !p.HasThresholds() {
 		t.Error("HasThresholds false after Want")
+	}
+}
+
+// Backblaze's quarterly archive is read as published: the zip's daily
+// CSVs in name order (macOS metadata members skipped), alone or in a
+// directory beside plain files.
+func TestOpenZip(t *testing.T) {
+	data, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(strings.TrimSpace(string(data)), "\n")
+	hdr, body := lines[0], lines[1:]
+	day2 := strings.ReplaceAll(strings.Join(body, ""), "2013-04-16", "2013-04-17")
+	dir := t.TempDir()
+	zpath := filepath.Join(dir, "data_Q2_2013.zip")
+	f, err := os.Create(zpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	for _, m := range []struct{ name, text string }{
+		{"data_Q2_2013/2013-04-17.csv", hdr + day2 + "\n"},
+		{"data_Q2_2013/2013-04-16.csv", hdr + strings.Join(body, "") + "\n"},
+		{"__MACOSX/data_Q2_2013/._2013-04-16.csv", "\x00\x05\x16\x07junk"},
+	} {
+		w, _ := zw.Create(m.name)
+		w.Write([]byte(m.text))
+	}
+	zw.Close()
+	f.Close()
+	for _, path := range []string{zpath, dir} {
+		src, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var row Row
+		var days []int32
+		n := 0
+		for {
+			err := src.NextRow(context.Background(), &row)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			if len(days) == 0 || days[len(days)-1] != row.Day {
+				days = append(days, row.Day)
+			}
+			n++
+		}
+		src.Close()
+		if n != 2*len(body) || len(days) != 2 || days[0] >= days[1] {
+			t.Errorf("%s: %d rows on days %v; want %d on two days in order", path, n, days, 2*len(body))
+		}
+		if done, total := src.Progress(); total <= 0 || done != total {
+			t.Errorf("%s: progress %d of %d", path, done, total)
+		}
 	}
 }

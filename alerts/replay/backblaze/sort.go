@@ -162,7 +162,7 @@ func OpenSorted(ctx context.Context, path string, o SortOptions) (*Sorted, error
 		if err != nil {
 			return fail(err)
 		}
-		p, err := NewParser(name, r)
+		p, err := NewParser(displayName(name), r)
 		if err != nil {
 			closeFile()
 			return fail(fmt.Errorf("backblaze data: %w", err))
