@@ -33,11 +33,15 @@ var (
 	binErr  error
 )
 
-// TestMain removes the binaries diskwatchBin built.
+// TestMain removes the binaries diskwatchBin built and the packages
+// makeRelease made.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
+	}
+	if pkgTmp != "" {
+		os.RemoveAll(pkgTmp)
 	}
 	os.Exit(code)
 }

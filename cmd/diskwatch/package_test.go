@@ -23,6 +23,7 @@ type builtPackage struct {
 
 var (
 	pkgOnce  sync.Once
+	pkgTmp   string // removed by TestMain
 	pkgBuilt *builtPackage
 	pkgErr   error
 )
@@ -40,6 +41,7 @@ func makeRelease(t testing.TB) *builtPackage {
 			pkgErr = err
 			return
 		}
+		pkgTmp = tmp
 		root, _ := filepath.Abs("../..")
 		p := &builtPackage{dist: filepath.Join(tmp, "dist")}
 		c := exec.Command("make", "-s", "release", "BINDIR="+filepath.Join(tmp, "bin"), "BUILD="+filepath.Join(tmp, "build"), "DIST="+p.dist)
