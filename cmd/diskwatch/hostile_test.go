@@ -436,6 +436,13 @@ notify:
 			checkInertJSON(t, "diskwatch-zabbix discovery", []byte("["+strings.Join(disc, ",")+"]"))
 			o, _ := exec.Command(zbx, "--state", state, "get", "diskwatch.problems").CombinedOutput()
 			checkInert(t, "diskwatch-zabbix get diskwatch.problems", o)
+			// The template's item: the whole host as JSON (LLD macros and item
+			// values for the Zabbix server).
+			o, err := exec.Command(zbx, "--state", state, "get", "diskwatch.get", "1000h").CombinedOutput()
+			if err != nil || !json.Valid(o) || !bytes.Contains(o, []byte(`"running":1`)) {
+				t.Errorf("diskwatch-zabbix get diskwatch.get: %v\n%.300s", err, o)
+			}
+			checkInertJSON(t, "diskwatch-zabbix get diskwatch.get", o)
 		})
 	}
 	if pwned, _ := filepath.Glob(filepath.Join(dir, "pwned*")); len(pwned) > 0 {
