@@ -300,9 +300,9 @@ daemon:
   interval: 1s
   metrics_listen: "127.0.0.1:0"
 `), 0o600)
-	mdD := startDaemon(t, nil, "--root", root, "--config", mdCfg, "--state", filepath.Join(dir, "md-state"), "--no-history")
+	mdD := startDaemon(t, nil, "--root", root, "--config", mdCfg, "--state", filepath.Join(dir, "md-state"))
 	diskD := startDaemon(t, []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")},
-		"--config", diskCfg, "--state", filepath.Join(dir, "disk-state"), "--no-history")
+		"--config", diskCfg, "--state", filepath.Join(dir, "disk-state"))
 	mdAddr, diskAddr := mdD.metricsAddr(t), diskD.metricsAddr(t)
 
 	rulesPath, _ := filepath.Abs(filepath.Join(contribProm, "diskwatch.rules.yml"))
