@@ -56,6 +56,10 @@ func TestRigHWRaid(t *testing.T) {
 		Disks: []rig.Disk{
 			{ID: "MEGA0", Bus: rig.MegaSAS}, {ID: "MEGA1", Bus: rig.MegaSAS}, {ID: "MEGA2", Bus: rig.MegaSAS2},
 			{ID: "kerr", Bus: rig.AHCI, Inject: []rig.Inject{{Sector: 100000}}},
+			// A SCSI disk with a world wide name, failing writes too: its
+			// kernel errors (identity from sysfs wwid "naa.…") must land
+			// on the record its SMART data is in (VPD page 0x83, "0x…").
+			{ID: "SAS0", Bus: rig.VirtioSCSI, Props: []string{"wwn=0x5000c500a1b2c3d4"}, Inject: []rig.Inject{{Sector: 100000}}},
 		},
 	}, nil)
 	var err error
@@ -75,8 +79,8 @@ func TestRigHWRaid(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
-	kerr := dev["kerr"]
-	if kerr == "" {
+	kerr, sas := dev["kerr"], dev["SAS0"]
+	if kerr == "" || sas == "" {
 		t.Fatalf("disks by serial: %v", dev)
 	}
 	// Both megaraid_sas hosts must be up before the first check.
@@ -247,8 +251,10 @@ func TestRigHWRaid(t *testing.T) {
 	}
 
 	// Kernel log: write errors after the first run are seen once.
-	if _, err := vm.Exec(ctx, 2*time.Minute, "for i in 1 2 3; do dd if=/dev/zero of=/dev/"+kerr+" bs=4096 seek=12500 count=1 oflag=direct conv=fsync 2>&1; done; sync; exit 0"); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{kerr, sas} {
+		if _, err := vm.Exec(ctx, 2*time.Minute, "for i in 1 2 3; do dd if=/dev/zero of=/dev/"+d+" bs=4096 seek=12500 count=1 oflag=direct conv=fsync 2>&1; done; sync; exit 0"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	doc = check("after write errors")
 	var burst *model.Finding
@@ -261,6 +267,28 @@ func TestRigHWRaid(t *testing.T) {
 		t.Fatalf("no kernel.error_burst on %s: %+v", kerr, doc.Findings)
 	}
 	t.Logf("kernel.error_burst on %s: %s; first evidence line: %s", burst.Subject, burst.Message, burst.Evidence[0])
+	// The SCSI disk: one identity for its SMART record and its kernel
+	// errors.
+	var sasDisk *model.Disk
+	for i, d := range doc.Disks {
+		if d.Device.Serial == "SAS0" {
+			sasDisk = &doc.Disks[i]
+		}
+	}
+	if sasDisk == nil || sasDisk.Device.ID() != "wwn:5000c500a1b2c3d4" {
+		t.Fatalf("SAS0 record: %+v", sasDisk)
+	}
+	var sasBurst *model.Finding
+	for i, f := range doc.Findings {
+		if f.Rule == "kernel.error_burst" && strings.HasPrefix(f.Subject, sas) {
+			sasBurst = &doc.Findings[i]
+		}
+	}
+	if sasBurst == nil || sasBurst.SubjectID != sasDisk.Device.ID() {
+		t.Errorf("kernel errors of %s (SAS0, record %s): %+v", sas, sasDisk.Device.ID(), sasBurst)
+	} else {
+		t.Logf("SAS0 (%s): kernel.error_burst keyed %s, the same as its SMART record (WWN %s, power mode %s)", sas, sasBurst.SubjectID, sasDisk.Device.WWN, sasDisk.PowerMode)
+	}
 	doc = check("third run")
 	for _, f := range doc.Findings {
 		if strings.HasPrefix(f.Rule, "kernel.") {

@@ -52,6 +52,9 @@ type CheckDoc struct {
 	Disks    []model.Disk         `json:"disks,omitempty"`
 	UPS      []model.UPS          `json:"ups,omitempty"`
 	Sensors  []model.Sensor       `json:"sensors,omitempty"`
+	// Controllers are hardware RAID controllers' logical drives, disk
+	// states and batteries.
+	Controllers []model.Controller `json:"controllers,omitempty"`
 }
 
 // CheckJSON prints check's JSON document.
@@ -60,6 +63,7 @@ func CheckJSON(w io.Writer, res *engine.Result) {
 		Status: res.Status.String(), Time: res.Snapshot.Time.UTC().Format("2006-01-02T15:04:05Z"),
 		Findings: res.Findings, Summary: counts(res.Findings), Sources: res.Snapshot.Sources,
 		Arrays: res.Snapshot.Arrays, Disks: res.Snapshot.Disks, UPS: res.Snapshot.UPS, Sensors: res.Snapshot.Sensors,
+		Controllers: res.Snapshot.Controllers,
 	}
 	if doc.Findings == nil {
 		doc.Findings = []model.Finding{}
