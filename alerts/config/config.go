@@ -8,8 +8,8 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"io"
 	"os"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -71,10 +71,15 @@ func (t Toggle) On() bool { return t.Enabled == nil || *t.Enabled }
 type Error struct {
 	File string
 	Line int
-	Msg  string
+	// Col is the column (1-based) when known.
+	Col int
+	Msg string
 }
 
 func (e *Error) Error() string {
+	if e.Col > 0 {
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+	}
 	if e.Line > 0 {
 		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 	}
@@ -140,13 +145,22 @@ func lineMsg(file, m string) error {
 
 // Parse validates configuration text. name is used in error messages.
 func Parse(name string, data []byte, rs *rules.Set) (*Config, error) {
-	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, yamlErr(name, err)
 	}
+	// Every mistake at once: the walk reports unknown keys and values of the
+	// wrong type (each with FILE:LINE:COL) and leaves them out, so decoding
+	// and the checks below still run over the rest.
 	var errs []error
+	pos := positions{}
+	walk(name, &root, reflect.TypeOf(Config{}), "", pos, &errs)
+	var c Config
+	if root.Kind != 0 {
+		if err := root.Decode(&c); err != nil {
+			errs = append(errs, yamlErr(name, err))
+		}
+	}
 	en, params, err := parseRules(name, &c.RulesNode, rs)
 	if err != nil {
 		errs = append(errs, err)
@@ -157,20 +171,45 @@ func Parse(name string, data []byte, rs *rules.Set) (*Config, error) {
 		errs = append(errs, err)
 	}
 	c.Settings.Devices = devs
-	errs = append(errs, c.validateDaemon(name)...)
+	errs = append(errs, c.validateDaemon(name, pos)...)
 	if err := c.Collectors.Smartctl.validate(name); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, pos.at(err, "collectors.smartctl"))
 	}
 	if err := c.Collectors.Smart.validate(name); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, pos.at(err, "collectors.smart"))
 	}
 	if err := c.validatePower(name); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, errors.Join(sortByPlace(errs)...)
 	}
 	return &c, nil
+}
+
+// sortByPlace orders errors as they appear in the file.
+func sortByPlace(errs []error) []error {
+	var flat []error
+	for _, e := range errs {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			flat = append(flat, j.Unwrap()...)
+		} else {
+			flat = append(flat, e)
+		}
+	}
+	place := func(e error) (int, int) {
+		var ce *Error
+		if errors.As(e, &ce) {
+			return ce.Line, ce.Col
+		}
+		return 0, 0
+	}
+	sort.SliceStable(flat, func(i, j int) bool {
+		li, ci := place(flat[i])
+		lj, cj := place(flat[j])
+		return li < lj || li == lj && ci < cj
+	})
+	return flat
 }
 
 // parseRules reads a mapping of rule name -> {enabled: bool, PARAM: number}.
@@ -181,18 +220,18 @@ func parseRules(file string, n *yaml.Node, rs *rules.Set) (map[string]bool, map[
 		return enabled, params, nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return nil, nil, &Error{file, n.Line, "rules: expected a mapping of rule names"}
+		return nil, nil, &Error{File: file, Line: n.Line, Col: n.Column, Msg: "rules: expected a mapping of rule names"}
 	}
 	var errs []error
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		r, ok := rs.Lookup(k.Value)
 		if !ok {
-			errs = append(errs, &Error{file, k.Line, fmt.Sprintf("unknown rule %q (known: %s)", k.Value, ruleNames(rs))})
+			errs = append(errs, &Error{File: file, Line: k.Line, Col: k.Column, Msg: unknownRule(k.Value, rs)})
 			continue
 		}
 		if v.Kind != yaml.MappingNode {
-			errs = append(errs, &Error{file, v.Line, fmt.Sprintf("rule %s: expected a mapping (enabled: ..., parameters)", r.Name)})
+			errs = append(errs, &Error{File: file, Line: v.Line, Col: v.Column, Msg: fmt.Sprintf("rule %s: expected a mapping (enabled: ..., parameters)", r.Name)})
 			continue
 		}
 		for j := 0; j+1 < len(v.Content); j += 2 {
@@ -200,19 +239,19 @@ func parseRules(file string, n *yaml.Node, rs *rules.Set) (map[string]bool, map[
 			if pk.Value == "enabled" {
 				var b bool
 				if err := pv.Decode(&b); err != nil {
-					errs = append(errs, &Error{file, pv.Line, fmt.Sprintf("rule %s: enabled must be true or false, not %q", r.Name, pv.Value)})
+					errs = append(errs, &Error{File: file, Line: pv.Line, Col: pv.Column, Msg: fmt.Sprintf("rule %s: enabled must be true or false, not %q", r.Name, pv.Value)})
 					continue
 				}
 				enabled[r.Name] = b
 				continue
 			}
 			if _, ok := r.Params[pk.Value]; !ok {
-				errs = append(errs, &Error{file, pk.Line, fmt.Sprintf("rule %s has no parameter %q (it has: %s)", r.Name, pk.Value, paramNames(r))})
+				errs = append(errs, &Error{File: file, Line: pk.Line, Col: pk.Column, Msg: fmt.Sprintf("rule %s has no parameter %q (it has: %s)", r.Name, pk.Value, paramNames(r))})
 				continue
 			}
 			f, err := strconv.ParseFloat(pv.Value, 64)
 			if err != nil || pv.Kind != yaml.ScalarNode {
-				errs = append(errs, &Error{file, pv.Line, fmt.Sprintf("rule %s: %s must be a number, not %q", r.Name, pk.Value, pv.Value)})
+				errs = append(errs, &Error{File: file, Line: pv.Line, Col: pv.Column, Msg: fmt.Sprintf("rule %s: %s must be a number, not %q", r.Name, pk.Value, pv.Value)})
 				continue
 			}
 			if params[r.Name] == nil {
@@ -230,13 +269,13 @@ func parseDevices(file string, n *yaml.Node, rs *rules.Set) ([]rules.DeviceSetti
 		return nil, nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		return nil, &Error{file, n.Line, "devices: expected a list"}
+		return nil, &Error{File: file, Line: n.Line, Col: n.Column, Msg: "devices: expected a list"}
 	}
 	var out []rules.DeviceSettings
 	var errs []error
 	for _, item := range n.Content {
 		if item.Kind != yaml.MappingNode {
-			errs = append(errs, &Error{file, item.Line, "devices: each entry must be a mapping with match: and rules:"})
+			errs = append(errs, &Error{File: file, Line: item.Line, Col: item.Column, Msg: "devices: each entry must be a mapping with match: and rules:"})
 			continue
 		}
 		var d rules.DeviceSettings
@@ -251,18 +290,18 @@ func parseDevices(file string, n *yaml.Node, rs *rules.Set) ([]rules.DeviceSetti
 					Path   string `yaml:"path"`
 				}
 				if err := strictDecode(v, &m); err != nil {
-					errs = append(errs, &Error{file, v.Line, "devices: match: " + err.Error()})
+					errs = append(errs, &Error{File: file, Line: v.Line, Col: v.Column, Msg: "devices: match: " + err.Error()})
 					continue
 				}
 				d.Serial, d.Model, d.Path = m.Serial, m.Model, m.Path
 			case "rules":
 				rulesNode = v
 			default:
-				errs = append(errs, &Error{file, k.Line, fmt.Sprintf("devices: unknown key %q (use match: and rules:)", k.Value)})
+				errs = append(errs, &Error{File: file, Line: k.Line, Col: k.Column, Msg: fmt.Sprintf("devices: unknown key %q (use match: and rules:)", k.Value)})
 			}
 		}
 		if d.Serial == "" && d.Model == "" && d.Path == "" {
-			errs = append(errs, &Error{file, item.Line, "devices: entry needs match: with serial, model or path"})
+			errs = append(errs, &Error{File: file, Line: item.Line, Col: item.Column, Msg: "devices: entry needs match: with serial, model or path"})
 			continue
 		}
 		if rulesNode != nil {
@@ -292,6 +331,19 @@ func strictDecode(n *yaml.Node, v any) error {
 		return errors.New(strings.Replace(msg, "not found in type struct", "is not a known key", 1))
 	}
 	return nil
+}
+
+// unknownRule names the nearest rule when the name looks like a typo of
+// it, else every rule.
+func unknownRule(name string, rs *rules.Set) string {
+	var names []string
+	for _, r := range rs.Rules() {
+		names = append(names, r.Name)
+	}
+	if s := suggest(name, names); strings.HasPrefix(s, " (did you mean") {
+		return fmt.Sprintf("unknown rule %q%s", name, s)
+	}
+	return fmt.Sprintf("unknown rule %q (known: %s)", name, ruleNames(rs))
 }
 
 func ruleNames(rs *rules.Set) string {

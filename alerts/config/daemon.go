@@ -1,7 +1,11 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -108,63 +112,108 @@ type SyslogSink struct {
 	Tag     string `yaml:"tag"`
 }
 
-// validateDaemon checks the daemon and notify sections.
-func (c *Config) validateDaemon(file string) []error {
+// validateDaemon checks the daemon and notify sections; pos gives each
+// error its place in the file.
+func (c *Config) validateDaemon(file string, pos positions) []error {
 	var errs []error
-	bad := func(msg string, a ...any) { errs = append(errs, &Error{File: file, Msg: fmt.Sprintf(msg, a...)}) }
+	bad := func(path, msg string, a ...any) { errs = append(errs, pos.errAt(file, path, msg, a...)) }
 	d := c.Daemon
 	if d.Interval < 0 || (d.Interval > 0 && d.Interval < time.Second) {
-		bad("daemon: interval must be at least 1s, not %s", d.Interval)
+		bad("daemon.interval", "daemon: interval must be at least 1s, not %s", d.Interval)
 	}
 	for n, iv := range d.Collectors {
 		if iv < time.Second {
-			bad("daemon: collector_intervals: %s must be at least 1s, not %s", n, iv)
+			bad("daemon.collector_intervals."+n, "daemon: collector_intervals: %s must be at least 1s, not %s", n, iv)
 		}
 	}
 	if d.Jitter != nil && (*d.Jitter < 0 || *d.Jitter > 0.5) {
-		bad("daemon: jitter must be between 0 and 0.5, not %g", *d.Jitter)
+		bad("daemon.jitter", "daemon: jitter must be between 0 and 0.5, not %g", *d.Jitter)
 	}
 	if d.Concurrency < 0 {
-		bad("daemon: concurrency must be positive")
+		bad("daemon.concurrency", "daemon: concurrency must be positive")
+	}
+	if d.MetricsListen != nil && *d.MetricsListen != "" && *d.MetricsListen != "off" {
+		if err := checkListen(*d.MetricsListen); err != nil {
+			bad("daemon.metrics_listen", "daemon: metrics_listen: %v", err)
+		}
 	}
 	if len(d.Heartbeat.Command) > 0 && d.Heartbeat.URL != "" {
-		bad("daemon: heartbeat: set url or command, not both")
+		bad("daemon.heartbeat", "daemon: heartbeat: set url or command, not both")
+	}
+	if d.Heartbeat.URL != "" {
+		if err := checkURL(d.Heartbeat.URL); err != nil {
+			bad("daemon.heartbeat.url", "daemon: heartbeat: url %v", err)
+		}
 	}
 	n := c.Notify
 	if n.MinSeverity != "" {
 		switch strings.ToUpper(n.MinSeverity) {
 		case "WARNING", "CRITICAL", "UNKNOWN", "NOTICE":
 		default:
-			bad("notify: min_severity must be WARNING, CRITICAL, UNKNOWN or NOTICE, not %q", n.MinSeverity)
+			bad("notify.min_severity", "notify: min_severity must be WARNING, CRITICAL, UNKNOWN or NOTICE, not %q%s", n.MinSeverity,
+				suggest(strings.ToUpper(n.MinSeverity), []string{"WARNING", "CRITICAL", "UNKNOWN", "NOTICE"}))
 		}
 	}
 	for i, e := range n.Email {
+		p := fmt.Sprintf("notify.email[%d]", i)
 		if e.Host == "" || e.From == "" || len(e.To) == 0 {
-			bad("notify: email[%d]: host, from and to are required", i)
+			bad(p, "notify: email[%d]: host, from and to are required", i)
+		}
+		if e.Port < 0 || e.Port > 65535 {
+			bad(p+".port", "notify: email[%d]: port must be 1-65535, not %d", i, e.Port)
 		}
 		switch e.TLS {
 		case "", "starttls", "opportunistic", "tls", "none":
 		default:
-			bad("notify: email[%d]: tls must be starttls, opportunistic, tls or none, not %q", i, e.TLS)
+			bad(p+".tls", "notify: email[%d]: tls must be starttls, opportunistic, tls or none, not %q%s", i, e.TLS,
+				suggest(e.TLS, []string{"starttls", "opportunistic", "tls", "none"}))
 		}
 		if e.Password != "" && e.PasswordFile != "" {
-			bad("notify: email[%d]: set password or password_file, not both", i)
+			bad(p, "notify: email[%d]: set password or password_file, not both", i)
 		}
 	}
 	for i, w := range n.Webhook {
-		if !strings.HasPrefix(w.URL, "http://") && !strings.HasPrefix(w.URL, "https://") {
-			bad("notify: webhook[%d]: url must start with http:// or https://", i)
+		if err := checkURL(w.URL); err != nil {
+			bad(fmt.Sprintf("notify.webhook[%d].url", i), "notify: webhook[%d]: url %v", i, err)
 		}
 	}
 	for i, x := range n.Exec {
 		if len(x.Argv) == 0 || x.Argv[0] == "" {
-			bad("notify: exec[%d]: argv must name a program (a list: [/path/prog, arg, ...]; no shell)", i)
+			bad(fmt.Sprintf("notify.exec[%d].argv", i), "notify: exec[%d]: argv must name a program (a list: [/path/prog, arg, ...]; no shell)", i)
 		}
 	}
 	for i, a := range n.Alertmanager {
-		if !strings.HasPrefix(a.URL, "http://") && !strings.HasPrefix(a.URL, "https://") {
-			bad("notify: alertmanager[%d]: url must start with http:// or https://", i)
+		if err := checkURL(a.URL); err != nil {
+			bad(fmt.Sprintf("notify.alertmanager[%d].url", i), "notify: alertmanager[%d]: url %v", i, err)
 		}
 	}
 	return errs
+}
+
+// checkListen checks a host:port listen address (port 0-65535; 0 picks a
+// free one).
+func checkListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not HOST:PORT (such as 127.0.0.1:9847 or :9847)", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q: port %q is not 0-65535", addr, port)
+	}
+	return nil
+}
+
+// checkURL checks an http(s) URL with a host and, when given, a port in
+// range. Its text is not repeated: it may carry a secret.
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("must start with http:// or https:// and name a host")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("has port %q, not 1-65535", p)
+		}
+	}
+	return nil
 }

@@ -33,6 +33,7 @@ func (h Hwmon) DrivetempOn() bool { return h.Drivetemp == nil || *h.Drivetemp }
 type UPSURL struct {
 	URL    string
 	Line   int
+	Col    int
 	Target ups.Target
 }
 
@@ -41,7 +42,7 @@ func (u *UPSURL) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		return fmt.Errorf("line %d: ups: each entry is a URL string (nut://[user:pass@]host[:port]/upsname or apcupsd://host[:port])", n.Line)
 	}
-	u.URL, u.Line = n.Value, n.Line
+	u.URL, u.Line, u.Col = n.Value, n.Line, n.Column
 	return nil
 }
 
@@ -59,6 +60,7 @@ type SensorSpec struct {
 	Crit    *float64 `yaml:"crit"`
 
 	Line int `yaml:"-"`
+	Col  int `yaml:"-"`
 	spec probe.Spec
 }
 
@@ -71,7 +73,7 @@ func (s *SensorSpec) UnmarshalYAML(n *yaml.Node) error {
 		return fmt.Errorf("line %d: sensors: %v", n.Line, err)
 	}
 	*s = SensorSpec(p)
-	s.Line = n.Line
+	s.Line, s.Col = n.Line, n.Column
 	return nil
 }
 
@@ -85,14 +87,14 @@ func (c *Config) validatePower(file string) error {
 		u := &c.UPS[i]
 		t, err := ups.ParseURL(u.URL)
 		if err != nil {
-			errs = append(errs, &Error{file, u.Line, "ups: " + err.Error()})
+			errs = append(errs, &Error{File: file, Line: u.Line, Col: u.Col, Msg: "ups: " + err.Error()})
 			continue
 		}
 		if err := t.LoadCA(os.ReadFile); err != nil {
-			errs = append(errs, &Error{file, u.Line, "ups: " + err.Error()})
+			errs = append(errs, &Error{File: file, Line: u.Line, Col: u.Col, Msg: "ups: " + err.Error()})
 		}
 		if seen[t.String()] {
-			errs = append(errs, &Error{file, u.Line, "ups: " + t.String() + " listed twice"})
+			errs = append(errs, &Error{File: file, Line: u.Line, Col: u.Col, Msg: "ups: " + t.String() + " listed twice"})
 		}
 		seen[t.String()] = true
 		u.Target = t
@@ -101,10 +103,10 @@ func (c *Config) validatePower(file string) error {
 	for i := range c.Sensors {
 		s := &c.Sensors[i]
 		bad := func(msg string, a ...any) {
-			errs = append(errs, &Error{file, s.Line, fmt.Sprintf("sensors: %s: ", s.Name) + fmt.Sprintf(msg, a...)})
+			errs = append(errs, &Error{File: file, Line: s.Line, Col: s.Col, Msg: fmt.Sprintf("sensors: %s: ", s.Name) + fmt.Sprintf(msg, a...)})
 		}
 		if !probeName.MatchString(s.Name) {
-			errs = append(errs, &Error{file, s.Line, fmt.Sprintf("sensors: name %q: use letters, digits, '.', '_', '-'", s.Name)})
+			errs = append(errs, &Error{File: file, Line: s.Line, Col: s.Col, Msg: fmt.Sprintf("sensors: name %q: use letters, digits, '.', '_', '-'", s.Name)})
 			continue
 		}
 		if names[s.Name] {

@@ -36,12 +36,12 @@ collectors:
 
 func TestPowerErrors(t *testing.T) {
 	for _, tc := range []struct{ yaml, want string }{
-		{"ups:\n  - http://x/y\n", "t.yaml:2: ups: "},
-		{"ups:\n  - nut://u:hunter2@h:0/x\n", "t.yaml:2: ups: "},
-		{"ups:\n  - {url: nut://h}\n", "t.yaml:2: ups: each entry is a URL string"},
-		{"ups:\n  - nut://h/a\n  - nut://h/a\n", "t.yaml:3: ups: nut://h:3493/a listed twice"},
-		{"ups:\n  - nut://h/a?tls=require&tls_ca=/nonexistent/ca.pem\n", "t.yaml:2: ups: UPS nut://h:3493/a: tls_ca"},
-		{"sensors:\n  - {name: x, type: command}\n", "t.yaml:2: sensors: x: type command needs argv"},
+		{"ups:\n  - http://x/y\n", "t.yaml:2:5: ups: "},
+		{"ups:\n  - nut://u:hunter2@h:0/x\n", "t.yaml:2:5: ups: "},
+		{"ups:\n  - {url: nut://h}\n", "t.yaml:2:5: ups: each entry is a URL string"},
+		{"ups:\n  - nut://h/a\n  - nut://h/a\n", "t.yaml:3:5: ups: nut://h:3493/a listed twice"},
+		{"ups:\n  - nut://h/a?tls=require&tls_ca=/nonexistent/ca.pem\n", "t.yaml:2:5: ups: UPS nut://h:3493/a: tls_ca"},
+		{"sensors:\n  - {name: x, type: command}\n", "t.yaml:2:5: sensors: x: type command needs argv"},
 		{"sensors:\n  - {name: x, type: file, path: rel}\n", "absolute path"},
 		{"sensors:\n  - {name: x, type: pipe}\n", "type must be command or file"},
 		{"sensors:\n  - {name: x, type: command, argv: [a], timeout: soon}\n", "timeout \"soon\""},

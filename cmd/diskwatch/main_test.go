@@ -117,7 +117,7 @@ func TestBadConfigIsUnknown(t *testing.T) {
 		t.Fatalf("exit %d, out %q, err %q", code, out, errOut)
 	}
 	_, errOut, code = runCmd(t, nil, "config", "check", p)
-	if code != exitUnknown || !strings.Contains(errOut, `bad.yaml:2: unknown rule "no.such.rule"`) {
+	if code != exitUnknown || !strings.Contains(errOut, `bad.yaml:2:3: unknown rule "no.such.rule"`) {
 		t.Fatalf("config check: exit %d, %q", code, errOut)
 	}
 	_, _, code = runCmd(t, nil, "config", "check", noConfig(t))

@@ -288,3 +288,56 @@ func TestNotifyTest(t *testing.T) {
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// A configuration's mistakes come out all at once, each with
+// FILE:LINE:COL and, for a near miss, the name meant; check and the daemon
+// refuse it as config check does (exit 3).
+func TestConfigTypos(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "typo.yaml")
+	os.WriteFile(p, []byte(`collectors:
+  smart:
+    standbye: never
+  mdraid: {enabled: yes please}
+daemon:
+  interval: 30x
+  collector_intervals: {smrat: 30m, mdraid: 1m}
+  metrics_listen: 127.0.0.1:99999
+notify:
+  min_severity: warnign
+  webhook:
+    - url: htp://example
+  alertmanager:
+    - url: http://127.0.0.1:70000/
+  emial: []
+rules:
+  md.degarded: {}
+`), 0o600)
+	_, errs, code := runBin(t, nil, "config", "check", p)
+	if code != exitUnknown {
+		t.Errorf("config check: exit %d", code)
+	}
+	for _, want := range []string{
+		p + `:3:5: "standbye" is not a known key in collectors.smart (did you mean "standby"?)`,
+		p + `:4:21: collectors.mdraid.enabled: "yes please" is not true or false`,
+		p + `:6:13: daemon.interval: "30x" is not a duration such as 90s, 30m or 24h`,
+		p + `:7:25: daemon.collector_intervals: unknown collector "smrat" (did you mean "smart"?)`,
+		p + `:8:19: daemon: metrics_listen: "127.0.0.1:99999": port "99999" is not 0-65535`,
+		p + `:10:17: notify: min_severity must be WARNING, CRITICAL, UNKNOWN or NOTICE, not "warnign" (did you mean "WARNING"?)`,
+		p + `:12:12: notify: webhook[0]: url must start with http:// or https:// and name a host`,
+		p + `:14:12: notify: alertmanager[0]: url has port "70000", not 1-65535`,
+		p + `:15:3: "emial" is not a known key in notify (did you mean "email"?)`,
+		p + `:17:3: unknown rule "md.degarded" (did you mean "md.degraded"?)`,
+	} {
+		if !strings.Contains(errs, want+"\n") {
+			t.Errorf("config check lacks\n  %s\nin:\n%s", want, errs)
+		}
+	}
+	if n := strings.Count(errs, "\n"); n != 10 {
+		t.Errorf("%d error lines, want 10:\n%s", n, errs)
+	}
+	for _, cmd := range [][]string{{"check", "--config", p}, {"daemon", "--config", p, "--rounds", "1"}} {
+		if _, errs, code := runBin(t, nil, cmd...); code != exitUnknown || !strings.Contains(errs, `did you mean "smart"?`) {
+			t.Errorf("%s with the typos: exit %d\n%s", cmd[0], code, errs)
+		}
+	}
+}
