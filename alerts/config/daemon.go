@@ -10,13 +10,47 @@ import (
 	"time"
 )
 
+// DefaultInterval is the scheduler's tick: UPSes and the kernel log are
+// read this often (upsmon polls every 5 s).
+const DefaultInterval = 10 * time.Second
+
+// DefaultCollectorIntervals are smartd's and mdadm's habits: SMART every
+// 30 minutes (smartd -i 1800; CHECK POWER MODE first, a sleeping disk is
+// not woken), md arrays, sensors and probes every minute. Collectors not
+// named run every tick (UPS, kernel log). Nothing that touches a disk runs
+// every tick by default. collector_intervals overrides them one by one.
+var DefaultCollectorIntervals = map[string]time.Duration{
+	"smart": 30 * time.Minute, "smartctl": 30 * time.Minute, "hwraid": 30 * time.Minute,
+	"mdraid": time.Minute, "hwmon": time.Minute, "probes": time.Minute,
+}
+
+// Tick is the scheduler's tick: interval, or DefaultInterval.
+func (d Daemon) Tick() time.Duration {
+	if d.Interval > 0 {
+		return d.Interval
+	}
+	return DefaultInterval
+}
+
+// CollectorInterval is how often the collector name runs: its
+// collector_intervals entry, else its default, never less than the tick.
+func (d Daemon) CollectorInterval(name string) time.Duration {
+	if iv, ok := d.Collectors[name]; ok && iv > 0 {
+		return iv
+	}
+	if iv := DefaultCollectorIntervals[name]; iv > d.Tick() {
+		return iv
+	}
+	return d.Tick()
+}
+
 // Daemon configures `diskwatch daemon`.
 type Daemon struct {
 	// Interval is the scheduler's tick: how often due collectors run
-	// (default 60s).
+	// (default 10s).
 	Interval time.Duration `yaml:"interval"`
 	// Collectors sets each collector's own interval (name -> duration);
-	// others run every Interval.
+	// the others keep DefaultCollectorIntervals, else run every tick.
 	Collectors map[string]time.Duration `yaml:"collector_intervals"`
 	// Jitter spreads collector runs by up to this fraction of their
 	// interval (default 0.1).

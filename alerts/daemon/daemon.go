@@ -174,11 +174,7 @@ func (d *Daemon) apply(cfg *config.Config, q *notify.Queue) error {
 	d.cfg, d.host = cfg, host
 	d.sched = nil
 	for _, n := range d.sources.Sources(cfg) {
-		iv := cfg.Daemon.Collectors[n.Name]
-		if iv <= 0 {
-			iv = d.interval()
-		}
-		d.sched = append(d.sched, &scheduled{inner: n, interval: iv})
+		d.sched = append(d.sched, &scheduled{inner: n, interval: cfg.Daemon.CollectorInterval(n.Name)})
 	}
 	d.tracker.SetPolicy(assemble.Policy(cfg))
 	d.dmu.Lock()
@@ -191,10 +187,26 @@ func (d *Daemon) apply(cfg *config.Config, q *notify.Queue) error {
 }
 
 func (d *Daemon) interval() time.Duration {
-	if d.cfg != nil && d.cfg.Daemon.Interval > 0 {
-		return d.cfg.Daemon.Interval
+	if d.cfg != nil {
+		return d.cfg.Daemon.Tick()
 	}
-	return 60 * time.Second
+	return config.DefaultInterval
+}
+
+// intervals says how often each collector runs: "smart=30m mdraid=1m ...".
+func (d *Daemon) intervals() string {
+	var parts []string
+	for _, s := range d.sched {
+		iv := s.interval.String()
+		if strings.HasSuffix(iv, "m0s") {
+			iv = strings.TrimSuffix(iv, "0s")
+		}
+		if strings.HasSuffix(iv, "h0m") {
+			iv = strings.TrimSuffix(iv, "0m")
+		}
+		parts = append(parts, s.inner.Name+"="+iv)
+	}
+	return strings.Join(parts, " ")
 }
 
 func (d *Daemon) concurrency() int {
@@ -275,7 +287,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			if !ready {
 				ready = true
 				sddaemon.SdNotify(false, sddaemon.SdNotifyReady)
-				d.log.Info().Str("state", d.dir).Int("collectors", len(d.sched)).Msg("diskwatch daemon ready")
+				d.log.Info().Str("state", d.dir).Int("collectors", len(d.sched)).Str("intervals", d.intervals()).Msg("diskwatch daemon ready")
 			}
 			sddaemon.SdNotify(false, sddaemon.SdNotifyWatchdog)
 			if reloadPending {

@@ -58,10 +58,42 @@ func (m Message) Subject() string {
 		state += " (still)"
 	}
 	msg := m.Alert.Message
-	if !strings.HasPrefix(msg, m.Alert.Subject) {
+	if m.Kind == lifecycle.Resolved {
+		// A recovery reads as one: "md0 is healthy again after 3h12m
+		// degraded", not the problem's own words.
+		msg = Recovery(m.Alert)
+	} else if !strings.HasPrefix(msg, m.Alert.Subject) {
 		msg = m.Alert.Subject + ": " + msg
 	}
 	return OneLine(fmt.Sprintf("[diskwatch %s] %s %s", m.Host, state, msg))
+}
+
+// Recovery says that a's subject is healthy again, after how long and
+// what: "md0 is healthy again after 3h12m degraded" (rule md.degraded).
+func Recovery(a model.Alert) string {
+	what := a.Rule
+	if i := strings.LastIndex(what, "."); i >= 0 {
+		what = what[i+1:]
+	}
+	what = strings.ReplaceAll(what, "_", " ")
+	msg := fmt.Sprintf("%s is healthy again", a.Subject)
+	if !a.StartsAt.IsZero() && !a.EndsAt.IsZero() && a.EndsAt.After(a.StartsAt) {
+		msg += " after " + shortDuration(a.EndsAt.Sub(a.StartsAt))
+	}
+	return msg + " " + what
+}
+
+// shortDuration prints 3h12m, 45m, 30s, 2d4h.
+func shortDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	return fmt.Sprintf("%dd%dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
 }
 
 // Body is the plain-text description used by mail and syslog.
@@ -73,6 +105,10 @@ func (m Message) Body() string {
 		model.Clean(m.Host), a.Rule, model.Clean(a.Subject), a.Severity, m.Kind, a.StartsAt.UTC().Format(time.RFC3339))
 	if !a.EndsAt.IsZero() {
 		fmt.Fprintf(&b, "Ended:    %s\n", a.EndsAt.UTC().Format(time.RFC3339))
+	}
+	if m.Kind == lifecycle.Resolved {
+		fmt.Fprintf(&b, "\n%s. It was: %s\n", model.Clean(Recovery(a)), model.Clean(a.Message))
+		return b.String()
 	}
 	fmt.Fprintf(&b, "\n%s\n", model.Clean(a.Message))
 	if a.Remedy != "" {

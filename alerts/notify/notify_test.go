@@ -252,3 +252,18 @@ func TestDefer(t *testing.T) {
 		t.Errorf("retry: %d delivered, %d remaining, got %v", del, rem, got)
 	}
 }
+
+// A recovery reads as one: the subject is healthy again, after how long,
+// from what.
+func TestRecoveryMessage(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	a := model.Alert{Key: "k", StartsAt: t0, EndsAt: t0.Add(3*time.Hour + 12*time.Minute),
+		Finding: model.Finding{Severity: model.Critical, Rule: "md.degraded", Subject: "md0 (raid1)", Message: "md0 (raid1) is DEGRADED [2/1]"}}
+	m := notify.Message{Kind: lifecycle.Resolved, Host: "h", Time: a.EndsAt, Alert: a}
+	if got, want := m.Subject(), "[diskwatch h] RESOLVED md0 (raid1) is healthy again after 3h12m degraded"; got != want {
+		t.Errorf("subject %q, want %q", got, want)
+	}
+	if b := m.Body(); !strings.Contains(b, "It was: md0 (raid1) is DEGRADED [2/1]") || strings.Contains(b, "0001-01-01") {
+		t.Errorf("body:\n%s", b)
+	}
+}

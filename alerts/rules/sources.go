@@ -25,7 +25,7 @@ var sourceFailed = &Rule{
 			}
 			var errs []string
 			for _, e := range s.Errors {
-				if !isPermission(e) {
+				if !isPermission(e) && !unreachableUPS(in.Snapshot, e) {
 					errs = append(errs, model.Clean(e))
 				}
 			}
@@ -51,6 +51,17 @@ var sourceFailed = &Rule{
 		}
 		return out
 	},
+}
+
+// unreachableUPS reports whether e is the error of a UPS in the snapshot
+// that could not be read: ups.comm_lost reports that cause, once.
+func unreachableUPS(s *model.Snapshot, e string) bool {
+	for _, u := range s.UPS {
+		if !u.Reachable && u.Error != "" && strings.Contains(e, u.Error) {
+			return true
+		}
+	}
+	return false
 }
 
 func isPermission(e string) bool {

@@ -126,6 +126,7 @@ ups:
   - nut://%s/testups
 daemon:
   interval: 2s
+  collector_intervals: {mdraid: 2s, smart: 2s, smartctl: 2s, hwraid: 2s, hwmon: 2s, probes: 2s}
   metrics_listen: "off"
 notify:
   resolve_after: 1

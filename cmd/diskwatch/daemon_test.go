@@ -210,6 +210,7 @@ const baseConfig = `collectors:
   smartctl: {enabled: false}
 daemon:
   interval: 1s
+  collector_intervals: {mdraid: 1s, smart: 1s, smartctl: 1s, hwraid: 1s, hwmon: 1s, probes: 1s}
   metrics_listen: "127.0.0.1:0"
 notify:
   resolve_after: 1
@@ -576,6 +577,10 @@ func TestDaemonAlertmanager(t *testing.T) {
 	os.Remove(root)
 	os.Symlink(filepath.Join(dir, "healthy"), root)
 	d.waitLog(t, `"event":"resolved","rule":"md.degraded","subject":"md9"`, 1, 20*time.Second)
+	// A recovery reads as one, with how long it lasted.
+	if !regexp.MustCompile(`RESOLVED md9 is healthy again after \d+s degraded`).MatchString(d.log.String()) {
+		t.Errorf("the recovery does not read as one:\n%s", d.log.String())
+	}
 	waitFor("md9 gone from Alertmanager's active alerts", func() bool {
 		_, ok := amAlerts()["md.degraded md9"]
 		return !ok

@@ -301,6 +301,7 @@ func TestHostileDeviceStringsInert(t *testing.T) {
 			script, execOut := execRecorder(t, sub)
 			cfg := host.cfg + fmt.Sprintf(`daemon:
   interval: 1s
+  collector_intervals: {mdraid: 1s, smart: 1s, smartctl: 1s, hwraid: 1s, hwmon: 1s, probes: 1s}
   metrics_listen: "127.0.0.1:0"
 notify:
   exec:

@@ -50,7 +50,7 @@ func TestDaemonSharesHistory(t *testing.T) {
 	h := newAckHost(t)
 	state := filepath.Join(h.dir, "state")
 	b, _ := os.ReadFile(h.cfg)
-	os.WriteFile(h.cfg, append(b, "daemon:\n  interval: 1s\n  metrics_listen: \"off\"\n"...), 0o600)
+	os.WriteFile(h.cfg, append(b, "daemon:\n  interval: 1s\n  collector_intervals: {mdraid: 1s, smart: 1s, smartctl: 1s, hwraid: 1s, hwmon: 1s, probes: 1s}\n  metrics_listen: \"off\"\n"...), 0o600)
 	d := startDaemon(t, nil, "--config", h.cfg, "--state", state)
 	pending := func() bool {
 		doc, err := snapshot.Read(filepath.Join(state, snapshot.FileName))
@@ -339,5 +339,21 @@ rules:
 		if _, errs, code := runBin(t, nil, cmd...); code != exitUnknown || !strings.Contains(errs, `did you mean "smart"?`) {
 			t.Errorf("%s with the typos: exit %d\n%s", cmd[0], code, errs)
 		}
+	}
+}
+
+// Defaults like smartd's: SMART every 30 minutes, md, sensors and probes
+// every minute, UPS and kernel log every 10 s tick; `config default` says
+// so, and a daemon without collector_intervals runs them so.
+func TestDefaultIntervalsLikeSmartd(t *testing.T) {
+	out, _, _ := runBin(t, nil, "config", "default")
+	if !strings.Contains(out, "interval: 10s") || !strings.Contains(out, "collector_intervals: {smart: 30m, smartctl: 30m, hwraid: 30m, mdraid: 1m, hwmon: 1m, probes: 1m}") {
+		t.Errorf("config default does not say the intervals:\n%s", out)
+	}
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(cfg, []byte("ups: [nut://127.0.0.1:1/none]\n"), 0o600)
+	_, errs, _ := runBin(t, nil, "daemon", "--root", mdRoot(t), "--config", cfg, "--state", t.TempDir(), "--rounds", "1", "--metrics-listen", "off")
+	if !strings.Contains(errs, `intervals="mdraid=1m smart=30m kmsg=10s hwraid=30m hwmon=1m ups=10s"`) {
+		t.Errorf("daemon intervals:\n%s", errs)
 	}
 }

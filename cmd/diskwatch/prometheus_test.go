@@ -285,6 +285,7 @@ func TestPrometheusAlertsEndToEnd(t *testing.T) {
   smart: {enabled: false}
 daemon:
   interval: 1s
+  collector_intervals: {mdraid: 1s, smart: 1s, smartctl: 1s, hwraid: 1s, hwmon: 1s, probes: 1s}
   metrics_listen: "127.0.0.1:0"
 `), 0o600)
 	diskCfg := filepath.Join(dir, "disk.yaml")
@@ -298,6 +299,7 @@ daemon:
     devices: [{path: /dev/sdc}]
 daemon:
   interval: 1s
+  collector_intervals: {mdraid: 1s, smart: 1s, smartctl: 1s, hwraid: 1s, hwmon: 1s, probes: 1s}
   metrics_listen: "127.0.0.1:0"
 `), 0o600)
 	mdD := startDaemon(t, nil, "--root", root, "--config", mdCfg, "--state", filepath.Join(dir, "md-state"))

@@ -98,6 +98,7 @@ rules:
   md.scterc: {enabled: false}
 daemon:
   interval: 2s
+  collector_intervals: {mdraid: 2s, smart: 2s, smartctl: 2s, hwraid: 2s, hwmon: 2s, probes: 2s}
   metrics_listen: "127.0.0.1:9847"
 EOF
 setsid diskwatch daemon --config /tmp/dw/diskwatch.yaml --state /tmp/dw/state >/tmp/dw/daemon.log 2>&1 </dev/null &

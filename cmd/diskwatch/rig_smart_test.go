@@ -269,7 +269,7 @@ collectors:
     self_tests:
       short: "daily $at"
       devices: [`+ahci+`]
-daemon: {interval: 1s}
+daemon: {interval: 1s, collector_intervals: {mdraid: 1s, smart: 1s, smartctl: 1s, hwraid: 1s, hwmon: 1s, probes: 1s}}
 EOF
 echo "schedule: daily $at, guest time $(date +%H:%M:%S)"`)
 	if err != nil {

@@ -167,7 +167,7 @@ func soakRealDaemon(t *testing.T, stateDir string) {
 	root := filepath.Join(dir, "root")
 	soakRoot(t, root)
 	cfg := filepath.Join(dir, "diskwatch.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("daemon:\n  interval: 1s\n  metrics_listen: 127.0.0.1:%d\n", upstest.FreePort(t))), 0o600)
+	os.WriteFile(cfg, []byte(fmt.Sprintf("daemon:\n  interval: 1s\n  collector_intervals: {mdraid: 1s, smart: 1s, smartctl: 1s, hwraid: 1s, hwmon: 1s, probes: 1s}\n  metrics_listen: 127.0.0.1:%d\n", upstest.FreePort(t))), 0o600)
 	cmd := exec.Command(bin, "daemon", "--root", root, "--state", stateDir, "--config", cfg, "--rounds", strconv.Itoa(rounds), "--log-level", "error")
 	cmd.Env = []string{"PATH=/usr/bin:/bin"}
 	var out strings.Builder

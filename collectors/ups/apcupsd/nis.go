@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"time"
 )
 
@@ -80,6 +81,14 @@ func Query(ctx context.Context, addr, cmd string, timeout time.Duration) ([]stri
 	d := net.Dialer{Timeout: timeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Err != nil {
+			err = op.Err // "dial tcp ADDR: connect:" would repeat the address and the step
+			var sc *os.SyscallError
+			if errors.As(err, &sc) {
+				err = sc.Err
+			}
+		}
 		return nil, fmt.Errorf("apcupsd %s: connect: %w", addr, err)
 	}
 	defer conn.Close()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"time"
 )
 
@@ -64,7 +65,7 @@ func Dial(ctx context.Context, addr string, o Options) (*Client, error) {
 	d := net.Dialer{Timeout: ct}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("connect %s: %w", addr, err)
+		return nil, fmt.Errorf("connect %s: %w", addr, dialCause(err))
 	}
 	c := &Client{conn: conn, r: bufio.NewReaderSize(conn, 4096), replyTimeout: o.ReplyTimeout, addr: addr}
 	if c.replyTimeout <= 0 {
@@ -343,4 +344,19 @@ func (c *Client) Close() error {
 		_, _ = c.readLine()
 	}
 	return c.conn.Close()
+}
+
+// dialCause keeps what a failed dial says once: net's "dial tcp ADDR:
+// connect: connection refused" becomes "connection refused" (the address
+// and the step are in the caller's words already).
+func dialCause(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		var sc *os.SyscallError
+		if errors.As(op.Err, &sc) {
+			return sc.Err
+		}
+		return op.Err
+	}
+	return err
 }
