@@ -53,3 +53,39 @@ func TestEmulatedMegaRAIDFindings(t *testing.T) {
 		t.Errorf("WARNING findings %+v", warn)
 	}
 }
+
+// TestEmulatedMegaRAIDRebuild: the failed disk replaced and rebuilding
+// (PD state 14h, rebuild progress in MR_PD_INFO) turns the CRITICAL into
+// a WARNING with the firmware's progress.
+func TestEmulatedMegaRAIDRebuild(t *testing.T) {
+	ctl, _, err := mfiemu.Degraded("../../collectors/hwraid/testdata/emu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pct := 37.5
+	ctl.PDs[1].FWState, ctl.PDs[1].RebuildPercent = 0x14, &pct
+	ctl.LDs[0].MemberStates[1] = 0x14
+	ctl.BBU = nil // no battery: BBU STATUS answers NO HW PRESENT, no finding
+	root := t.TempDir()
+	dir := filepath.Join(root, "sys", "class", "scsi_host", "host6")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "proc_name"), []byte("megaraid_sas\n"), 0o644)
+	fs := hostroot.New(root)
+	var snap model.Snapshot
+	if err := hwraid.New(fs, &hwraid.HostNative{FS: fs, MFI: ctl}, nil).Collect(context.Background(), &snap); err != nil {
+		t.Fatal(err)
+	}
+	var got []model.Finding
+	for _, f := range rules.Default().Evaluate(&rules.Input{Snapshot: &snap, Now: time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)}, nil) {
+		if f.Severity == model.Critical || f.Severity == model.Warning {
+			got = append(got, f)
+		}
+	}
+	if len(got) != 1 || got[0].Rule != "hwraid.logical_drive" || got[0].Severity != model.Warning ||
+		!strings.Contains(got[0].Message, "enclosure 32 slot 1 rebuild (38% rebuilt)") || got[0].Values["percent"] < 37.4 || got[0].Values["percent"] > 37.6 {
+		t.Errorf("findings %+v", got)
+	}
+	if snap.Controllers[0].Battery != nil || len(snap.Controllers[0].Errors) != 0 {
+		t.Errorf("no battery: %+v, errors %v", snap.Controllers[0].Battery, snap.Controllers[0].Errors)
+	}
+}
