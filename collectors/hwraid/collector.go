@@ -258,8 +258,15 @@ func (c *Collector) targets(ctx context.Context, ct Controller) ([]Target, bool,
 }
 
 // smartctlRead reads one disk through smartctl with the -d type of its
-// controller.
+// controller. A MegaRAID device id above 255 is not sent to smartctl: it
+// writes the id into the pass-through frame's 8-bit target field, so
+// -d megaraid,256 reads device 0 (seen in the rig: MEGA0's serial for
+// MEGA1's id) and the record would describe the wrong disk.
 func (c *Collector) smartctlRead(ctx context.Context, ct Controller, t Target) (model.Disk, error) {
+	if ct.Family == FamilyMegaRAID && t.N > 0xff {
+		return model.Disk{}, fmt.Errorf("%s: smartctl cannot address device id %d (its frame's target id is 8 bits: -d megaraid,%d reaches device %d); not read through smartctl",
+			ct.Port(t.N), t.N, t.N, t.N&0xff)
+	}
 	dev := ct.Dev
 	if ct.Family == FamilyMegaRAID {
 		// smartctl addresses a MegaRAID by its SCSI host: /dev/bus/N.

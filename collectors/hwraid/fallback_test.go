@@ -125,6 +125,23 @@ func TestFallbackSkipsOSDisk(t *testing.T) {
 	}
 }
 
+// TestFallbackDeviceIDAbove255: smartctl --scan-open lists QEMU's
+// megaraid,256, but smartctl would read device 0 there; the fallback does
+// not ask it, and says why.
+func TestFallbackDeviceIDAbove255(t *testing.T) {
+	log := standIn(t, map[string][2]string{"megaraid,0": {"smart-megaraid1.json", "4"}, "megaraid,256": {"smart-megaraid1.json", "4"}},
+		"/dev/bus/3 -d megaraid,0 # /dev/bus/3 [megaraid_disk_00], SCSI device\n/dev/bus/3 -d megaraid,256 # /dev/bus/3 [megaraid_disk_256], SCSI device\n")
+	root := hostsRoot(t, map[int][2]string{3: {"megaraid_sas", "0000:02:00.0"}})
+	var s model.Snapshot
+	err := New(hostroot.New(root), nil, smartctl.Backend{}).Collect(context.Background(), &s)
+	if err == nil || !strings.Contains(err.Error(), "megaraid0 disk 256: smartctl cannot address device id 256") || len(s.Disks) != 1 || s.Disks[0].Device.Name != "megaraid0 disk 0" {
+		t.Errorf("err %v, disks %+v", err, s.Disks)
+	}
+	if calls, _ := os.ReadFile(log); strings.Contains(string(calls), "megaraid,256 --") {
+		t.Errorf("smartctl asked for megaraid,256:\n%s", calls)
+	}
+}
+
 func TestFallbackAbsentAndUnknownPorts(t *testing.T) {
 	var s model.Snapshot
 	err := New(hostroot.New(t.TempDir()), nil, smartctl.Backend{}).Collect(context.Background(), &s)
