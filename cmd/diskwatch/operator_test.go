@@ -357,3 +357,36 @@ func TestDefaultIntervalsLikeSmartd(t *testing.T) {
 		t.Errorf("daemon intervals:\n%s", errs)
 	}
 }
+
+// The cron example, run as cron would (sh -c): silent on a healthy host,
+// the findings printed (so mailed) on a degraded one; no fixed /tmp file;
+// the metrics go to Debian node-exporter's textfile directory.
+func TestCronExample(t *testing.T) {
+	b, err := os.ReadFile("../../contrib/cron/diskwatch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	if strings.Contains(text, "/tmp") || !strings.Contains(text, "/var/lib/prometheus/node-exporter/diskwatch.prom") {
+		t.Errorf("cron example:\n%s", text)
+	}
+	var line string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, "diskwatch check") && !strings.HasPrefix(l, "#") {
+			_, line, _ = strings.Cut(l, " root ")
+		}
+	}
+	line = strings.ReplaceAll(line, "/etc/diskwatch/diskwatch.yaml", noConfig(t))
+	for _, c := range []struct {
+		root string
+		out  string
+	}{{"healthy", ""}, {"degraded-mix", "CRITICAL md9"}} {
+		cmd := exec.Command("/bin/sh", "-c", line)
+		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(diskwatchBin(t))+":"+os.Getenv("PATH"),
+			"DISKWATCH_ROOT="+filepath.Join("testdata", "roots", c.root), "DISKWATCH_STATE=off")
+		out, err := cmd.CombinedOutput()
+		if err != nil || (c.out == "" && len(out) != 0) || (c.out != "" && !strings.Contains(string(out), c.out)) {
+			t.Errorf("%s: cron line printed %q (%v), want %q", c.root, out, err, c.out)
+		}
+	}
+}
