@@ -58,3 +58,18 @@ func TestCollectMDAdmConfWithoutMDStat(t *testing.T) {
 		t.Errorf("%+v", snap)
 	}
 }
+
+// The lines the real mdadm writes (rig capture).
+func TestParseMDAdmDetailScan(t *testing.T) {
+	b, err := os.ReadFile("testdata/mdadmconf/rig-detail-scan.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []model.ConfArray{
+		{Device: "/dev/md0", UUID: "dd1d465393864bfb813a719dd459699c", Name: "(none):0", Spares: 1, Line: 1},
+		{Device: "/dev/md1", UUID: "ec7dab6d2a7e0a2770278033947d98f2", Name: "(none):1", Spares: -1, Line: 2},
+	}
+	if d := cmp.Diff(want, ParseMDAdmConf(b)); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
