@@ -214,6 +214,7 @@ func cmdHWRaid(e *env) *cobra.Command {
 		}
 		snap := collectors.Run(s.ctx, e.now(), []collectors.Named{assemble.HWRaid(o.fs(), s.cfg)})
 		doc.Disks = snap.Disks
+		doc.State = snap.Controllers
 		for _, s := range snap.Sources {
 			doc.Errors = append(doc.Errors, s.Errors...)
 		}
