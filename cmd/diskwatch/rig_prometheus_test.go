@@ -248,6 +248,12 @@ scrape_configs:
 		n := strings.Join(notes, "\n")
 		return strings.Contains(n, "resolved DiskwatchArrayCritical md0") && strings.Contains(n, "resolved DiskwatchDiskCritical "+nvme)
 	})
+	// Series: the exposition now, and diskwatch_finding_info's churn (one
+	// series per distinct message) over the whole run.
+	now, _ := promQuery(promURL, `{job="diskwatch",__name__=~"diskwatch_.*"}`)
+	infos, _ := promQuery(promURL, `count_over_time(diskwatch_finding_info[15m])`)
+	findings, _ := promQuery(promURL, `count_over_time(diskwatch_finding[15m])`)
+	t.Logf("%d diskwatch series now; over the run %d diskwatch_finding series and %d diskwatch_finding_info series", len(now), len(findings), len(infos))
 	smu.Lock()
 	var total time.Duration
 	for _, d := range scrapes {
