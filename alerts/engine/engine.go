@@ -71,7 +71,7 @@ func (e *Engine) Cycle(ctx context.Context) *Result {
 			e.Log.Warn().Err(err).Msg("history store: readings of this cycle not saved")
 		}
 	}
-	findings := e.Rules.Evaluate(&rules.Input{Snapshot: snap, Now: now, History: e.History}, e.Settings)
+	findings := e.Rules.Evaluate(&rules.Input{Snapshot: snap, Now: now, History: withLegacy(e.History, snap)}, e.Settings)
 	if r, ok := e.History.(selfReporter); ok {
 		findings = append(findings, r.Findings(now)...)
 		rules.Sort(findings)

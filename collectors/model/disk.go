@@ -43,6 +43,20 @@ func (d DeviceInfo) ID() string {
 	}
 }
 
+// LegacyIDs are the identities this disk had before WWN forms were
+// normalised (a SAS disk read natively or through smartctl was
+// "wwn:0x5000…"), so history stored under them can still be read.
+func (d DeviceInfo) LegacyIDs() []string {
+	if d.Identity != "" || d.WWN == "" {
+		return nil
+	}
+	old := "wwn:" + strings.ToLower(strings.ReplaceAll(d.WWN, " ", ""))
+	if old == d.ID() {
+		return nil
+	}
+	return []string{old}
+}
+
 // NormalizeWWN returns the one form of a world wide name every path
 // agrees on: lower-case hex digits with no prefix or separators. The
 // forms it folds are smartctl's ATA "5 0014ee 2b1234567", SCSI

@@ -124,6 +124,15 @@ func (a *Array) ID() string {
 	return a.Name
 }
 
+// LegacyIDs are the identities the array had before it was keyed by
+// UUID: its kernel name.
+func (a *Array) LegacyIDs() []string {
+	if a.UUID == "" {
+		return nil
+	}
+	return []string{a.Name}
+}
+
 // Samples returns the array's numeric readings, keyed by ID.
 func (a *Array) Samples() []Sample {
 	b := func(v bool) float64 {
