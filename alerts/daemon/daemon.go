@@ -116,6 +116,12 @@ func (d *Daemon) Start(ctx context.Context, cfg *config.Config) error {
 	if err := os.MkdirAll(d.dir, 0o755); err != nil {
 		return fmt.Errorf("state directory: %w", err)
 	}
+	// The Zabbix agent reads snapshot.json as its own user: a directory
+	// made private (by an older `diskwatch check`, or by hand) hides it.
+	if st, err := os.Stat(d.dir); err == nil && st.Mode().Perm()&0o005 != 0o005 {
+		d.log.Warn().Str("state", d.dir).Str("mode", fmt.Sprintf("%04o", st.Mode().Perm())).
+			Msg("state directory not readable by other users: Zabbix items cannot read snapshot.json and say 'permission denied' (chmod 0755 it; the files that must stay private are 0600)")
+	}
 	d.sources = &assemble.Host{FS: d.opt.FS, StateDir: d.dir, Now: d.now}
 	d.self.failures = map[string]int{}
 	d.tracker = lifecycle.New(assemble.Policy(cfg))

@@ -22,6 +22,7 @@ import (
 
 	"github.com/diskwatch/diskwatch/alerts/notify"
 	"github.com/diskwatch/diskwatch/alerts/notify/webhook"
+	"github.com/diskwatch/diskwatch/alerts/output/snapshot"
 )
 
 // These tests run the real diskwatch binary as a daemon over fixture roots,
@@ -604,9 +605,15 @@ func TestZabbixAgent(t *testing.T) {
 	cfgPath := filepath.Join(dir, "diskwatch.yaml")
 	os.WriteFile(cfgPath, []byte(baseConfig), 0o600)
 	state := filepath.Join(dir, "state")
+	// A state directory made private (as `diskwatch check` did before):
+	// the daemon says the agent cannot read the snapshot there.
+	os.Mkdir(state, 0o700)
 	d := startDaemon(t, nil, "--root", root, "--config", cfgPath, "--state", state, "--no-history", "--metrics-listen", "off", "--rounds", "1")
 	if code := d.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("daemon exit %d:\n%s", code, d.log.String())
+	}
+	if l := d.log.String(); !strings.Contains(l, `"mode":"0700"`) || !strings.Contains(l, `"message":"state directory not readable by other users: Zabbix items cannot read snapshot.json`) {
+		t.Errorf("no warning about the private state directory:\n%s", d.log.String())
 	}
 	// diskwatch-zabbix beside diskwatch, as `make install` puts it.
 	c := exec.Command("go", "build", "-o", filepath.Join(filepath.Dir(bin), "diskwatch-zabbix"), "../diskwatch-zabbix")
@@ -663,6 +670,9 @@ func TestZabbixAgent(t *testing.T) {
 		t.Errorf("from the snapshot: %+v", a)
 	}
 	// The same snapshot older than the maximum age: not running, and why.
+	for snapshotAge(t, state) <= time.Second {
+		time.Sleep(100 * time.Millisecond)
+	}
 	if a := parse(get(fromSnapshot, "diskwatch.get[1s]")); a.Running != 0 || !strings.Contains(a.Error, "more than 1s") || len(a.Arrays) != 0 {
 		t.Errorf("stale: %+v", a)
 	}
@@ -690,6 +700,15 @@ func TestZabbixAgent(t *testing.T) {
 	if a := parse(get(direct, "diskwatch.get[auto]")); a.Running != 0 || !strings.HasPrefix(a.Error, "diskwatch is not running: no snapshot at "+dir+"/nostate/snapshot.json") || len(a.Arrays) != 0 {
 		t.Errorf("no snapshot: %+v", a)
 	}
+}
+
+// snapshotAge is how long ago the daemon wrote the snapshot in state.
+func snapshotAge(t *testing.T, state string) time.Duration {
+	doc, err := snapshot.Read(filepath.Join(state, snapshot.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return time.Since(doc.Written)
 }
 
 // The shipped systemd unit passes systemd-analyze verify (with the binary
