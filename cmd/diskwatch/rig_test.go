@@ -66,25 +66,7 @@ func (d *rigCheckDoc) finding(rule, subject string) *model.Finding {
 // depend on what the other collectors make of QEMU's disks.
 func rigMDOnlyConfig(t *testing.T) string {
 	t.Helper()
-	var out []string
-	in, section := false, ""
-	for _, l := range strings.Split(string(config.DefaultYAML()), "\n") {
-		switch {
-		case l == "collectors:":
-			in = true
-		case in && l != "" && !strings.HasPrefix(l, " ") && !strings.HasPrefix(l, "#"):
-			in = false
-		case in && strings.HasPrefix(l, "  ") && !strings.HasPrefix(l, "   ") && !strings.HasPrefix(strings.TrimSpace(l), "#"):
-			section = strings.TrimSuffix(strings.TrimSpace(l), ":")
-		case in && section != "mdraid" && strings.TrimSpace(l) == "enabled: true":
-			l = strings.Replace(l, "true", "false", 1)
-		}
-		out = append(out, l)
-	}
-	p := filepath.Join(t.TempDir(), "md-only.yaml")
-	if err := os.WriteFile(p, []byte(strings.Join(out, "\n")), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	p := rigConfigWith(t, "mdraid")
 	cfg, err := config.Load(p, true, rules.Default())
 	if err != nil {
 		t.Fatalf("md-only config: %v", err)
