@@ -143,7 +143,9 @@ func runOne(ctx context.Context, c Named) *model.Snapshot {
 	select {
 	case r = <-done:
 	case <-ctx.Done():
-		r = result{&model.Snapshot{}, fmt.Errorf("collector %s: %w", c.Name, ctx.Err())}
+		// Abandoned: its goroutine ends when its reads return, and
+		// the slot it held is freed now (RunEach).
+		r = result{&model.Snapshot{}, fmt.Errorf("collector %s: no result within %s: %w", c.Name, timeout, ctx.Err())}
 	}
 	st := model.SourceStatus{Name: c.Name, State: model.SourceOK, Duration: time.Since(start)}
 	switch {
@@ -153,9 +155,13 @@ func runOne(ctx context.Context, c Named) *model.Snapshot {
 	default:
 		st.Errors = splitJoined(r.err)
 		st.PermissionDenied = errors.Is(r.err, ErrPermission) || errors.Is(r.err, fs.ErrPermission)
-		if hasData(r.snap) {
+		if hasData(r.snap) && !errors.Is(r.err, context.DeadlineExceeded) {
 			st.State = model.SourcePartial
 		} else {
+			// A hung or timed-out read counts as a failure even when
+			// the collector kept what it had read before (mdstat's
+			// arrays without their sysfs details): it is partly blind,
+			// and the daemon's self-watch must see it.
 			st.State = model.SourceFailed
 		}
 	}

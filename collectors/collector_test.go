@@ -75,3 +75,36 @@ func TestSameDiskTwoWaysIsOneRecord(t *testing.T) {
 		t.Errorf("the record with SMART data should win: %+v", snap.Disks[0])
 	}
 }
+
+// hangs never returns, whatever its context says (a read stuck in the
+// kernel).
+type hangs struct{}
+
+func (hangs) Collect(context.Context, *model.Snapshot) error { select {} }
+
+// A collector that ignores its deadline is abandoned at it: it counts as
+// failed, and the concurrency slot it held goes to the next collector.
+func TestHungCollectorFreesItsSlot(t *testing.T) {
+	sensor := func(ctx context.Context, out *model.Snapshot) error {
+		out.Sensors = append(out.Sensors, model.Sensor{ID: "hwmon:t1"})
+		return nil
+	}
+	set := []Named{
+		{Name: "stuck1", Collector: hangs{}, Timeout: 200 * time.Millisecond},
+		{Name: "stuck2", Collector: hangs{}, Timeout: 200 * time.Millisecond},
+		{Name: "hwmon", Collector: fn(sensor), Timeout: time.Second},
+	}
+	start := time.Now()
+	parts := RunEach(context.Background(), set, 1)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("took %s: a hung collector held its slot", took)
+	}
+	for i, want := range []string{model.SourceFailed, model.SourceFailed, model.SourceOK} {
+		if st := parts[i].Sources[0]; st.State != want {
+			t.Errorf("%s: %s, want %s (%v)", st.Name, st.State, want, st.Errors)
+		}
+	}
+	if len(parts[2].Sensors) != 1 {
+		t.Error("the sensor after the hung collectors was not read")
+	}
+}

@@ -250,6 +250,10 @@ func (d *Daemon) notifyWorker() {
 	}
 }
 
+// ReadyWithin is the longest the daemon waits for its first round before
+// telling systemd it is ready.
+var ReadyWithin = 30 * time.Second
+
 // Run is the main loop: rounds on a ticker, reload on SIGHUP, watchdog
 // pets while rounds finish in time, graceful stop when ctx ends.
 func (d *Daemon) Run(ctx context.Context) error {
@@ -281,8 +285,27 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	startRound()
 	ready := false
+	becomeReady := func(why string) {
+		if ready {
+			return
+		}
+		ready = true
+		sddaemon.SdNotify(false, sddaemon.SdNotifyReady)
+		d.log.Info().Str("state", d.dir).Int("collectors", len(d.sched)).Str("intervals", d.intervals()).Str("after", why).Msg("diskwatch daemon ready")
+	}
+	// Ready after the first round, or after ReadyWithin if it is slow
+	// (hardware RAID tools, many disks): start-up stays well inside
+	// systemd's start timeout (90 s by default), and the first round goes
+	// on meanwhile.
+	readyT := time.NewTimer(ReadyWithin)
+	defer readyT.Stop()
 	for {
 		select {
+		case <-readyT.C:
+			if !ready {
+				d.log.Warn().Dur("running_for", time.Since(roundStart)).Msg("first round still running; ready now, its results come when it ends")
+			}
+			becomeReady("first round still running")
 		case <-ctx.Done():
 			if running {
 				<-roundDone
@@ -290,11 +313,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return d.stop()
 		case <-roundDone:
 			running = false
-			if !ready {
-				ready = true
-				sddaemon.SdNotify(false, sddaemon.SdNotifyReady)
-				d.log.Info().Str("state", d.dir).Int("collectors", len(d.sched)).Str("intervals", d.intervals()).Msg("diskwatch daemon ready")
-			}
+			becomeReady("first round")
 			sddaemon.SdNotify(false, sddaemon.SdNotifyWatchdog)
 			if reloadPending {
 				reloadPending = false
@@ -314,8 +333,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 				d.reload(tick)
 			}
 		case <-wdTick:
-			// A wedged round stops the petting: systemd then restarts us.
-			if !running || time.Since(roundStart) < d.roundTimeout()*2 {
+			// A wedged round stops the petting: systemd then restarts
+			// us. Every collector is abandoned at its timeout and the
+			// round's context ends at roundTimeout, so a round still
+			// running 30 s after that is stuck outside the collectors.
+			if !running || time.Since(roundStart) < d.roundTimeout()+30*time.Second {
 				sddaemon.SdNotify(false, sddaemon.SdNotifyWatchdog)
 			} else {
 				d.log.Error().Dur("running_for", time.Since(roundStart)).Msg("round is stuck; not petting the watchdog")

@@ -14,11 +14,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 // FS is a host root. The zero value is not usable; use New.
 type FS struct {
-	root string
+	root    string
+	timeout time.Duration // per read; 0: DefaultReadTimeout
 }
 
 // New returns an FS rooted at root ("" or "/" for the live host).
@@ -58,13 +61,52 @@ func (f FS) Run(elem ...string) string { return f.Path(append([]string{"run"}, e
 // garbage or endless file cannot make a collector eat memory.
 const maxAttr = 4 << 20
 
-// ReadFile reads a whole (small) file, at most 4 MiB.
+// DefaultReadTimeout bounds one read of a /proc, /sys or /run file when
+// the FS sets no other (WithReadTimeout).
+const DefaultReadTimeout = 5 * time.Second
+
+// WithReadTimeout returns f with reads bounded by d instead of
+// DefaultReadTimeout.
+func (f FS) WithReadTimeout(d time.Duration) FS {
+	f.timeout = d
+	return f
+}
+
+func (f FS) readTimeout() time.Duration {
+	if f.timeout > 0 {
+		return f.timeout
+	}
+	return DefaultReadTimeout
+}
+
+// ReadFile reads a whole (small) regular file, at most 4 MiB, within the
+// FS's read timeout. A read that does not return in time (a sysfs
+// attribute of a hung device, a named pipe nobody writes to) is abandoned
+// with an error wrapping context.DeadlineExceeded; while it stays stuck,
+// further reads of the same path fail at once instead of stacking up
+// (each stuck read holds a thread until the kernel lets it go).
 func (f FS) ReadFile(path string) ([]byte, error) {
+	var b []byte
+	err := bounded(path, f.readTimeout(), func() error {
+		var err error
+		b, err = readRegular(path)
+		return err
+	})
+	return b, err
+}
+
+// readRegular opens path, refuses anything but a regular file (sysfs and
+// procfs attributes are regular files; a pipe, socket or device there is
+// not what it claims to be) and reads at most maxAttr bytes.
+func readRegular(path string) ([]byte, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
+	if st, err := fh.Stat(); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%s)", path, st.Mode().Type())
+	}
 	b, err := io.ReadAll(io.LimitReader(fh, maxAttr+1))
 	if err != nil {
 		return nil, err
@@ -73,6 +115,73 @@ func (f FS) ReadFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxAttr)
 	}
 	return b, nil
+}
+
+// flight is one read running in its own goroutine.
+type flight struct {
+	mu        sync.Mutex
+	done      bool
+	abandoned bool
+	since     time.Time
+}
+
+// stuck holds the paths whose last read was abandoned and has not
+// returned yet: path -> *flight.
+var stuck sync.Map
+
+// StuckReads is how many abandoned reads have not returned yet (each
+// holds a thread; they are bounded by the number of distinct paths).
+func StuckReads() int {
+	n := 0
+	stuck.Range(func(_, _ any) bool { n++; return true })
+	return n
+}
+
+// Stuck reports whether an abandoned read of path has not returned yet.
+func Stuck(path string) bool { _, ok := stuck.Load(path); return ok }
+
+// bounded runs read in a goroutine and waits at most d (or until ctx
+// ends, when given) for it.
+func bounded(path string, d time.Duration, read func() error) error {
+	return boundedCtx(context.Background(), path, d, read)
+}
+
+func boundedCtx(ctx context.Context, path string, d time.Duration, read func() error) error {
+	if v, ok := stuck.Load(path); ok {
+		fl := v.(*flight)
+		return fmt.Errorf("read %s: still no answer to a read started %s ago: %w", path, time.Since(fl.since).Round(time.Second), context.DeadlineExceeded)
+	}
+	fl := &flight{since: time.Now()}
+	ch := make(chan error, 1)
+	go func() {
+		err := read()
+		fl.mu.Lock()
+		fl.done = true
+		if fl.abandoned {
+			stuck.CompareAndDelete(path, fl)
+		}
+		fl.mu.Unlock()
+		ch <- err
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	var why error
+	select {
+	case err := <-ch:
+		return err
+	case <-t.C:
+		why = fmt.Errorf("read %s: no answer within %s: %w", path, d, context.DeadlineExceeded)
+	case <-ctx.Done():
+		why = fmt.Errorf("read %s: %w", path, ctx.Err())
+	}
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if fl.done {
+		return <-ch
+	}
+	fl.abandoned = true
+	stuck.Store(path, fl)
+	return why
 }
 
 // ReadString reads a sysfs-style attribute and trims surrounding space.
@@ -120,29 +229,27 @@ func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 // giving up when ctx ends. A read stuck in the kernel (a dying disk) is
 // abandoned, not waited for: its goroutine ends when the kernel returns.
 func (f FS) ReadAt(ctx context.Context, path string, off int64, n int) ([]byte, error) {
-	type res struct {
-		b   []byte
-		err error
+	var b []byte
+	d := f.readTimeout()
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) > d {
+		d = time.Until(dl)
 	}
-	ch := make(chan res, 1)
-	go func() {
+	err := boundedCtx(ctx, path, d, func() error {
 		fh, err := os.Open(path)
 		if err != nil {
-			ch <- res{nil, err}
-			return
+			return err
 		}
 		defer fh.Close()
-		b := make([]byte, n)
-		m, err := fh.ReadAt(b, off)
+		buf := make([]byte, n)
+		m, err := fh.ReadAt(buf, off)
 		if err == io.EOF && m > 0 {
 			err = nil
 		}
-		ch <- res{b[:m], err}
-	}()
-	select {
-	case r := <-ch:
-		return r.b, r.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("read %s at %d: %w", path, off, ctx.Err())
+		b = buf[:m]
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("at offset %d: %w", off, err)
 	}
+	return b, nil
 }

@@ -68,19 +68,63 @@ func (c *Collector) Collect(ctx context.Context, out *model.Snapshot) error {
 	if len(arrays) == 0 && perr == nil && len(conf) == 0 {
 		return fmt.Errorf("no md arrays in %s: %w", c.FS.Proc("mdstat"), collectors.ErrAbsent)
 	}
-	for i := range arrays {
-		if err := c.readSysfs(&arrays[i]); err != nil {
+	// What mdstat says is kept whatever happens to the details read
+	// after it (sysfs, candidate disks, boot sectors): they run on a copy,
+	// and if they are not done shortly before the collector's deadline,
+	// mdstat's arrays go out alone — a degraded array still alerts while a
+	// hung sysfs read is being waited for.
+	basic := cloneArrays(arrays)
+	type res struct {
+		arrays []model.Array
+		errs   []error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		var errs []error
+		for i := range arrays {
+			if err := c.readSysfs(&arrays[i]); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if err := c.findCandidates(ctx, arrays); err != nil {
 			errs = append(errs, err)
 		}
+		if err := c.checkBoot(ctx, arrays); err != nil {
+			errs = append(errs, err)
+		}
+		ch <- res{arrays, errs}
+	}()
+	var cut <-chan time.Time
+	if dl, ok := ctx.Deadline(); ok {
+		margin := min(time.Until(dl)/10, time.Second)
+		t := time.NewTimer(time.Until(dl) - margin)
+		defer t.Stop()
+		cut = t.C
 	}
-	if err := c.findCandidates(ctx, arrays); err != nil {
-		errs = append(errs, err)
+	select {
+	case r := <-ch:
+		out.Arrays = append(out.Arrays, r.arrays...)
+		errs = append(errs, r.errs...)
+	case <-cut:
+		out.Arrays = append(out.Arrays, basic...)
+		errs = append(errs, fmt.Errorf("sysfs details of the md arrays not read in time (mdstat's view is reported alone): %w", context.DeadlineExceeded))
+	case <-ctx.Done():
+		out.Arrays = append(out.Arrays, basic...)
+		errs = append(errs, fmt.Errorf("sysfs details of the md arrays not read in time (mdstat's view is reported alone): %w", ctx.Err()))
 	}
-	if err := c.checkBoot(ctx, arrays); err != nil {
-		errs = append(errs, err)
-	}
-	out.Arrays = append(out.Arrays, arrays...)
 	return errors.Join(errs...)
+}
+
+// cloneArrays copies arrays deeply enough that filling in one copy leaves
+// the other as it was.
+func cloneArrays(as []model.Array) []model.Array {
+	out := make([]model.Array, len(as))
+	for i, a := range as {
+		a.Members = append([]model.Member(nil), a.Members...)
+		a.Candidates = append([]string(nil), a.Candidates...)
+		out[i] = a
+	}
+	return out
 }
 
 func (c *Collector) timeout() time.Duration {
@@ -97,8 +141,12 @@ func (c *Collector) readSysfs(a *model.Array) error {
 	if !c.FS.Exists(dir) {
 		return nil
 	}
+	var errs []error
 	str := func(n string) string {
-		s, _ := c.FS.ReadString(filepath.Join(dir, n))
+		s, err := c.FS.ReadString(filepath.Join(dir, n))
+		if errors.Is(err, context.DeadlineExceeded) {
+			errs = append(errs, fmt.Errorf("%s: %w", a.Name, err)) // hung; other read errors leave the field unknown, as before
+		}
 		return s
 	}
 	if s := str("array_state"); s != "" {
@@ -138,9 +186,8 @@ func (c *Collector) readSysfs(a *model.Array) error {
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("%s: read sysfs members: %w", a.Name, err)
+		return errors.Join(append(errs, fmt.Errorf("%s: read sysfs members: %w", a.Name, err))...)
 	}
-	var errs []error
 	for _, e := range ents {
 		name, ok := strings.CutPrefix(e.Name(), "dev-")
 		if !ok {
@@ -154,6 +201,8 @@ func (c *Collector) readSysfs(a *model.Array) error {
 		}
 		if s, err := c.FS.ReadString(filepath.Join(mdir, "state")); err == nil && s != "" {
 			m.State = stateWords(s)
+		} else if errors.Is(err, context.DeadlineExceeded) {
+			errs = append(errs, fmt.Errorf("%s member %s: %w", a.Name, name, err))
 			if m.HasState("faulty") {
 				m.Faulty = true
 			}
