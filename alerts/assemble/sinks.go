@@ -1,6 +1,8 @@
 package assemble
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"strings"
@@ -19,10 +21,57 @@ import (
 	"github.com/diskwatch/diskwatch/collectors/model"
 )
 
-// Sinks makes the configured notification sinks, named as in the
-// configuration (email[0], webhook[1], syslog, ...); the log sink is always
-// first.
+// Sinks makes the configured notification sinks; the log sink is always
+// first. Each is named by what it delivers to, not by its place in the
+// list (webhook-1a2b3c4d: a hash of the URL; exec-…: of the argv; email-…:
+// of server and recipients; alertmanager-…: of the URL), so that its queue
+// follows it when the list is reordered or an entry is added before it.
 func Sinks(cfg *config.Config, log zerolog.Logger) ([]notify.Sink, error) {
+	out, err := sinks(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, s := range out {
+		if seen[s.Name] {
+			return nil, fmt.Errorf("notify: two sinks deliver to the same place (%s): remove one", s.Name)
+		}
+		seen[s.Name] = true
+	}
+	return out, nil
+}
+
+// sinkName is kind-HASH over the parts that say where a sink delivers.
+func sinkName(kind string, parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return kind + "-" + hex.EncodeToString(h[:4])
+}
+
+// LegacySinkNames maps the list-position names older versions queued
+// messages under (webhook[0], ...) to the sinks now at those positions.
+func LegacySinkNames(cfg *config.Config) map[string]string {
+	out := map[string]string{"log": "log", "syslog": "syslog"}
+	n := cfg.Notify
+	for i, m := range n.Email {
+		out[fmt.Sprintf("email[%d]", i)] = emailName(m)
+	}
+	for i, w := range n.Webhook {
+		out[fmt.Sprintf("webhook[%d]", i)] = sinkName("webhook", w.URL)
+	}
+	for i, x := range n.Exec {
+		out[fmt.Sprintf("exec[%d]", i)] = sinkName("exec", x.Argv...)
+	}
+	for i, a := range n.Alertmanager {
+		out[fmt.Sprintf("alertmanager[%d]", i)] = sinkName("alertmanager", a.URL)
+	}
+	return out
+}
+
+func emailName(m config.EmailSink) string {
+	return sinkName("email", append([]string{m.Host, fmt.Sprint(m.Port), m.From}, m.To...)...)
+}
+
+func sinks(cfg *config.Config, log zerolog.Logger) ([]notify.Sink, error) {
 	out := []notify.Sink{{Name: "log", Notifier: logsink.Sink{Log: log.With().Str("part", "alert").Logger()}}}
 	n := cfg.Notify
 	for i, m := range n.Email {
@@ -34,22 +83,22 @@ func Sinks(cfg *config.Config, log zerolog.Logger) ([]notify.Sink, error) {
 			}
 			pw = strings.TrimRight(string(b), "\r\n")
 		}
-		out = append(out, notify.Sink{Name: fmt.Sprintf("email[%d]", i), Notifier: &email.Sink{
+		out = append(out, notify.Sink{Name: emailName(m), Notifier: &email.Sink{
 			Host: m.Host, Port: m.Port, TLS: m.TLS, InsecureSkipVerify: m.InsecureSkipVerify,
 			Username: m.Username, Password: notify.Secret(pw), From: m.From, To: m.To}})
 	}
-	for i, w := range n.Webhook {
+	for _, w := range n.Webhook {
 		h := map[string]notify.Secret{}
 		for k, v := range w.Headers {
 			h[k] = notify.Secret(v)
 		}
-		out = append(out, notify.Sink{Name: fmt.Sprintf("webhook[%d]", i), Notifier: &webhook.Sink{URL: w.URL, Headers: h}})
+		out = append(out, notify.Sink{Name: sinkName("webhook", w.URL), Notifier: &webhook.Sink{URL: w.URL, Headers: h}})
 	}
-	for i, x := range n.Exec {
-		out = append(out, notify.Sink{Name: fmt.Sprintf("exec[%d]", i), Notifier: &execsink.Sink{Argv: x.Argv, Timeout: x.Timeout}})
+	for _, x := range n.Exec {
+		out = append(out, notify.Sink{Name: sinkName("exec", x.Argv...), Notifier: &execsink.Sink{Argv: x.Argv, Timeout: x.Timeout}})
 	}
-	for i, a := range n.Alertmanager {
-		out = append(out, notify.Sink{Name: fmt.Sprintf("alertmanager[%d]", i), Notifier: &alertmanager.Sink{
+	for _, a := range n.Alertmanager {
+		out = append(out, notify.Sink{Name: sinkName("alertmanager", a.URL), Notifier: &alertmanager.Sink{
 			URL: a.URL, BearerToken: notify.Secret(a.BearerToken), TTL: a.TTL, Labels: a.Labels}})
 	}
 	if s := n.Syslog; s != nil && (s.Enabled == nil || *s.Enabled) {

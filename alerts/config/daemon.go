@@ -98,6 +98,10 @@ type Notify struct {
 	MinSeverity string `yaml:"min_severity"`
 	// Host overrides the host name in messages.
 	Host string `yaml:"host"`
+	// AllowNoSinks lets a reload (SIGHUP) remove every sink: without it,
+	// a configuration with none replacing one with some is refused (an
+	// emptied file reads as the defaults).
+	AllowNoSinks bool `yaml:"allow_no_sinks"`
 
 	Email        []EmailSink        `yaml:"email"`
 	Webhook      []WebhookSink      `yaml:"webhook"`

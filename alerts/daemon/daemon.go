@@ -87,10 +87,8 @@ type Daemon struct {
 	rngMu   sync.Mutex
 	rng     *rand.Rand
 
-	dmu   sync.Mutex // guards disp
-	disp  *notify.Dispatcher
-	msgs  chan []notify.Message
-	wdone chan struct{}
+	// outbox is the per-sink notification queues and their workers.
+	outbox *notify.Outbox
 
 	httpSrv       *http.Server
 	stopControl   context.CancelFunc
@@ -132,6 +130,20 @@ func (d *Daemon) Start(ctx context.Context, cfg *config.Config) error {
 		d.log.Error().Err(err).Str("moved_to", aside).Msg("alert state unreadable: moved aside, starting with no alerts remembered")
 		d.tracker = lifecycle.New(assemble.Policy(cfg))
 	}
+	ob, err := notify.OpenOutbox(filepath.Join(d.dir, QueueDir), d.log.With().Str("part", "notify").Logger(), d.now)
+	if err != nil {
+		return err
+	}
+	d.outbox = ob
+	// Messages queued (or delivered) after the alert state was last
+	// saved: the state takes them in, so they are neither lost nor
+	// announced again under a new id.
+	if pend := ob.Pending(); len(pend) > 0 {
+		for _, m := range pend {
+			d.tracker.Adopt(m.Kind, m.Time, m.Alert)
+		}
+		d.log.Info().Int("messages", len(pend)).Msg("notification queue: messages of the last run taken into the alert state")
+	}
 	if !d.opt.NoHistory {
 		st, err := history.Open(ctx, d.dir, history.Options{Log: d.log})
 		if err != nil {
@@ -153,24 +165,20 @@ func (d *Daemon) Start(ctx context.Context, cfg *config.Config) error {
 			}
 		}
 	}
-	q, err := notify.OpenQueue(filepath.Join(d.dir, QueueDir))
-	if err != nil {
+	if err := d.apply(cfg); err != nil {
 		return err
 	}
-	if err := d.apply(cfg, q); err != nil {
-		return err
-	}
-	d.msgs = make(chan []notify.Message, 64)
-	d.wdone = make(chan struct{})
-	go d.notifyWorker()
 	d.serveHTTP(cfg)
 	return nil
 }
 
 // apply installs a validated configuration: collectors, sinks, policy.
-func (d *Daemon) apply(cfg *config.Config, q *notify.Queue) error {
+func (d *Daemon) apply(cfg *config.Config) error {
 	sinks, err := assemble.Sinks(cfg, d.log)
 	if err != nil {
+		return err
+	}
+	if err := d.outbox.SetSinks(sinks, assemble.LegacySinkNames(cfg)); err != nil {
 		return err
 	}
 	host := cfg.Notify.Host
@@ -183,12 +191,6 @@ func (d *Daemon) apply(cfg *config.Config, q *notify.Queue) error {
 		d.sched = append(d.sched, &scheduled{inner: n, interval: cfg.Daemon.CollectorInterval(n.Name)})
 	}
 	d.tracker.SetPolicy(assemble.Policy(cfg))
-	d.dmu.Lock()
-	if q == nil && d.disp != nil {
-		q = d.disp.Queue
-	}
-	d.disp = &notify.Dispatcher{Sinks: sinks, Queue: q, Log: d.log.With().Str("part", "notify").Logger(), Now: d.now}
-	d.dmu.Unlock()
 	return nil
 }
 
@@ -220,34 +222,6 @@ func (d *Daemon) concurrency() int {
 		return d.cfg.Daemon.Concurrency
 	}
 	return 2
-}
-
-func (d *Daemon) dispatcher() *notify.Dispatcher {
-	d.dmu.Lock()
-	defer d.dmu.Unlock()
-	return d.disp
-}
-
-// notifyWorker delivers messages off the main loop, and retries the queue
-// every 30 s. It ends when d.msgs is closed and drained.
-func (d *Daemon) notifyWorker() {
-	defer close(d.wdone)
-	ctx := context.Background()
-	// What a previous run left queued goes first.
-	d.dispatcher().Retry(ctx, false)
-	t := time.NewTicker(30 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case ms, ok := <-d.msgs:
-			if !ok {
-				return
-			}
-			d.dispatcher().Send(ctx, ms)
-		case <-t.C:
-			d.dispatcher().Retry(ctx, false)
-		}
-	}
 }
 
 // ReadyWithin is the longest the daemon waits for its first round before
@@ -356,7 +330,10 @@ func (d *Daemon) reload(tick *time.Ticker) {
 	}
 	cfg, err := d.opt.Load()
 	if err == nil {
-		err = d.apply(cfg, nil)
+		err = sinklessReload(d.cfg, cfg)
+	}
+	if err == nil {
+		err = d.apply(cfg)
 	}
 	if err != nil {
 		d.log.Error().Str("error", oneLine(err.Error())).Msg("configuration reload failed; keeping the running configuration")
@@ -420,30 +397,30 @@ func (d *Daemon) round(ctx context.Context) {
 	res.Snapshot.Host = d.host
 
 	findings := append(res.Findings, d.self.evaluate(res.Snapshot.Sources, d.ranIn(round), d.cfg.Daemon.SelfAlertAfter)...)
+	findings = append(findings, d.outbox.Findings()...)
 	rules.Sort(findings)
 	unseen := d.unseen(res.Snapshot)
 	evs := d.tracker.UpdateExcept(now, findings, func(id string) bool { return unseen[id] })
-	if err := d.tracker.Save(filepath.Join(d.dir, AlertStateFile)); err != nil {
-		d.log.Error().Err(err).Msg("alert state not saved")
-	}
+	// The messages reach every sink's queue on disk before the state
+	// that says they were notified is saved; the sinks' workers deliver.
 	if len(evs) > 0 {
 		msgs := make([]notify.Message, len(evs))
 		for i, ev := range evs {
 			msgs[i] = notify.FromEvent(d.host, ev)
 		}
-		select {
-		case d.msgs <- msgs:
-		default:
-			// The sender is behind (slow sinks): park these on disk
-			// rather than stall the round and the watchdog.
-			n := d.dispatcher().Defer(msgs)
-			d.log.Warn().Int("queued", n).Msg("notifier busy: events queued on disk for the next retry")
+		if err := d.outbox.Enqueue(msgs); err != nil {
+			d.log.Error().Err(err).Int("messages", len(msgs)).Msg("notification queue not written: messages kept in memory")
 		}
+	}
+	if err := d.tracker.Save(filepath.Join(d.dir, AlertStateFile)); err != nil {
+		d.log.Error().Err(err).Msg("alert state not saved")
+	} else {
+		d.outbox.Checkpoint()
 	}
 	doc := &snapshot.Doc{Written: now, Host: d.host, Status: rules.Overall(findings), Snapshot: res.Snapshot,
 		Findings: findings, Alerts: d.tracker.Active(), Daemon: &snapshot.Daemon{
 			PID: os.Getpid(), Started: d.started, Rounds: round, Interval: d.interval(),
-			QueuedNotifications: d.dispatcher().Queue.Len(), CollectorFailures: d.self.counts()}}
+			QueuedNotifications: d.outbox.Len(), CollectorFailures: d.self.counts()}}
 	if err := snapshot.Write(filepath.Join(d.dir, snapshot.FileName), doc); err != nil {
 		d.log.Error().Err(err).Msg("snapshot not written (Zabbix items fall back to reading devices)")
 	}
@@ -511,17 +488,15 @@ func (d *Daemon) stop() error {
 	if ft <= 0 {
 		ft = 15 * time.Second
 	}
-	close(d.msgs)
-	select {
-	case <-d.wdone:
-	case <-time.After(ft):
-		d.log.Warn().Msg("stop: notifications still being sent; what is undelivered stays queued")
-	}
+	// Each sink's worker finishes the delivery in progress (within
+	// flush_timeout); everything undelivered is in the queue on disk.
 	fctx, cancel := context.WithTimeout(context.Background(), ft)
-	delivered, remaining := d.dispatcher().Retry(fctx, true)
+	remaining := d.outbox.Close(fctx)
 	cancel()
 	if err := d.tracker.Save(filepath.Join(d.dir, AlertStateFile)); err != nil {
 		d.log.Error().Err(err).Msg("alert state not saved")
+	} else {
+		d.outbox.Checkpoint()
 	}
 	if d.httpSrv != nil {
 		sctx, c2 := context.WithTimeout(context.Background(), 2*time.Second)
@@ -535,11 +510,30 @@ func (d *Daemon) stop() error {
 		d.store.Close()
 	}
 	d.sources.Close()
-	d.log.Info().Int("queued_delivered", delivered).Int("queued_remaining", remaining).Msg("diskwatch daemon stopped")
+	d.log.Info().Int("queued_remaining", remaining).Msg("diskwatch daemon stopped")
 	return nil
 }
 
 // oneLine keeps a log field a single line.
 func oneLine(s string) string {
 	return strings.NewReplacer("\n", " ", "\r", " ").Replace(s)
+}
+
+// sinklessReload refuses a reload that would remove every notification
+// sink of the running configuration (an emptied or truncated file reads as
+// the defaults, which have none) unless the new one says so with
+// notify.allow_no_sinks.
+func sinklessReload(running, next *config.Config) error {
+	count := func(c *config.Config) int {
+		n := c.Notify
+		k := len(n.Email) + len(n.Webhook) + len(n.Exec) + len(n.Alertmanager)
+		if n.Syslog != nil && (n.Syslog.Enabled == nil || *n.Syslog.Enabled) {
+			k++
+		}
+		return k
+	}
+	if running == nil || count(running) == 0 || count(next) > 0 || next.Notify.AllowNoSinks {
+		return nil
+	}
+	return fmt.Errorf("the new configuration has no notification sink (the running one has %d): an emptied or truncated file? Set notify.allow_no_sinks: true to run with the log alone", count(running))
 }

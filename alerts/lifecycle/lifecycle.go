@@ -428,3 +428,45 @@ func (t *Tracker) Active() []model.Alert {
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
 }
+
+// Adopt makes the state reflect an event that was queued for (or
+// delivered to) the sinks but that the saved state may not record — the
+// process died between writing the notification queue and saving this
+// state. The next Update then neither announces it again under a new id
+// nor forgets it. Adopting an event the state already records changes
+// nothing; events are adopted oldest first.
+func (t *Tracker) Adopt(kind Kind, at time.Time, a model.Alert) {
+	if a.Key == "" {
+		return
+	}
+	e := t.st.Entries[a.Key]
+	switch kind {
+	case Firing, Escalated, Renotify:
+		if e == nil {
+			e = &entry{Alert: a, Changes: []time.Time{a.StartsAt}}
+			t.st.Entries[a.Key] = e
+		}
+		if !e.LastNotified.IsZero() && !at.After(e.LastNotified) {
+			return // the state is as new
+		}
+		if !e.Alert.Active() || e.Alert.Key == "" {
+			e.Alert = a
+		}
+		e.Notified = "firing"
+		if a.Severity.Rank() > e.NotifiedSeverity.Rank() || kind == Firing {
+			e.NotifiedSeverity = a.Severity
+		}
+		e.LastNotified = at
+	case Resolved:
+		if e == nil || (!e.LastNotified.IsZero() && !at.After(e.LastNotified)) {
+			return
+		}
+		e.Notified, e.LastNotified = "resolved", at
+		if e.Alert.Active() {
+			e.Alert.EndsAt = a.EndsAt
+			if e.Alert.EndsAt.IsZero() {
+				e.Alert.EndsAt = at
+			}
+		}
+	}
+}

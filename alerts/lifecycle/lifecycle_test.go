@@ -227,3 +227,38 @@ func TestUnseenSubjectsKeepAlerts(t *testing.T) {
 		t.Errorf("once md0 is read again (-want +got):\n%s", diff)
 	}
 }
+
+// A process that queued a firing and died before saving its state: the
+// restarted tracker adopts the queued event and does not announce it
+// again; then the resolution is announced once. Adopting what the state
+// already records changes nothing.
+func TestAdoptQueuedEvents(t *testing.T) {
+	fd := f("md.degraded", "md0", model.Critical)
+	a := New(Policy{ResolveAfter: 1})
+	evs := a.Update(t0, []model.Finding{fd})
+	if len(evs) != 1 || evs[0].Kind != Firing {
+		t.Fatalf("first: %v", summarize(evs))
+	}
+	// The state was not saved: a fresh tracker, with only the queue.
+	b := New(Policy{ResolveAfter: 1})
+	b.Adopt(evs[0].Kind, evs[0].Time, evs[0].Alert)
+	if evs := b.Update(t0.Add(time.Minute), []model.Finding{fd}); len(evs) != 0 {
+		t.Errorf("re-announced after adopting: %v", summarize(evs))
+	}
+	if got := b.Active(); len(got) != 1 || !got[0].StartsAt.Equal(t0) {
+		t.Errorf("active: %+v", got)
+	}
+	// Adopting again (the state now records it) is a no-op.
+	b.Adopt(evs[0].Kind, evs[0].Time, evs[0].Alert)
+	if evs := b.Update(t0.Add(2*time.Minute), nil); len(evs) != 1 || evs[0].Kind != Resolved {
+		t.Errorf("resolution: %v", summarize(evs))
+	}
+	// A queued resolution is adopted too: nothing more to say.
+	c := New(Policy{ResolveAfter: 1})
+	c.Adopt(evs[0].Kind, evs[0].Time, evs[0].Alert)
+	evr := a.Update(t0.Add(2*time.Minute), nil)
+	c.Adopt(evr[0].Kind, evr[0].Time, evr[0].Alert)
+	if evs := c.Update(t0.Add(3*time.Minute), nil); len(evs) != 0 {
+		t.Errorf("after an adopted resolution: %v", summarize(evs))
+	}
+}

@@ -1,8 +1,8 @@
 // Package notify delivers alert events to sinks. A sink implements the
 // one-method Notifier interface and says whether a failure is worth
-// retrying; the Dispatcher is the one place that retries, with backoff,
-// and it keeps what could not be delivered in an on-disk Queue (files mode
-// 0600) that survives a restart and is retried until delivered.
+// retrying; the Outbox (outbox.go) is the one place that queues (on disk,
+// files mode 0600, before the alert state says notified) and retries, with
+// backoff, one worker per sink.
 //
 // Sinks live in their own packages (notify/log, notify/email, ...). None
 // of them may put a secret (password, token, header value) in a log line
@@ -15,10 +15,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/diskwatch/diskwatch/alerts/lifecycle"
 	"github.com/diskwatch/diskwatch/collectors/model"
@@ -190,28 +187,6 @@ func SafeURL(u string) string {
 	return p.String()
 }
 
-// Dispatcher sends messages to every sink, retrying with backoff and
-// queueing on disk what cannot be delivered now.
-type Dispatcher struct {
-	Sinks []Sink
-	// Queue keeps undelivered messages; nil keeps none (they are logged
-	// and dropped).
-	Queue *Queue
-	Log   zerolog.Logger
-	// Now is the clock (required).
-	Now func() time.Time
-	// Attempts is how many immediate tries a message gets before it is
-	// queued (default 3).
-	Attempts int
-	// Timeout bounds one delivery attempt (default 15 s).
-	Timeout time.Duration
-	// Backoff gives the wait before retry n (n >= 1); default 1 s doubling,
-	// at most 10 min.
-	Backoff func(n int) time.Duration
-	// Sleep waits (injectable for tests); default a context-aware timer.
-	Sleep func(ctx context.Context, d time.Duration) error
-}
-
 // DefaultBackoff is 1 s, 2 s, 4 s, ... capped at 10 minutes.
 func DefaultBackoff(n int) time.Duration {
 	if n < 1 {
@@ -225,184 +200,4 @@ func DefaultBackoff(n int) time.Duration {
 		d = 10 * time.Minute
 	}
 	return d
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-func (d *Dispatcher) defaults() {
-	if d.Attempts <= 0 {
-		d.Attempts = 3
-	}
-	if d.Timeout <= 0 {
-		d.Timeout = 15 * time.Second
-	}
-	if d.Backoff == nil {
-		d.Backoff = DefaultBackoff
-	}
-	if d.Sleep == nil {
-		d.Sleep = sleepCtx
-	}
-}
-
-// attempt makes one delivery try under the per-attempt timeout.
-func (d *Dispatcher) attempt(ctx context.Context, s Sink, msgs []Message) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.Timeout)
-	defer cancel()
-	retry, err := s.Notifier.Notify(ctx, msgs...)
-	if err != nil && ctx.Err() != nil {
-		retry = true // a timeout is always worth another try
-	}
-	return retry, err
-}
-
-// Send delivers msgs to every sink: up to Attempts tries each with backoff
-// between them; what still fails with a temporary error is queued. It
-// returns the number of (sink, message) deliveries that were queued.
-func (d *Dispatcher) Send(ctx context.Context, msgs []Message) int {
-	d.defaults()
-	if len(msgs) == 0 {
-		return 0
-	}
-	// Sinks are independent: a slow or failing one does not delay the
-	// others.
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	queued := 0
-	for _, s := range d.Sinks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			n := d.sendOne(ctx, s, msgs)
-			mu.Lock()
-			queued += n
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return queued
-}
-
-// sendOne delivers msgs to one sink with retries, queueing on a temporary
-// failure.
-func (d *Dispatcher) sendOne(ctx context.Context, s Sink, msgs []Message) int {
-	var err error
-	retry := false
-	for n := 1; n <= d.Attempts; n++ {
-		retry, err = d.attempt(ctx, s, msgs)
-		if err == nil || !retry || n == d.Attempts || ctx.Err() != nil {
-			break
-		}
-		if d.Sleep(ctx, d.Backoff(n)) != nil {
-			break
-		}
-	}
-	switch {
-	case err == nil:
-		d.Log.Debug().Str("sink", s.Name).Int("messages", len(msgs)).Msg("notified")
-	case !retry:
-		d.Log.Error().Str("sink", s.Name).Err(err).Int("messages", len(msgs)).Msg("notification rejected permanently; dropped")
-	default:
-		d.Log.Warn().Str("sink", s.Name).Err(err).Int("messages", len(msgs)).Msg("notification not delivered; queued for retry")
-		return d.enqueue(s.Name, msgs, d.Attempts)
-	}
-	return 0
-}
-
-func (d *Dispatcher) enqueue(sink string, msgs []Message, attempts int) int {
-	if d.Queue == nil {
-		d.Log.Error().Str("sink", sink).Int("messages", len(msgs)).Msg("no queue configured: undelivered notifications dropped")
-		return 0
-	}
-	n := 0
-	now := d.Now()
-	for _, m := range msgs {
-		if err := d.Queue.Put(Entry{Sink: sink, Attempts: attempts, Next: now.Add(d.Backoff(attempts)), Message: m}); err != nil {
-			d.Log.Error().Str("sink", sink).Err(err).Str("alert", m.Alert.Key).Msg("could not queue an undelivered notification")
-			continue
-		}
-		n++
-	}
-	return n
-}
-
-// Defer queues msgs for every sink without trying them now (when the
-// sender is saturated); Retry delivers them.
-func (d *Dispatcher) Defer(msgs []Message) int {
-	d.defaults()
-	n := 0
-	for _, s := range d.Sinks {
-		if d.Queue == nil {
-			break
-		}
-		now := d.Now()
-		for _, m := range msgs {
-			if err := d.Queue.Put(Entry{Sink: s.Name, Next: now, Message: m}); err == nil {
-				n++
-			}
-		}
-	}
-	return n
-}
-
-// Retry tries every queued message that is due (all of them when force is
-// set, as on shutdown). Delivered and permanently rejected entries leave
-// the queue; the others get their next try pushed back by the backoff. It
-// returns how many were delivered and how many remain.
-func (d *Dispatcher) Retry(ctx context.Context, force bool) (delivered, remaining int) {
-	d.defaults()
-	if d.Queue == nil {
-		return 0, 0
-	}
-	entries, err := d.Queue.List()
-	if err != nil {
-		d.Log.Error().Err(err).Msg("notification queue unreadable")
-	}
-	sinks := map[string]Sink{}
-	for _, s := range d.Sinks {
-		sinks[s.Name] = s
-	}
-	now := d.Now()
-	for _, e := range entries {
-		if ctx.Err() != nil {
-			remaining++
-			continue
-		}
-		s, ok := sinks[e.Sink]
-		if !ok {
-			d.Log.Warn().Str("sink", e.Sink).Str("alert", e.Message.Alert.Key).Msg("queued notification for a sink no longer configured; dropped")
-			d.Queue.Remove(e)
-			continue
-		}
-		if !force && now.Before(e.Next) {
-			remaining++
-			continue
-		}
-		retry, err := d.attempt(ctx, s, []Message{e.Message})
-		switch {
-		case err == nil:
-			d.Log.Info().Str("sink", s.Name).Str("alert", e.Message.Alert.Key).Int("attempts", e.Attempts+1).Msg("queued notification delivered")
-			d.Queue.Remove(e)
-			delivered++
-		case !retry:
-			d.Log.Error().Str("sink", s.Name).Err(err).Str("alert", e.Message.Alert.Key).Msg("queued notification rejected permanently; dropped")
-			d.Queue.Remove(e)
-		default:
-			e.Attempts++
-			e.Next = now.Add(d.Backoff(e.Attempts))
-			if err := d.Queue.Update(e); err != nil {
-				d.Log.Error().Err(err).Msg("notification queue: could not record a retry")
-			}
-			remaining++
-		}
-	}
-	return delivered, remaining
 }

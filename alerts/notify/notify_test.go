@@ -1,21 +1,17 @@
 package notify_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 
 	"github.com/diskwatch/diskwatch/alerts/lifecycle"
 	"github.com/diskwatch/diskwatch/alerts/notify"
@@ -59,76 +55,6 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 func noSleep(context.Context, time.Duration) error { return nil }
 
-// Delivery failure -> queued -> retried -> delivered once the peer is up,
-// across a restart (a new dispatcher over the same queue directory). The
-// token in a header and in the URL's query never reaches the log.
-func TestQueueRetryAcrossRestart(t *testing.T) {
-	rcv := &receiver{}
-	srv := httptest.NewServer(rcv)
-	defer srv.Close()
-	dir := filepath.Join(t.TempDir(), "queue")
-	var logbuf bytes.Buffer
-	log := zerolog.New(&logbuf)
-	const token = "s3cr3t-T0KEN-value"
-	sink := notify.Sink{Name: "hook", Notifier: &webhook.Sink{URL: srv.URL + "/hook?token=" + token,
-		Headers: map[string]notify.Secret{"Authorization": "Bearer " + token}}}
-	now := t0
-	clock := func() time.Time { return now }
-
-	q, err := notify.OpenQueue(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &notify.Dispatcher{Sinks: []notify.Sink{sink}, Queue: q, Log: log, Now: clock, Sleep: noSleep}
-	if n := d.Send(context.Background(), []notify.Message{msg(lifecycle.Firing)}); n != 1 {
-		t.Fatalf("queued %d, want 1", n)
-	}
-	st, err := os.Stat(dir)
-	if err != nil || st.Mode().Perm() != 0o700 {
-		t.Errorf("queue dir mode: %v %v", st.Mode(), err)
-	}
-	ents, _ := os.ReadDir(dir)
-	if len(ents) != 1 {
-		t.Fatalf("queue files: %d", len(ents))
-	}
-	fi, _ := ents[0].Info()
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("queue file mode %o, want 600", fi.Mode().Perm())
-	}
-	// Still down: the retry is counted and pushed back.
-	if del, rem := d.Retry(context.Background(), true); del != 0 || rem != 1 {
-		t.Fatalf("retry while down: delivered %d remaining %d", del, rem)
-	}
-	// Not due yet: nothing tried.
-	if del, rem := d.Retry(context.Background(), false); del != 0 || rem != 1 {
-		t.Fatalf("retry before due: delivered %d remaining %d", del, rem)
-	}
-
-	// "Restart": a new queue and dispatcher over the same directory; the
-	// peer comes up.
-	rcv.up.Store(true)
-	q2, _ := notify.OpenQueue(dir)
-	d2 := &notify.Dispatcher{Sinks: []notify.Sink{sink}, Queue: q2, Log: log, Now: func() time.Time { return now.Add(time.Hour) }, Sleep: noSleep}
-	if del, rem := d2.Retry(context.Background(), false); del != 1 || rem != 0 {
-		t.Fatalf("retry after restart: delivered %d remaining %d", del, rem)
-	}
-	if len(rcv.got) != 1 || rcv.got[0].Alert.Key != "md.degraded|md0" || rcv.got[0].Kind != lifecycle.Firing {
-		t.Fatalf("receiver got %+v", rcv.got)
-	}
-	if rcv.hdrs[0].Get("Authorization") != "Bearer "+token {
-		t.Errorf("header not sent")
-	}
-	if q2.Len() != 0 {
-		t.Errorf("queue not empty after delivery")
-	}
-	if strings.Contains(logbuf.String(), token) {
-		t.Errorf("secret leaked into the log:\n%s", logbuf.String())
-	}
-	if !strings.Contains(logbuf.String(), "queued") || !strings.Contains(logbuf.String(), "503") {
-		t.Errorf("log does not say why it queued:\n%s", logbuf.String())
-	}
-}
-
 func TestWebhookErrorsHideSecrets(t *testing.T) {
 	const token = "tok-ABCDEF-123456"
 	// Nothing listens here: a connection error names the URL in net/http.
@@ -153,66 +79,6 @@ func TestWebhookErrorsHideSecrets(t *testing.T) {
 	}
 }
 
-// A 4xx answer is permanent: dropped, not queued.
-func TestPermanentFailureDropped(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", 400) }))
-	defer srv.Close()
-	q, _ := notify.OpenQueue(t.TempDir())
-	calls := 0
-	d := &notify.Dispatcher{Sinks: []notify.Sink{{Name: "hook", Notifier: notifierFunc(func(ctx context.Context, m ...notify.Message) (bool, error) {
-		calls++
-		return (&webhook.Sink{URL: srv.URL}).Notify(ctx, m...)
-	})}}, Queue: q, Log: zerolog.Nop(), Now: func() time.Time { return t0 }, Sleep: noSleep}
-	if n := d.Send(context.Background(), []notify.Message{msg(lifecycle.Firing)}); n != 0 || q.Len() != 0 {
-		t.Errorf("a permanent failure was queued")
-	}
-	if calls != 1 {
-		t.Errorf("a permanent failure was retried: %d calls", calls)
-	}
-}
-
-// Retries back off, as the backoff function says.
-func TestBackoff(t *testing.T) {
-	var waits []time.Duration
-	q, _ := notify.OpenQueue(t.TempDir())
-	d := &notify.Dispatcher{Sinks: []notify.Sink{{Name: "x", Notifier: notifierFunc(func(context.Context, ...notify.Message) (bool, error) {
-		return true, io.ErrUnexpectedEOF
-	})}}, Queue: q, Attempts: 4, Log: zerolog.Nop(), Now: func() time.Time { return t0 },
-		Sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }}
-	d.Send(context.Background(), []notify.Message{msg(lifecycle.Firing)})
-	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}
-	if len(waits) != len(want) {
-		t.Fatalf("waits %v, want %v", waits, want)
-	}
-	for i := range want {
-		if waits[i] != want[i] {
-			t.Fatalf("waits %v, want %v", waits, want)
-		}
-	}
-	es, _ := q.List()
-	if len(es) != 1 || es[0].Next != t0.Add(8*time.Second) {
-		t.Errorf("queued entry next attempt: %+v", es)
-	}
-	if notify.DefaultBackoff(30) != 10*time.Minute {
-		t.Errorf("backoff not capped")
-	}
-}
-
-// A corrupt queue entry is moved aside, the rest still delivered.
-func TestCorruptQueueEntry(t *testing.T) {
-	dir := t.TempDir()
-	q, _ := notify.OpenQueue(dir)
-	q.Put(notify.Entry{Sink: "x", Message: msg(lifecycle.Firing)})
-	os.WriteFile(filepath.Join(dir, "00000000000000000001-bad.json"), []byte("{"), 0o600)
-	es, err := q.List()
-	if err == nil || len(es) != 1 {
-		t.Fatalf("List: %d entries, err %v", len(es), err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "00000000000000000001-bad.json.bad")); err != nil {
-		t.Errorf("corrupt entry not moved aside: %v", err)
-	}
-}
-
 type notifierFunc func(context.Context, ...notify.Message) (bool, error)
 
 func (f notifierFunc) Notify(ctx context.Context, m ...notify.Message) (bool, error) {
@@ -228,28 +94,6 @@ func TestSubjectIsOneSafeLine(t *testing.T) {
 	}
 	if !strings.Contains(s, "RESOLVED") {
 		t.Errorf("resolved subject: %q", s)
-	}
-}
-
-// Defer parks messages for every sink; Retry delivers them.
-func TestDefer(t *testing.T) {
-	q, _ := notify.OpenQueue(t.TempDir())
-	var got []string
-	d := &notify.Dispatcher{Sinks: []notify.Sink{{Name: "a", Notifier: notifierFunc(func(_ context.Context, m ...notify.Message) (bool, error) {
-		got = append(got, "a "+m[0].Alert.Key)
-		return false, nil
-	})}, {Name: "b", Notifier: notifierFunc(func(_ context.Context, m ...notify.Message) (bool, error) {
-		got = append(got, "b "+m[0].Alert.Key)
-		return false, nil
-	})}}, Queue: q, Log: zerolog.Nop(), Now: func() time.Time { return t0 }}
-	if n := d.Defer([]notify.Message{msg(lifecycle.Firing)}); n != 2 || q.Len() != 2 {
-		t.Fatalf("deferred %d, queue %d", n, q.Len())
-	}
-	if len(got) != 0 {
-		t.Fatal("Defer delivered")
-	}
-	if del, rem := d.Retry(context.Background(), false); del != 2 || rem != 0 || len(got) != 2 {
-		t.Errorf("retry: %d delivered, %d remaining, got %v", del, rem, got)
 	}
 }
 

@@ -363,7 +363,7 @@ func TestDaemonQueueExecReloadRestart(t *testing.T) {
 		t.Fatalf("exit %d after SIGTERM:\n%s", code, d.log.String())
 	}
 	d.waitLog(t, "diskwatch daemon stopped", 1, time.Second)
-	files, _ := filepath.Glob(filepath.Join(state, "queue", "*.json"))
+	files, _ := filepath.Glob(filepath.Join(state, "queue", "webhook-*", "*.json"))
 	if len(files) == 0 {
 		t.Fatalf("nothing queued on disk:\n%s", d.log.String())
 	}
@@ -400,7 +400,7 @@ func TestDaemonQueueExecReloadRestart(t *testing.T) {
 	if got["firing md.degraded|md9"] != 1 {
 		t.Errorf("md9 firing not delivered: %v", got)
 	}
-	if left, _ := filepath.Glob(filepath.Join(state, "queue", "*.json")); len(left) != 0 {
+	if left, _ := filepath.Glob(filepath.Join(state, "queue", "webhook-*", "*.json")); len(left) != 0 {
 		t.Errorf("%d entries left in the queue:\n%s", len(left), d2.log.String())
 	}
 	if strings.Contains(firstLog+d2.log.String(), token) {

@@ -48,6 +48,9 @@ func (s *Sink) Notify(ctx context.Context, msgs ...notify.Message) (bool, error)
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("User-Agent", "diskwatch")
+		// The same event keeps its id across retries and restarts: a
+		// receiver can deduplicate on it.
+		req.Header.Set("Idempotency-Key", m.ID)
 		for k, v := range s.Headers {
 			req.Header.Set(k, v.Reveal())
 		}
