@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/diskwatch/diskwatch/alerts/lifecycle"
 	"github.com/diskwatch/diskwatch/alerts/notify"
 	"github.com/diskwatch/diskwatch/alerts/notify/webhook"

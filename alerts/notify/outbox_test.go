@@ -2,8 +2,8 @@ package notify_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -215,6 +215,5 @@ func TestOutboxMigratesLegacyQueue(t *testing.T) {
 	}
 	ob.Close(context.Background())
 }
-
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
