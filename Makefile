@@ -58,12 +58,14 @@ soak:
 
 # Each fuzz target briefly (FUZZTIME=2m for a real run), after the
 # damaged-store fuzzer: STORE_FUZZ_SEEDS seeded stores through the library
-# and the built binary (check --state), each within a deadline.
+# and the built binary (check --state), each within a deadline; and
+# KILL9_ITERATIONS kill -9/SIGTERM of the daemon during delivery.
 FUZZTIME ?= 10s
 STORE_FUZZ_SEEDS ?= 500
+KILL9_ITERATIONS ?= 300
 fuzz:
-	DISKWATCH_STORE_FUZZ_SEEDS=$(STORE_FUZZ_SEEDS) $(GO) test -count=1 -timeout 80m -v \
-	  -run '^(TestCorruptionFuzz|TestCheckDamagedStoreBinary)$$' ./alerts/history ./cmd/diskwatch
+	DISKWATCH_STORE_FUZZ_SEEDS=$(STORE_FUZZ_SEEDS) DISKWATCH_KILL9_ITERATIONS=$(KILL9_ITERATIONS) $(GO) test -count=1 -timeout 80m -v \
+	  -run '^(TestCorruptionFuzz|TestCheckDamagedStoreBinary|TestDeliveryKill9)$$' ./alerts/history ./cmd/diskwatch
 	@for pkg in $$($(GO) list ./...); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -77,7 +76,7 @@ func sinks(cfg *config.Config, log zerolog.Logger) ([]notify.Sink, error) {
 	for i, m := range n.Email {
 		pw := m.Password
 		if m.PasswordFile != "" {
-			b, err := os.ReadFile(m.PasswordFile)
+			b, err := config.ReadTrusted(m.PasswordFile)
 			if err != nil {
 				return nil, fmt.Errorf("notify: email[%d]: password_file: %w", i, err)
 			}

@@ -90,30 +90,18 @@ func (e *Error) Error() string {
 // path means "use the embedded default"; a missing file named explicitly is
 // an error (explicit=true).
 func Load(path string, explicit bool, rs *rules.Set) (*Config, error) {
-	b, err := os.ReadFile(path)
+	b, err := ReadTrusted(path)
 	if errors.Is(err, os.ErrNotExist) && !explicit {
 		return Parse("(embedded default)", defaultYAML, rs)
+	}
+	var ce *Error
+	if errors.As(err, &ce) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	if err := checkPermissions(path); err != nil {
-		return nil, err
-	}
 	return Parse(path, b, rs)
-}
-
-// checkPermissions refuses a config file others can write: it can make
-// diskwatch run commands as root.
-func checkPermissions(path string) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	if st.Mode().Perm()&0o002 != 0 {
-		return &Error{File: path, Msg: fmt.Sprintf("writable by every user (mode %o): refusing it; chmod o-w %s", st.Mode().Perm(), path)}
-	}
-	return nil
 }
 
 // lineRE pulls "line N: msg" out of yaml.v3's errors.

@@ -92,6 +92,7 @@ type Daemon struct {
 
 	httpSrv       *http.Server
 	stopControl   context.CancelFunc
+	reportSem     chan struct{} // one /report built at a time
 	lastHeartbeat time.Time
 	selfTests     *selfTester // scheduled SMART self-tests (selftests.go)
 }
@@ -104,7 +105,7 @@ func New(opt Options) *Daemon {
 	if opt.Rules == nil {
 		opt.Rules = rules.Default()
 	}
-	return &Daemon{opt: opt, log: opt.Log, now: opt.Now, dir: opt.StateDir}
+	return &Daemon{opt: opt, log: opt.Log, now: opt.Now, dir: opt.StateDir, reportSem: make(chan struct{}, ReportConcurrency)}
 }
 
 // Start prepares state, sinks and the HTTP listener for cfg.

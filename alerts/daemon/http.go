@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -35,7 +36,12 @@ func (d *Daemon) serveHTTP(cfg *config.Config) {
 		d.log.Error().Err(err).Str("listen", addr).Msg("Prometheus /metrics not served")
 		return
 	}
-	d.httpSrv = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 10 * time.Second}
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+		d.log.Warn().Str("listen", ln.Addr().String()).
+			Msg("/metrics and /report are reachable from other hosts (device models, serials, array layout); listen on 127.0.0.1 or firewall the port")
+	}
+	d.httpSrv = &http.Server{Handler: limitRequests(d.handler(), MaxRequests), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 2 * time.Minute, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10}
 	go d.httpSrv.Serve(ln)
 	d.log.Info().Str("listen", ln.Addr().String()).Msg("serving Prometheus /metrics")
 }
@@ -78,7 +84,23 @@ func (d *Daemon) serveReport(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
+		if v > MaxReportWindow {
+			http.Error(w, fmt.Sprintf("since=%s: at most %dd (the history store keeps daily points that long)", s, MaxReportWindow/(24*time.Hour)), http.StatusBadRequest)
+			return
+		}
 		window = v
+	}
+	// One report at a time: each reads the store and holds the page in
+	// memory while rendering it.
+	select {
+	case d.reportSem <- struct{}{}:
+		defer func() { <-d.reportSem }()
+	case <-time.After(5 * time.Second):
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, "another report is being built; retry shortly", http.StatusServiceUnavailable)
+		return
+	case <-r.Context().Done():
+		return
 	}
 	// The round's own findings, as the alerts were computed; disks known
 	// only from history get none.
@@ -95,7 +117,47 @@ func (d *Daemon) serveReport(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
-	if err := report.Render(w, rep); err != nil {
+	if err := report.Render(&cappedWriter{w: w, left: MaxReportBytes}, rep); err != nil {
 		d.log.Warn().Err(err).Msg("/report: render failed")
 	}
+}
+
+// Bounds of the HTTP endpoints.
+var (
+	// MaxRequests is how many requests are served at once; more wait.
+	MaxRequests = 8
+	// ReportConcurrency is how many /report pages are built at once.
+	ReportConcurrency = 1
+	// MaxReportWindow is the longest ?since= /report accepts.
+	MaxReportWindow = 400 * 24 * time.Hour
+	// MaxReportBytes caps one /report response.
+	MaxReportBytes int64 = 64 << 20
+)
+
+// limitRequests serves at most n requests at a time; the others wait for
+// a slot as long as their client does.
+func limitRequests(h http.Handler, n int) http.Handler {
+	sem := make(chan struct{}, n)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case sem <- struct{}{}:
+			defer func() { <-sem }()
+			h.ServeHTTP(w, r)
+		case <-r.Context().Done():
+		}
+	})
+}
+
+// cappedWriter fails writes beyond left bytes.
+type cappedWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (c *cappedWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > c.left {
+		return 0, fmt.Errorf("report larger than %d MiB: cut", MaxReportBytes>>20)
+	}
+	c.left -= int64(len(p))
+	return c.w.Write(p)
 }

@@ -367,9 +367,25 @@ func (o *Outbox) Checkpoint() {
 			}
 		}
 	}
-	if tried {
+	o.mu.Lock()
+	failing := o.unwrit != ""
+	o.mu.Unlock()
+	switch {
+	case tried:
 		o.noteWrite(errors.Join(errs...))
+	case failing:
+		// Nothing waits in memory (all delivered meanwhile): see
+		// whether the disk takes a write again.
+		o.noteWrite(o.probe())
 	}
+}
+
+// probe writes and removes a small file the way entries are written.
+func (o *Outbox) probe() error {
+	p := filepath.Join(o.dir, ".probe")
+	err := lifecycle.WriteFileAtomic(p, make([]byte, 512))
+	os.Remove(p)
+	return err
 }
 
 // Close stops every worker, letting each finish its attempt in progress

@@ -55,7 +55,7 @@ func cmdSmart(e *env) *cobra.Command {
 				return usageError{fmt.Errorf("--smartctl-json needs at least one FILE")}
 			}
 			for _, f := range pos {
-				b, err := os.ReadFile(f)
+				b, err := smartctl.ReadCapture(f)
 				if err == nil {
 					var d model.Disk
 					if d, err = smartctl.Normalize(b); err == nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -22,6 +23,31 @@ const DefaultTimeout = 60 * time.Second
 // maxOutput bounds what is kept of smartctl's output (an -x report of a
 // disk with a full error log is about 200 KiB).
 const maxOutput = 8 << 20
+
+// MaxOutput is the most of one smartctl -j document diskwatch reads, from
+// the live smartctl or from a file (smart --smartctl-json).
+const MaxOutput = maxOutput
+
+// ReadCapture reads a saved `smartctl -j` document, at most MaxOutput
+// bytes (a larger file is refused, not read into memory).
+func ReadCapture(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxOutput+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxOutput {
+		return nil, fmt.Errorf("%s: larger than %d MiB, the most a smartctl -j document may be", path, MaxOutput>>20)
+	}
+	return b, nil
+}
 
 // ErrNotInstalled is returned when the smartctl program cannot be found.
 var ErrNotInstalled = errors.New("smartctl not found (install smartmontools)")
