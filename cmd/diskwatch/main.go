@@ -55,10 +55,14 @@ type env struct {
 }
 
 func main() {
+	if code, ok := superviseCheck(os.Args[1:], os.Stdout, os.Stderr); ok {
+		os.Exit(code)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now}
 	code := run(ctx, e, os.Args[1:])
 	stop()
+	reportVerdict(code)
 	os.Exit(code)
 }
 
