@@ -40,12 +40,12 @@ func SelectSinks(sinks []notify.Sink, names []string) ([]notify.Sink, error) {
 	var out []notify.Sink
 	var known []string
 	for _, s := range sinks {
-		known = append(known, s.Name)
+		known = append(known, s.Display())
 	}
 	for _, n := range names {
 		found := false
 		for _, s := range sinks {
-			if s.Name == n || strings.HasPrefix(s.Name, n+"[") {
+			if s.Name == n || s.Display() == n || strings.HasPrefix(s.Display(), n+"[") {
 				out, found = append(out, s), true
 			}
 		}
@@ -67,7 +67,7 @@ func TestSinks(ctx context.Context, sinks []notify.Sink, msg notify.Message, tim
 			err = fmt.Errorf("no answer within %s: %w", timeout, err)
 		}
 		cancel()
-		out[i] = SinkResult{Sink: s.Name, Err: err}
+		out[i] = SinkResult{Sink: s.Display(), Err: err}
 	}
 	return out
 }

@@ -82,22 +82,22 @@ func sinks(cfg *config.Config, log zerolog.Logger) ([]notify.Sink, error) {
 			}
 			pw = strings.TrimRight(string(b), "\r\n")
 		}
-		out = append(out, notify.Sink{Name: emailName(m), Notifier: &email.Sink{
+		out = append(out, notify.Sink{Name: emailName(m), Label: fmt.Sprintf("email[%d]", i), Notifier: &email.Sink{
 			Host: m.Host, Port: m.Port, TLS: m.TLS, InsecureSkipVerify: m.InsecureSkipVerify,
 			Username: m.Username, Password: notify.Secret(pw), From: m.From, To: m.To}})
 	}
-	for _, w := range n.Webhook {
+	for i, w := range n.Webhook {
 		h := map[string]notify.Secret{}
 		for k, v := range w.Headers {
 			h[k] = notify.Secret(v)
 		}
-		out = append(out, notify.Sink{Name: sinkName("webhook", w.URL), Notifier: &webhook.Sink{URL: w.URL, Headers: h}})
+		out = append(out, notify.Sink{Name: sinkName("webhook", w.URL), Label: fmt.Sprintf("webhook[%d]", i), Notifier: &webhook.Sink{URL: w.URL, Headers: h}})
 	}
-	for _, x := range n.Exec {
-		out = append(out, notify.Sink{Name: sinkName("exec", x.Argv...), Notifier: &execsink.Sink{Argv: x.Argv, Timeout: x.Timeout}})
+	for i, x := range n.Exec {
+		out = append(out, notify.Sink{Name: sinkName("exec", x.Argv...), Label: fmt.Sprintf("exec[%d]", i), Notifier: &execsink.Sink{Argv: x.Argv, Timeout: x.Timeout}})
 	}
-	for _, a := range n.Alertmanager {
-		out = append(out, notify.Sink{Name: sinkName("alertmanager", a.URL), Notifier: &alertmanager.Sink{
+	for i, a := range n.Alertmanager {
+		out = append(out, notify.Sink{Name: sinkName("alertmanager", a.URL), Label: fmt.Sprintf("alertmanager[%d]", i), Notifier: &alertmanager.Sink{
 			URL: a.URL, BearerToken: notify.Secret(a.BearerToken), TTL: a.TTL, Labels: a.Labels}})
 	}
 	if s := n.Syslog; s != nil && (s.Enabled == nil || *s.Enabled) {

@@ -130,8 +130,21 @@ type Notifier interface {
 
 // Sink is a named notifier.
 type Sink struct {
-	Name     string
+	// Name identifies the sink by where it delivers (webhook-1a2b3c4d):
+	// it names its queue, and stays when the configuration is reordered.
+	Name string
+	// Label is the sink as the configuration lists it (webhook[0]), for
+	// people; Name when empty.
+	Label    string
 	Notifier Notifier
+}
+
+// Display is the sink's Label, else its Name.
+func (s Sink) Display() string {
+	if s.Label != "" {
+		return s.Label
+	}
+	return s.Name
 }
 
 // Secret is a configuration value that must never be printed: password,
