@@ -41,6 +41,7 @@ func TestDaemonHungSysfsRead(t *testing.T) {
   hwraid: {enabled: false}
 daemon:
   interval: 1s
+  collector_intervals: {mdraid: 1s, hwmon: 1s}
   metrics_listen: "off"
 `
 	cfgPath := filepath.Join(dir, "diskwatch.yaml")

@@ -108,6 +108,7 @@ func TestDeliveryKill9(t *testing.T) {
   hwmon: {enabled: false}
 daemon:
   interval: 1s
+  collector_intervals: {mdraid: 1s, hwmon: 1s}
   metrics_listen: "off"
   flush_timeout: 1s
 notify:
@@ -228,6 +229,7 @@ func TestDeliveryENOSPC(t *testing.T) {
   hwmon: {enabled: false}
 daemon:
   interval: 1s
+  collector_intervals: {mdraid: 1s, hwmon: 1s}
   metrics_listen: "off"
 notify:
   resolve_after: 1
@@ -328,6 +330,7 @@ func TestDeliveryHangingSinkAndSIGTERM(t *testing.T) {
   hwmon: {enabled: false}
 daemon:
   interval: 1s
+  collector_intervals: {mdraid: 1s, hwmon: 1s}
   metrics_listen: "off"
   flush_timeout: 2s
 notify:
