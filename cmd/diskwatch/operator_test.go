@@ -240,6 +240,12 @@ func TestNotifyTest(t *testing.T) {
 	amURL := startAlertmanager(t, am, dir, amRcv.URL)
 	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "nope", http.StatusServiceUnavailable) }))
 	defer down.Close()
+	bodies := make(chan []byte, 4)
+	up := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies <- b
+	}))
+	defer up.Close()
 	cfg := filepath.Join(dir, "diskwatch.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`notify:
   host: testhost
@@ -250,16 +256,27 @@ func TestNotifyTest(t *testing.T) {
     - url: %s
   webhook:
     - url: %s/hook
-`, ex.Port, emailtest.User, emailtest.Password, emailtest.Domain, emailtest.Domain, amURL, down.URL)), 0o600)
+    - url: %s/hook
+`, ex.Port, emailtest.User, emailtest.Password, emailtest.Domain, emailtest.Domain, amURL, down.URL, up.URL)), 0o600)
 	out, errs, code := runBin(t, nil, "notify", "test", "--config", cfg)
 	if code != exitUnknown {
 		t.Errorf("one sink down: exit %d, want 3\n%s%s", code, out, errs)
 	}
 	for _, want := range []*regexp.Regexp{regexp.MustCompile(`(?m)^log\s+delivered$`), regexp.MustCompile(`(?m)^email\[0\]\s+delivered$`),
-		regexp.MustCompile(`(?m)^alertmanager\[0\]\s+delivered$`), regexp.MustCompile(`(?m)^webhook\[0\]\s+FAILED: .*503`)} {
+		regexp.MustCompile(`(?m)^alertmanager\[0\]\s+delivered$`), regexp.MustCompile(`(?m)^webhook\[0\]\s+FAILED: .*503`),
+		regexp.MustCompile(`(?m)^webhook\[1\]\s+delivered$`)} {
 		if !want.MatchString(out) {
 			t.Errorf("notify test output lacks %s:\n%s", want, out)
 		}
+	}
+	// The webhook's body: the marked test alert, no zero-value timestamps.
+	select {
+	case b := <-bodies:
+		if !strings.Contains(string(b), "TEST ONLY") || strings.Contains(string(b), "0001-01-01") {
+			t.Errorf("webhook body:\n%s", b)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("the working webhook got nothing")
 	}
 	if mail := ex.WaitInbox("TEST ONLY", 30*time.Second); !strings.Contains(string(mail), "diskwatch notification test") {
 		t.Errorf("exim did not get the test mail:\n%s", ex.Log())
