@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -56,30 +55,14 @@ func rigConfigWith(t *testing.T, keep ...string) string {
 // by `diskwatch check --state`); a check (scrub) ends with the kernel's
 // "data-check done", whose time lands in the history store.
 func TestRigMDAdmEvents(t *testing.T) {
-	rigRequire(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	bin := filepath.Join(t.TempDir(), "diskwatch")
-	if err := rig.BuildStatic(ctx, "github.com/diskwatch/diskwatch/cmd/diskwatch", bin); err != nil {
-		t.Fatal(err)
-	}
-	cache, err := filepath.Abs("../../testdata/rig/work")
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm, err := rig.Boot(ctx, rig.Config{
-		CacheDir: cache,
-		Files:    map[string]string{"/usr/bin/diskwatch": bin, "/etc/diskwatch/diskwatch.yaml": rigConfigWith(t, "mdraid", "smart", "kmsg")},
+	ctx, vm := rigBoot(t, 20*time.Minute, rig.Config{
+		Files: map[string]string{"/etc/diskwatch/diskwatch.yaml": rigConfigWith(t, "mdraid", "smart", "kmsg")},
 		Disks: []rig.Disk{
 			{ID: "m0a", Bus: rig.AHCI}, {ID: "m0b", Bus: rig.AHCI}, {ID: "m0s", Bus: rig.AHCI},
 			{ID: "m1a", Bus: rig.AHCI}, {ID: "m1b", Bus: rig.AHCI},
 		},
-		Log: t.Logf,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vm.Close()
+	}, nil)
+	var err error
 	defer func() {
 		if t.Failed() {
 			t.Logf("guest console (tail):\n%s", rigLastLines(vm.ConsoleLog(), 60))

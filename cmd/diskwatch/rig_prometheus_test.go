@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -24,23 +23,11 @@ import (
 // alerts for md0 and the drive reach Alertmanager; the member is re-added
 // and rebuilt and the warning cleared: they resolve.
 func TestRigPrometheus(t *testing.T) {
-	rigRequire(t)
+	rigRequire(t) // before looking for the peer programs
 	prom := needProgram(t, "prometheus", "prometheus")
 	am := needProgram(t, "prometheus-alertmanager", "prometheus-alertmanager")
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "diskwatch")
-	if err := rig.BuildStatic(ctx, "github.com/diskwatch/diskwatch/cmd/diskwatch", bin); err != nil {
-		t.Fatal(err)
-	}
-	cache, err := filepath.Abs("../../testdata/rig/work")
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm, err := rig.Boot(ctx, rig.Config{
-		CacheDir: cache,
-		Files:    map[string]string{"/usr/bin/diskwatch": bin},
+	ctx, vm := rigBoot(t, 15*time.Minute, rig.Config{
 		Disks: []rig.Disk{{ID: "pa0", Bus: rig.AHCI}, {ID: "pa1", Bus: rig.AHCI},
 			{ID: "pn0", Bus: rig.NVMe, Props: []string{"smart_critical_warning=0"}}},
 		Log: func(format string, args ...any) {
@@ -48,11 +35,8 @@ func TestRigPrometheus(t *testing.T) {
 				t.Logf(format, args...)
 			}
 		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vm.Close()
+	}, nil)
+	var err error
 	defer func() {
 		if t.Failed() {
 			t.Logf("guest console (tail):\n%s", rigLastLines(vm.ConsoleLog(), 40))

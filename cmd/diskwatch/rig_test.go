@@ -119,7 +119,10 @@ func rigBoot(t *testing.T, timeout time.Duration, cfg rig.Config, extra map[stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.CacheDir, cfg.Log = cache, t.Logf
+	cfg.CacheDir = cache
+	if cfg.Log == nil {
+		cfg.Log = t.Logf
+	}
 	vm, err := rig.Boot(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
