@@ -141,3 +141,28 @@ func BenchmarkReplayFixture(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "drive-days/s")
 }
+
+// BenchmarkReplayPlain replays the fixture's days as plain CSVs (as
+// Backblaze ships them), for profiling the per-row cost without inflating:
+// go test -run '^$' -bench ReplayPlain -benchtime 5x -cpuprofile cpu.out ./alerts/replay/
+func BenchmarkReplayPlain(b *testing.B) {
+	dir := b.TempDir()
+	plainCopy(b, fixture(b), dir)
+	var rates []float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		src, err := backblaze.Open(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c0 := cpuSeconds()
+		sum, err := Run(context.Background(), src, Options{}, time.Now)
+		cpu := cpuSeconds() - c0
+		if err != nil {
+			b.Fatal(err)
+		}
+		src.Close()
+		rates = append(rates, float64(sum.Rows)/cpu)
+	}
+	b.ReportMetric(median(rates), "drive-days/CPU-s")
+}

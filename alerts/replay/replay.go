@@ -172,29 +172,53 @@ type Summary struct {
 	PerSecond float64  `json:"drive_days_per_second"`
 }
 
-// drive is the per-drive state: bounded, one per drive.
+// drive is the per-drive state a row touches: bounded, one per drive, kept
+// by value in one slice in the order drives first appear (the order the
+// daily files list them in), so a day's rows walk memory forward.
 type drive struct {
-	serial, model string
-	skip          bool
-	first, last   int32 // days
-	failed        int32 // last failure row, -1 none
-	failures      int32 // failure rows
-	track         rules.Track
-	alert         [nMethods]int32 // first alert day per method, -1 none
-	onsets        [nMethods]int32
-	alerting      uint8 // methods alerting on the previous row
-	sigFirst      [16]int32
-	lastR5        int64 // raw 5 of the latest row, -1 none
-	fleetFirst    int32 // first day far above its model's fleet, -1 never
-	scores        [8]struct {
+	first, last int32 // days
+	failed      int32 // last failure row, -1 none
+	failures    int32 // failure rows
+	seen        int32 // day of the latest row, skipped drives included
+	fleetFirst  int32 // first day far above its model's fleet, -1 never
+	modelIdx    int32 // index into the run's models
+	ring        uint32
+	lastR5      int64 // raw 5 of the latest row, -1 none
+	skip        bool
+	explained   bool        // info.worstExpl is set
+	alerting    uint8       // methods alerting on the previous row
+	level       rules.Level // the level of maxScore
+	sigLevel    rules.Level // the level of sig's score
+	sig         rules.Signal
+	sigSeen     rules.Signal // signals shown on any row (info.sigFirst set)
+	sigScore    float64      // rules.Score(sig), kept: recomputed only when sig changes
+	maxScore    float64      // highest score at any time
+	scores      [8]struct {
 		day   int32
 		score float64
 	} // highest score so far by day, the last few days, a ring (for the calibration at failure - 7)
-	ring      uint32
-	maxScore  float64 // highest score at any time
-	level     rules.Level
-	worstExpl []string
+	track rules.Track
 }
+
+// driveInfo is the per-drive state rows seldom touch (an alert onset, a
+// new signal, a new worst score), in a slice beside the drives.
+type driveInfo struct {
+	serial, model string
+	alert         [nMethods]int32 // first alert day per method, -1 none
+	onsets        [nMethods]int32
+	sigFirst      [16]int32
+	worstExpl     []string
+}
+
+// entry is one drive's whole state, for the summary.
+type entry struct {
+	*drive
+	*driveInfo
+}
+
+// noSignal is never a track's signal set: a new drive's score is computed
+// on its first row.
+const noSignal = rules.Signal(math.MaxUint16)
 
 // AlertLine is one line of --alerts-out.
 type AlertLine struct {
@@ -224,6 +248,26 @@ var watched = [...]int{5, 197, 198, 187, 188, 9, 1}
 // wantedIDs: the track's, and Backblaze's practice's (a subset).
 var wantedIDs = watched[:]
 
+// fleet is the state of a replay: the drives, how to find them, and the
+// day's rows for the end-of-day passes.
+type fleet struct {
+	// drives, in chunks of chunkDrives (a drive stays where it is: no
+	// copying as the fleet grows)
+	chunks [][]drive
+	n      int32
+	info   []driveInfo
+	ids    map[string]int32 // serial -> index, for rows not predicted
+	models map[string]int32
+	// per model: the day's raw 5 readings of 0, and those above 0
+	zeros []int
+	pos   [][]int64
+	// the day's rows: drive, and its raw 5 (-1 none); dup: a drive had two
+	// rows that day (its raw 5 is then its latest row's)
+	today   []int32
+	todayR5 []int64
+	dup     bool
+}
+
 // Run replays src.
 func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Summary, error) {
 	start := now()
@@ -232,7 +276,7 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 		// (the vendor baseline): the store, when there is one, gets all.
 		w.Want(wantedIDs)
 	}
-	drives := map[string]*drive{}
+	f := &fleet{ids: map[string]int32{}, models: map[string]int32{}}
 	sum := Summary{Half: o.Half}
 	tiers := o.Tiers
 	if tiers == (rules.Tiers{}) {
@@ -253,14 +297,13 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 	}
 	// drives whose power-on hours fell behind the clock today, and the
 	// drives read today: liveness counts only when few drives lag at once
-	var lagged []*drive
+	var lagged []int32
 	dayRows := 0
-	// the drives of the previous day and of this one, in row order
-	var yesterday, today []*drive
+	// the drives of the previous day in row order, and their serials back
+	// to back (a sequential read, not a pointer per drive): serial k is
+	// yArena[yEnds[k]:yEnds[k+1]]
+	var yesterday []int32
 	off := 0
-	byModel := map[string][]int64{}
-	// their serials, back to back (a sequential read, not a pointer per
-	// drive): serial k is arena[ends[k]:ends[k+1]]
 	yArena, tArena := []byte(nil), []byte(nil)
 	yEnds, tEnds := []int32{0}, []int32{0}
 	// positions of the watched attributes in the current file's columns
@@ -271,15 +314,15 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 		if err == io.EOF {
 			break
 		}
-		var re *backblaze.RowError
-		if errors.As(err, &re) {
-			sum.BadRows++
-			if o.BadRow != nil {
-				o.BadRow(err)
-			}
-			continue
-		}
 		if err != nil {
+			var re *backblaze.RowError
+			if errors.As(err, &re) {
+				sum.BadRows++
+				if o.BadRow != nil {
+					o.BadRow(err)
+				}
+				continue
+			}
 			return nil, err
 		}
 		sum.Rows++
@@ -304,47 +347,43 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 			if err := flush(); err != nil {
 				return nil, fmt.Errorf("replay: history store: %w", err)
 			}
-			confirmLags(lagged, dayRows, day)
-			fleetRelative(today, day, byModel)
+			f.confirmLags(lagged, dayRows, day)
+			f.fleetRelative(day)
 			lagged, dayRows = lagged[:0], 0
-			yesterday, today, off = today, yesterday[:0], 0
+			yesterday, f.today, off = f.today, yesterday[:0], 0
+			f.todayR5, f.dup = f.todayR5[:0], false
 			yArena, tArena = tArena, yArena[:0]
 			yEnds, tEnds = tEnds, append(yEnds[:0], 0)
 		}
 		day = row.Day
 		firstDay = min(firstDay, day)
-		sum.LastDate = "" // set at the end
 		// Daily files list the drives in much the same order every day:
 		// try yesterday's drive at this position before the map.
 		// off follows drives added or gone since yesterday.
-		var dr *drive
+		id := int32(-1)
 		for _, d := range [...]int{0, 1, -1, 2, -2} {
-			if k := len(today) + off + d; k >= 0 && k+1 < len(yEnds) && string(yArena[yEnds[k]:yEnds[k+1]]) == string(row.Serial) {
-				dr, off = yesterday[k], off+d
+			if k := len(f.today) + off + d; k >= 0 && k+1 < len(yEnds) && string(yArena[yEnds[k]:yEnds[k+1]]) == string(row.Serial) {
+				id, off = yesterday[k], off+d
 				break
 			}
 		}
-		if dr == nil {
-			dr = drives[string(row.Serial)]
-		}
-		if dr == nil {
-			dr = &drive{serial: string(row.Serial), model: string(row.Model), first: row.Day, last: row.Day - 1, failed: -1}
-			dr.skip = o.Half != "" && !InHalf(dr.serial, o.Half)
-			dr.track.Vendor = rules.VendorOf(dr.model)
-			for i := range dr.alert {
-				dr.alert[i] = -1
+		if id < 0 {
+			var ok bool
+			if id, ok = f.ids[string(row.Serial)]; !ok {
+				id = f.add(&row, o.Half)
 			}
-			for i := range dr.sigFirst {
-				dr.sigFirst[i] = -1
-			}
-			dr.fleetFirst = -1
-			drives[dr.serial] = dr
 		}
-		today = append(today, dr)
+		dr := f.at(id)
+		f.today = append(f.today, id)
 		dr.lastR5 = -1
 		if i := pos[0]; i >= 0 && row.Has[i]&backblaze.HasRaw != 0 {
 			dr.lastR5 = row.Raw[i]
 		}
+		f.todayR5 = append(f.todayR5, dr.lastR5)
+		if dr.seen == row.Day {
+			f.dup = true
+		}
+		dr.seen = row.Day
 		tArena = append(tArena, row.Serial...)
 		tEnds = append(tEnds, int32(len(tArena)))
 		if dr.skip {
@@ -354,7 +393,7 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 			if row.Day == dr.last {
 				continue // a duplicate row for the day: the first one counts
 			}
-			return nil, fmt.Errorf("replay: %w: drive %s has %s after %s", ErrUnsorted, model.Clean(dr.serial), dayString(row.Day), dayString(dr.last))
+			return nil, fmt.Errorf("replay: %w: drive %s has %s after %s", ErrUnsorted, model.Clean(f.info[id].serial), dayString(row.Day), dayString(dr.last))
 		}
 		dr.last = row.Day
 		if row.Failure {
@@ -393,11 +432,15 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 		}
 		dayRows++
 		if dr.track.Add(r) {
-			lagged = append(lagged, dr)
+			lagged = append(lagged, id)
 		}
 		sig := dr.track.Signals()
-		score := rules.Score(sig)
-		level := tiers.Level(score)
+		if sig != dr.sig {
+			// Score and level are functions of the signals alone.
+			dr.sig, dr.sigScore = sig, rules.Score(sig)
+			dr.sigLevel = tiers.Level(dr.sigScore)
+		}
+		score, level := dr.sigScore, dr.sigLevel
 		var on uint8
 		if level >= rules.LevelWarning {
 			on |= 1
@@ -418,25 +461,28 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 				break
 			}
 		}
-		for m := 0; m < nMethods; m++ {
-			bit := uint8(1) << m
-			if on&bit != 0 && dr.alerting&bit == 0 {
-				dr.onsets[m]++
-				if dr.alert[m] < 0 {
-					dr.alert[m] = row.Day
+		if onset := on &^ dr.alerting; onset != 0 {
+			in := &f.info[id]
+			for m := 0; m < nMethods; m++ {
+				if onset&(1<<m) != 0 {
+					in.onsets[m]++
+					if in.alert[m] < 0 {
+						in.alert[m] = row.Day
+					}
 				}
 			}
 		}
 		dr.alerting = on
-		for s := sig; s != 0; s &= s - 1 {
-			i := trailingZeros(s)
-			if dr.sigFirst[i] < 0 {
-				dr.sigFirst[i] = row.Day
+		if s := sig &^ dr.sigSeen; s != 0 {
+			in := &f.info[id]
+			for ; s != 0; s &= s - 1 {
+				in.sigFirst[trailingZeros(s)] = row.Day
 			}
+			dr.sigSeen |= sig
 		}
-		if score > dr.maxScore || dr.worstExpl == nil && level > rules.LevelNone {
+		if score > dr.maxScore || !dr.explained && level > rules.LevelNone {
 			dr.maxScore, dr.level = score, level
-			dr.worstExpl = dr.track.Explain(sig)
+			f.info[id].worstExpl, dr.explained = dr.track.Explain(sig), true
 		}
 		// cumulative maximum by day, the last 8 days (calibration at
 		// failure - 7 days)
@@ -446,50 +492,44 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 	if err := flush(); err != nil {
 		return nil, fmt.Errorf("replay: history store: %w", err)
 	}
-	fleetRelative(today, day, byModel)
+	f.fleetRelative(day)
 	if o.Progress != nil {
 		o.Progress(sum.Rows)
 	}
 	thresholds := o.Thresholds != nil && o.Thresholds()
-	ids := make([]string, 0, len(drives))
+	list := make([]entry, 0, f.n)
 	after := 0
 	var exampleAfter string
 	healthyDays := 0.0
-	for id, dr := range drives {
-		today = append(today, dr)
-		dr.lastR5 = -1
-		if i := pos[0]; i >= 0 && row.Has[i]&backblaze.HasRaw != 0 {
-			dr.lastR5 = row.Raw[i]
-		}
-		tArena = append(tArena, row.Serial...)
-		tEnds = append(tEnds, int32(len(tArena)))
+	for i := range f.n {
+		dr := f.at(i)
 		if dr.skip {
 			continue
 		}
-		ids = append(ids, id)
+		list = append(list, entry{dr, &f.info[i]})
+	}
+	slices.SortFunc(list, func(a, b entry) int { return strings.Compare(a.serial, b.serial) })
+	for _, dr := range list {
 		if dr.failed >= 0 {
 			sum.Failed++
 			if dr.last > dr.failed {
 				after++
-				exampleAfter = dr.serial
+				if exampleAfter == "" || dr.serial < exampleAfter {
+					exampleAfter = dr.serial
+				}
 			}
 		} else {
 			healthyDays += float64(dr.last - dr.first + 1)
 		}
 	}
-	sort.Strings(ids)
-	list := make([]*drive, len(ids))
-	for i, id := range ids {
-		list[i] = drives[id]
-	}
-	sum.Drives = len(ids)
+	sum.Drives = len(list)
 	sum.Healthy = sum.Drives - sum.Failed
 	sum.DriveYears = healthyDays / 365.25
 	if firstDay != math.MaxInt32 {
 		sum.FirstDate, sum.LastDate = dayString(firstDay), dayString(day)
 		var lastDay int32
-		for _, dr := range drives {
-			lastDay = max(lastDay, dr.last)
+		for i := range f.n {
+			lastDay = max(lastDay, f.at(i).last)
 		}
 		sum.LastDate = dayString(lastDay)
 	}
@@ -498,11 +538,11 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 			after, model.Clean(exampleAfter)))
 	}
 	for mi, name := range methodNames {
-		f := figures(name, mi, list, sum.DriveYears)
+		fig := figures(name, mi, list, sum.DriveYears)
 		if mi == 3 && !thresholds {
-			f = Figures{Method: name}
+			fig = Figures{Method: name}
 		}
-		sum.Methods = append(sum.Methods, f)
+		sum.Methods = append(sum.Methods, fig)
 	}
 	sum.Signals = signalFigures(list)
 	sum.Calibration = calibration(list)
@@ -530,6 +570,44 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 	return &sum, nil
 }
 
+// chunkDrives is the number of drives per chunk of fleet.chunks.
+const chunkDrives = 1024
+
+// at is drive id.
+func (f *fleet) at(id int32) *drive { return &f.chunks[id/chunkDrives][id%chunkDrives] }
+
+// add makes a drive for row's serial and returns its index.
+func (f *fleet) add(row *backblaze.Row, half string) int32 {
+	id := f.n
+	if id%chunkDrives == 0 {
+		f.chunks = append(f.chunks, make([]drive, 0, chunkDrives))
+	}
+	f.n++
+	serial, name := string(row.Serial), string(row.Model)
+	m, ok := f.models[name]
+	if !ok {
+		m = int32(len(f.zeros))
+		f.models[name] = m
+		f.zeros = append(f.zeros, 0)
+		f.pos = append(f.pos, nil)
+	}
+	c := &f.chunks[len(f.chunks)-1]
+	*c = append(*c, drive{first: row.Day, last: row.Day - 1, failed: -1, seen: math.MinInt32, fleetFirst: -1, modelIdx: m, sig: noSignal})
+	dr := f.at(id)
+	dr.skip = half != "" && !InHalf(serial, half)
+	dr.track.Vendor = rules.VendorOf(name)
+	in := driveInfo{serial: serial, model: name}
+	for i := range in.alert {
+		in.alert[i] = -1
+	}
+	for i := range in.sigFirst {
+		in.sigFirst[i] = -1
+	}
+	f.info = append(f.info, in)
+	f.ids[serial] = id
+	return id
+}
+
 // FleetLagShare: when more than this share of the drives read on a day
 // fall behind the clock together, it is the site (power, a pod off), not
 // the drives.
@@ -537,12 +615,12 @@ const FleetLagShare = 0.001
 
 // confirmLags marks the day's lagging drives unless too many lagged at
 // once. The signal is seen from the drive's next reading on.
-func confirmLags(lagged []*drive, rows int, day int32) {
+func (f *fleet) confirmLags(lagged []int32, rows int, day int32) {
 	if len(lagged) == 0 || float64(len(lagged)) > max(1, FleetLagShare*float64(rows)) {
 		return
 	}
-	for _, dr := range lagged {
-		dr.track.MarkLag(int64(day) * 86400)
+	for _, id := range lagged {
+		f.at(id).track.MarkLag(int64(day) * 86400)
 	}
 }
 
@@ -552,25 +630,49 @@ func confirmLags(lagged []*drive, rows int, day int32) {
 // FleetMinDrives drives read that day.
 const FleetMinDrives = 100
 
-func fleetRelative(today []*drive, day int32, byModel map[string][]int64) {
-	for m := range byModel {
-		byModel[m] = byModel[m][:0]
-	}
-	for _, dr := range today {
-		if dr.lastR5 >= 0 {
-			byModel[dr.model] = append(byModel[dr.model], dr.lastR5)
+// fleetRelative marks the day's drives far above their model's fleet.
+// The 99th percentile is the value at rank n*99/100 of the model's sorted
+// readings; readings of 0 (most) are counted, only the others sorted.
+func (f *fleet) fleetRelative(day int32) {
+	if f.dup {
+		// a drive read twice counts its latest reading each time
+		for k, id := range f.today {
+			f.todayR5[k] = f.at(id).lastR5
 		}
 	}
-	p99 := map[string]int64{}
-	for m, v := range byModel {
-		if len(v) >= FleetMinDrives {
-			slices.Sort(v)
-			p99[m] = v[len(v)*99/100]
+	for m := range f.zeros {
+		f.zeros[m], f.pos[m] = 0, f.pos[m][:0]
+	}
+	for k, id := range f.today {
+		switch v := f.todayR5[k]; {
+		case v == 0:
+			f.zeros[f.at(id).modelIdx]++
+		case v > 0:
+			m := f.at(id).modelIdx
+			f.pos[m] = append(f.pos[m], v)
 		}
 	}
-	for _, dr := range today {
-		if q, ok := p99[dr.model]; ok && !dr.skip && dr.fleetFirst < 0 && dr.lastR5 > 0 && dr.lastR5 > q {
-			dr.fleetFirst = day
+	// p99 per model, -1 when the model has too few drives read
+	p99 := make([]int64, len(f.zeros))
+	for m, z := range f.zeros {
+		n := z + len(f.pos[m])
+		p99[m] = -1
+		if n < FleetMinDrives {
+			continue
+		}
+		if r := n * 99 / 100; r < z {
+			p99[m] = 0
+		} else {
+			slices.Sort(f.pos[m])
+			p99[m] = f.pos[m][r-z]
+		}
+	}
+	for k, id := range f.today {
+		if v := f.todayR5[k]; v > 0 {
+			dr := f.at(id)
+			if q := p99[dr.modelIdx]; q >= 0 && !dr.skip && dr.fleetFirst < 0 && v > q {
+				dr.fleetFirst = day
+			}
 		}
 	}
 }
@@ -588,7 +690,7 @@ func trailingZeros(s rules.Signal) int {
 	return n
 }
 
-func figures(name string, mi int, list []*drive, years float64) Figures {
+func figures(name string, mi int, list []entry, years float64) Figures {
 	f := Figures{Method: name, Available: true, Ahead: map[string]Interval{}}
 	var leads []float64
 	var k, n [3]int
@@ -630,7 +732,7 @@ func figures(name string, mi int, list []*drive, years float64) Figures {
 	return f
 }
 
-func signalFigures(list []*drive) []SignalFigures {
+func signalFigures(list []entry) []SignalFigures {
 	var out []SignalFigures
 	for i, si := range rules.Signals {
 		b := trailingZeros(si.Sig)
@@ -704,7 +806,7 @@ func (dr *drive) scoreAt(d int32) float64 {
 
 var bands = []Band{{Lo: 0, Hi: 1, Label: "0"}, {Lo: 1, Hi: 4, Label: "1–3.5 (NOTICE)"}, {Lo: 4, Hi: 7, Label: "4–6.5 (WARNING)"}, {Lo: 7, Hi: math.Inf(1), Label: "≥ 7 (CRITICAL)"}}
 
-func calibration(list []*drive) []Band {
+func calibration(list []entry) []Band {
 	var k, n [4]int
 	for _, dr := range list {
 		s := dr.maxScore

@@ -161,26 +161,29 @@ const (
 // Track is one drive's compact history: bounded, the same size whatever
 // the number of readings.
 type Track struct {
-	Vendor Vendor
-	first  int64 // time of the first reading
-	last   Reading
-	have   bool
+	// (the fields every reading touches first, the window last: a replay
+	// keeps thousands of tracks, and a reading reads few cache lines)
+	Vendor    Vendor
+	have      bool
+	startZero bool
+	normal    bool
+	refSet    bool
+	np        int32
+	first     int64 // time of the first reading
+	last      Reading
+	// realloc's first non-zero time, 0 = never (while 0 at the start)
+	reallocFrom0 int64
+	// liveness: time of the last reading where POH fell behind (as
+	// confirmed by MarkLag), and whether POH (normal) ever advanced
+	// normally
+	lagAt int64
+	// the reading liveness is measured from (20 h or more before the next
+	// comparison; refSet once there is one)
+	refT, refPOH int64
 	// bad change points within the window (time, 5+197+198+187)
 	// (at most one per day, the day's latest: a window of WindowDays
 	// holds WindowDays+1 days, and one point at or before its start)
 	pts [WindowDays + 2]struct{ t, v int64 }
-	np  int
-	// realloc's first non-zero time, 0 = never (while 0 at the start)
-	reallocFrom0 int64
-	startZero    bool
-	// liveness: time of the last reading where POH fell behind (as
-	// confirmed by MarkLag), and whether POH ever advanced normally
-	lagAt  int64
-	normal bool
-	// the reading liveness is measured from (20 h or more before the next
-	// comparison)
-	refT, refPOH int64
-	refSet       bool
 }
 
 // RefTime is the time of the reading the next liveness comparison starts
@@ -232,7 +235,7 @@ func (t *Track) Add(r Reading) (lagged bool) {
 	case t.np >= 2 && t.pts[t.np-1].t/86400 == r.Time/86400:
 		t.pts[t.np-1] = struct{ t, v int64 }{r.Time, b} // the day's latest
 	default:
-		if t.np >= len(t.pts) {
+		if int(t.np) >= len(t.pts) {
 			// Cannot happen with one point a day; keep the base exact.
 			copy(t.pts[1:], t.pts[2:])
 			t.np--

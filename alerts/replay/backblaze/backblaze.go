@@ -82,6 +82,7 @@ type Parser struct {
 	fields [][]byte
 	// live[i]: column i is parsed
 	live       []bool
+	nextLive   []int
 	lastLive   int // the last parsed column
 	threshCols bool
 	// per-row scratch, reused
@@ -100,7 +101,18 @@ type Parser struct {
 // NewParser reads the header of r. name is used in error messages (a file
 // name).
 func NewParser(name string, r io.Reader) (*Parser, error) {
-	p := &Parser{name: name, br: bufio.NewReaderSize(r, 256<<10)}
+	return newParser(name, r, nil)
+}
+
+// newParser is NewParser reading through br (Reset to r) when br is set:
+// a directory of daily files reuses one buffer.
+func newParser(name string, r io.Reader, br *bufio.Reader) (*Parser, error) {
+	if br == nil {
+		br = bufio.NewReaderSize(r, 256<<10)
+	} else {
+		br.Reset(r)
+	}
+	p := &Parser{name: name, br: br}
 	hdr, err := p.readLine()
 	if err == io.EOF {
 		return nil, fmt.Errorf("%s: empty file, no header", name)
@@ -331,7 +343,6 @@ func (p *Parser) ParseLine(line []byte, row *Row) error {
 		// costs a few operations, and an empty or ignored cell a compare.
 		col, start := 0, 0
 		i := 0
-	words:
 		for ; i+8 <= len(line); i += 8 {
 			w := binary.LittleEndian.Uint64(line[i:])
 			x := w ^ commas
@@ -339,9 +350,27 @@ func (p *Parser) ParseLine(line []byte, row *Row) error {
 			// i.e. where w has a comma (exact, no false positives)
 			m := ^(((x & lo7) + lo7) | x | lo7)
 			for m != 0 {
+				// Commas that end fields holding no parsed column (most
+				// of a row's ~90 cells) are only counted.
+				c := bits.OnesCount64(m)
+				skip := p.nextLive[col] - col
+				if skip >= c {
+					col += c
+					start = i + (63-bits.LeadingZeros64(m))>>3 + 1
+					break
+				}
+				if skip > 0 {
+					for ; skip > 1; skip-- {
+						m &= m - 1
+					}
+					start = i + bits.TrailingZeros64(m)>>3 + 1
+					m &= m - 1
+					col = p.nextLive[col]
+				}
+				// The lowest comma left ends parsed column col.
 				j := i + bits.TrailingZeros64(m)>>3
 				m &= m - 1
-				if j > start && col < n && p.live[col] {
+				if j > start {
 					if err := p.cell(col, line[start:j], row); err != nil {
 						return err
 					}
@@ -349,12 +378,15 @@ func (p *Parser) ParseLine(line []byte, row *Row) error {
 				col++
 				start = j + 1
 				if col > p.lastLive {
-					// Past the last parsed column: only count the
-					// rest's commas (vectorized), for the field check.
-					col += bytes.Count(line[start:], []byte{','})
-					i = len(line)
-					break words
+					break
 				}
+			}
+			if col > p.lastLive {
+				// Past the last parsed column: only count the rest's
+				// commas (vectorized), for the field check.
+				col += bytes.Count(line[start:], []byte{','})
+				i = len(line)
+				break
 			}
 		}
 		for ; i < len(line); i++ {
@@ -545,6 +577,17 @@ func (p *Parser) setLive() {
 			p.lastLive = i
 		}
 	}
+	// nextLive[i]: the first parsed column at or after i (len(cols) when
+	// none); one more entry for a row with too many fields.
+	p.nextLive = make([]int, len(p.cols)+1)
+	next := len(p.cols)
+	p.nextLive[len(p.cols)] = next
+	for i := len(p.cols) - 1; i >= 0; i-- {
+		if p.live[i] {
+			next = i
+		}
+		p.nextLive[i] = next
+	}
 }
 
 // HasThresholds reports whether the data carries vendor thresholds
@@ -624,6 +667,8 @@ type Source struct {
 	// their total size
 	done, total int64
 	counter     *countingReader
+	// br is the read buffer, reused from file to file
+	br *bufio.Reader
 }
 
 // Progress is how much of the input was read, in bytes as stored, and the
@@ -774,7 +819,10 @@ func (s *Source) openNext() error {
 	if err != nil {
 		return err
 	}
-	p, err := NewParser(displayName(name), r)
+	if s.br == nil {
+		s.br = bufio.NewReaderSize(r, 256<<10)
+	}
+	p, err := newParser(displayName(name), r, s.br)
 	if err != nil {
 		closeAll()
 		return fmt.Errorf("backblaze data: %w", err)

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -373,4 +374,78 @@ func TestOpenZip(t *testing.T) {
 			t.Errorf("%s: progress %d of %d", path, done, total)
 		}
 	}
+}
+
+// The comma scan that skips unwanted cells reads every line as a plain
+// split at commas would: the same cells, the same values, the same errors.
+func FuzzWantSameAsSplit(f *testing.F) {
+	data, err := os.ReadFile(sample)
+	if err != nil {
+		f.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	for _, l := range lines[1:4] {
+		f.Add(l, uint8(0))
+		f.Add(l+",1,2,3", uint8(1))
+		f.Add(strings.Replace(l, ",", ",,", 5), uint8(2))
+		f.Add(strings.Replace(l, ",,", ",x,", 3), uint8(3))
+	}
+	hdr := lines[0]
+	wants := [][]int{{5, 9, 197}, wantIDs, {255}, nil}
+	f.Fuzz(func(t *testing.T, line string, which uint8) {
+		if strings.ContainsAny(line, "\"\r\n") {
+			return // the quoted path is the plain split itself
+		}
+		fast, err := NewParser("x", strings.NewReader(hdr+"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow, _ := NewParser("x", strings.NewReader(hdr+"\n"))
+		want := wants[int(which)%len(wants)]
+		fast.Want(want)
+		slow.Want(want)
+		var a, b Row
+		errA := fast.ParseLine([]byte(line), &a)
+		errB := slowParse(slow, []byte(line), &b)
+		if (errA == nil) != (errB == nil) {
+			t.Fatalf("%q: scan %v, split %v", line, errA, errB)
+		}
+		if errA != nil {
+			return
+		}
+		if a.Day != b.Day || string(a.Serial) != string(b.Serial) || string(a.Model) != string(b.Model) || a.Capacity != b.Capacity || a.Failure != b.Failure {
+			t.Fatalf("%q: scan %+v, split %+v", line, a, b)
+		}
+		for i := range a.Has {
+			if a.Has[i] != b.Has[i] || a.Raw[i] != b.Raw[i] || a.Norm[i] != b.Norm[i] || a.Thresh[i] != b.Thresh[i] {
+				t.Fatalf("%q: attribute %d: scan %d/%d/%d, split %d/%d/%d", line, a.IDs[i], a.Has[i], a.Raw[i], a.Norm[i], b.Has[i], b.Raw[i], b.Norm[i])
+			}
+		}
+	})
+}
+
+// wantIDs: the attributes replay reads.
+var wantIDs = []int{5, 197, 198, 187, 188, 9, 1}
+
+// slowParse is ParseLine by a plain split at commas.
+func slowParse(p *Parser, line []byte, row *Row) error {
+	for i := range p.has {
+		p.has[i] = 0
+	}
+	*row = Row{Day: -1, Index: &p.index, IDs: p.attrs, Raw: p.raw, Norm: p.norm, Thresh: p.thresh, Has: p.has}
+	fields := bytes.Split(line, []byte{','})
+	if len(fields) != len(p.cols) {
+		return fmt.Errorf("%d fields", len(fields))
+	}
+	for i, c := range fields {
+		if p.live[i] {
+			if err := p.cell(i, c, row); err != nil {
+				return err
+			}
+		}
+	}
+	if len(row.Serial) == 0 || row.Day < 0 {
+		return fmt.Errorf("no serial or date")
+	}
+	return nil
 }
