@@ -240,13 +240,15 @@ func cmdKernelLog(e *env) *cobra.Command {
 		Short: "print the disk errors and RAID events in the kernel log, attributed to disks",
 		Long: "Reads the whole kernel log (without moving the daemon's saved position) and prints the lines\n" +
 			"diskwatch recognises: disk errors, timeouts, resets, md and controller events."}
-	o := newOpts(e, c, fRoot, "warn", "text", "json")
+	o := newOpts(e, c, fRoot|fConfig|fState, "warn", "text", "json")
 	c.RunE = func(c *cobra.Command, _ []string) error {
 		s, err := o.open(c.Context(), false)
 		if err != nil {
 			return err
 		}
 		defer s.cancel()
+		cfg, _ := assemble.LoadConfig(o.config, nil, nil, s.rs) // only for daemon.state_dir
+		dir := o.stateDir(cfg)
 		col := kmsg.New(o.fs(), kmsg.Options{Now: e.now, Keep: 100 * 365 * 24 * time.Hour})
 		defer col.Close()
 		var snap model.Snapshot
@@ -261,6 +263,16 @@ func cmdKernelLog(e *env) *cobra.Command {
 		}
 		if err != nil {
 			return failf(c, exitUnknown, "%s", model.Clean(err.Error()))
+		}
+		// Where the watcher is: the daemon's position in its state directory.
+		if seq, ok, perr := kmsg.Position(o.fs(), dir); o.format == "text" && perr == nil && ok {
+			newer := 0
+			for _, ev := range snap.Events {
+				if ev.Seq > seq {
+					newer++
+				}
+			}
+			fmt.Fprintf(e.stdout, "(the watcher in %s has read the kernel log up to record %d of this boot; %d of these events are newer)\n", dir, seq, newer)
 		}
 		return nil
 	}

@@ -93,3 +93,33 @@ func TestStateDirFromConfig(t *testing.T) {
 		t.Errorf("ack did not write its baseline in daemon.state_dir: %v %v", b, ok)
 	}
 }
+
+// kernel-log finds the daemon's directory through daemon.state_dir too,
+// and says how far the watcher has read this boot's kernel log. The daemon
+// here watches this host's kernel log only (nothing else, no disk).
+func TestKernelLogFindsDaemonStateDir(t *testing.T) {
+	if f, err := os.Open("/dev/kmsg"); err != nil {
+		t.Skipf("/dev/kmsg not readable here: %v", err)
+	} else {
+		f.Close()
+	}
+	state := filepath.Join(t.TempDir(), "dw")
+	cfg := filepath.Join(t.TempDir(), "diskwatch.yaml")
+	os.WriteFile(cfg, []byte(`collectors:
+  mdraid: {enabled: false}
+  smart: {enabled: false}
+  smartctl: {enabled: false}
+  hwraid: {enabled: false}
+  hwmon: {enabled: false}
+daemon:
+  state_dir: `+state+`
+  metrics_listen: "off"
+`), 0o600)
+	if out, err := exec.Command(diskwatchBin(t), "daemon", "--config", cfg, "--rounds", "1").CombinedOutput(); err != nil {
+		t.Fatalf("daemon: %v\n%s", err, out)
+	}
+	out, errs, code := runBin(t, nil, "kernel-log", "--config", cfg)
+	if code != 0 || !strings.Contains(out, "(the watcher in "+state+" has read the kernel log up to record ") {
+		t.Errorf("kernel-log --config: exit %d\n%s%s", code, out, errs)
+	}
+}

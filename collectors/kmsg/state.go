@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/diskwatch/diskwatch/collectors/hostroot"
 )
 
 // stateFile is the name of the position file under the state directory.
@@ -84,4 +86,16 @@ func saveState(dir string, s *state) error {
 		d.Close()
 	}
 	return nil
+}
+
+// Position is where the watcher keeping its position in dir has read the
+// kernel log up to: the last sequence number it handled, if that position
+// is of the boot fs is in now (sequence numbers restart at each boot).
+func Position(fs hostroot.FS, dir string) (seq uint64, ok bool, err error) {
+	s, err := loadState(dir)
+	if err != nil || s == nil {
+		return 0, false, err
+	}
+	bootID, _ := fs.ReadString(fs.Proc("sys", "kernel", "random", "boot_id"))
+	return s.Seq, s.BootID == bootID, nil
 }
