@@ -98,9 +98,8 @@ func TestRigSystemd(t *testing.T) {
 		Disks: []rig.Disk{
 			{ID: "SATA0", Bus: rig.AHCI}, {ID: "MDA", Bus: rig.AHCI}, {ID: "MDB", Bus: rig.AHCI},
 			{ID: "NVME0", Bus: rig.NVMe},
-			// Two controllers, one disk each: a second disk on one controller
-			// (MFI device id 256) is not read yet (see TestRigHWRaid).
-			{ID: "MEGA0", Bus: rig.MegaSAS}, {ID: "MEGA1", Bus: rig.MegaSAS2},
+			// Two disks on one controller: the second is MFI device id 256.
+			{ID: "MEGA0", Bus: rig.MegaSAS}, {ID: "MEGA1", Bus: rig.MegaSAS},
 		},
 		BootTimeout: 5 * time.Minute,
 		Log:         t.Logf,
@@ -283,9 +282,9 @@ stat -c '%n %a %U:%G' /var/lib/diskwatch /etc/diskwatch/diskwatch.yaml; test -e 
 	// one (hwmon off, 5 s rounds) is applied.
 	sh(30*time.Second, "cp -p /etc/diskwatch/diskwatch.yaml /root/diskwatch.yaml.orig; printf 'collectors:\\n  nosuch: {}\\n' >/etc/diskwatch/diskwatch.yaml; systemctl reload diskwatch")
 	waitJournal(regexp.MustCompile(`configuration reload failed; keeping the running configuration`), 2*time.Minute)
-	sh(30*time.Second, `sed -e 's/^  interval: 60s /  interval: 5s /' /root/diskwatch.yaml.orig >/etc/diskwatch/diskwatch.yaml
+	sh(30*time.Second, `sed -e 's/^  interval: [0-9a-z]* /  interval: 5s /' -e 's/mdraid: [0-9a-z]*/mdraid: 5s/' /root/diskwatch.yaml.orig >/etc/diskwatch/diskwatch.yaml
 awk '/^  hwmon:/{h=1} h && /enabled: true/{sub("true","false"); h=0} {print}' /etc/diskwatch/diskwatch.yaml >/root/c && cat /root/c >/etc/diskwatch/diskwatch.yaml
-grep -n 'interval: 5s' /etc/diskwatch/diskwatch.yaml && diskwatch config check /etc/diskwatch/diskwatch.yaml && systemctl reload diskwatch`)
+grep -n 'interval: 5s' /etc/diskwatch/diskwatch.yaml && grep -n 'mdraid: 5s' /etc/diskwatch/diskwatch.yaml && diskwatch config check /etc/diskwatch/diskwatch.yaml && systemctl reload diskwatch`)
 	line, took := waitJournal(regexp.MustCompile(`.*configuration reloaded.*`), 2*time.Minute)
 	t.Logf("reload applied after %v: %s", took.Round(time.Millisecond), line)
 	if p := prop("ActiveState", "MainPID"); p["ActiveState"] != "active" || p["MainPID"] != pid {
