@@ -484,6 +484,19 @@ func (s *Store) guard(err *error, old bool) {
 	}
 }
 
+// noteDamage marks the store damaged when bbolt refuses what the store
+// itself read back (a key or value beyond its limits: a damaged length
+// field), as guard does for a fault.
+func (s *Store) noteDamage(err error) {
+	if !errors.Is(err, berrors.ErrKeyTooLarge) && !errors.Is(err, berrors.ErrValueTooLarge) && !errors.Is(err, berrors.ErrIncompatibleValue) {
+		return
+	}
+	why := model.Clean(err.Error())
+	if s.damaged.CompareAndSwap(nil, &why) && !s.readOnly {
+		os.WriteFile(filepath.Join(filepath.Dir(s.path), damagedName), []byte(why+"\n"), 0o600)
+	}
+}
+
 // damagedName is the note a fault at run time leaves (see guard).
 const damagedName = FileName + ".damaged"
 
@@ -603,6 +616,7 @@ func (s *Store) Append(ctx context.Context, t time.Time, samples []model.Sample)
 		return nil
 	})
 	if err != nil {
+		s.noteDamage(err)
 		return fmt.Errorf("history store %s: append %d readings: %w", s.path, len(samples), err)
 	}
 	s.noteStored(t, stored)
@@ -762,6 +776,7 @@ func (s *Store) Compact(ctx context.Context, now time.Time) (err error) {
 			return err
 		}
 		if err := s.db().Update(func(tx *bolt.Tx) error { return s.compact(tx, now, chunk(rawS, i), chunk(dailyS, i)) }); err != nil {
+			s.noteDamage(err)
 			return fmt.Errorf("history store %s: compaction: %w", s.path, err)
 		}
 	}

@@ -159,6 +159,33 @@ func (s *Store) readAll() (err error) {
 		}
 		return err
 	}
+	// Every key and value within bbolt's own limits: a damaged length
+	// field reads as a huge key, which the check does not see and a
+	// later write (compaction) would trip on.
+	if err := s.db().View(func(tx *bolt.Tx) error {
+		var walk func(b *bolt.Bucket, depth int) error
+		walk = func(b *bolt.Bucket, depth int) error {
+			if depth > 4 {
+				return fmt.Errorf("buckets nested %d deep", depth)
+			}
+			return b.ForEach(func(k, v []byte) error {
+				if len(k) == 0 || len(k) > bolt.MaxKeySize {
+					return fmt.Errorf("a key of %d bytes", len(k))
+				}
+				if v == nil {
+					if sub := b.Bucket(k); sub != nil {
+						return walk(sub, depth+1)
+					}
+				} else if len(v) > bolt.MaxValueSize {
+					return fmt.Errorf("a value of %d bytes", len(v))
+				}
+				return nil
+			})
+		}
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error { return walk(b, 1) })
+	}); err != nil {
+		return err
+	}
 	s.warmIndex()
 	subs, err := s.Subjects()
 	if err != nil {
