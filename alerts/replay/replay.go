@@ -180,6 +180,7 @@ type drive struct {
 	failed      int32 // last failure row, -1 none
 	failures    int32 // failure rows
 	seen        int32 // day of the latest row, skipped drives included
+	at          int32 // the row's position in that day's rows
 	fleetFirst  int32 // first day far above its model's fleet, -1 never
 	modelIdx    int32 // index into the run's models
 	ring        uint32
@@ -193,11 +194,13 @@ type drive struct {
 	sigSeen     rules.Signal // signals shown on any row (info.sigFirst set)
 	sigScore    float64      // rules.Score(sig), kept: recomputed only when sig changes
 	maxScore    float64      // highest score at any time
-	scores      [8]struct {
-		day   int32
-		score float64
-	} // highest score so far by day, the last few days, a ring (for the calibration at failure - 7)
-	track rules.Track
+	maxCode     uint16       // maxScore's index in fleet.scoreVals
+	// highest score so far by day, the last few rows, a ring (for the
+	// calibration at failure - 7): the day, and the score's index in
+	// fleet.scoreVals
+	scoreDay  [8]int32
+	scoreCode [8]uint16
+	track     rules.Track
 }
 
 // driveInfo is the per-drive state rows seldom touch (an alert onset, a
@@ -261,11 +264,29 @@ type fleet struct {
 	// per model: the day's raw 5 readings of 0, and those above 0
 	zeros []int
 	pos   [][]int64
-	// the day's rows: drive, and its raw 5 (-1 none); dup: a drive had two
+	// the day's rows: drive, its raw 5 (-1 none) and model (arrays read
+	// in order at the day's end, not the drives); dup: a drive had two
 	// rows that day (its raw 5 is then its latest row's)
 	today   []int32
 	todayR5 []int64
+	todayM  []int32
 	dup     bool
+	// the distinct highest scores drives reached (a score's code is its
+	// index; code 0 is 0): a drive's ring keeps codes, not float64s
+	scoreVals []float64
+}
+
+// scoreCode is v's index in f.scoreVals, added when new. Scores are sums
+// of the signals' weights: a handful of values, looked up only when a
+// drive's highest score rises.
+func (f *fleet) scoreCode(v float64) uint16 {
+	for i, x := range f.scoreVals {
+		if x == v {
+			return uint16(i)
+		}
+	}
+	f.scoreVals = append(f.scoreVals, v)
+	return uint16(len(f.scoreVals) - 1)
 }
 
 // Run replays src.
@@ -276,7 +297,7 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 		// (the vendor baseline): the store, when there is one, gets all.
 		w.Want(wantedIDs)
 	}
-	f := &fleet{ids: map[string]int32{}, models: map[string]int32{}}
+	f := &fleet{ids: map[string]int32{}, models: map[string]int32{}, scoreVals: []float64{0}}
 	sum := Summary{Half: o.Half}
 	tiers := o.Tiers
 	if tiers == (rules.Tiers{}) {
@@ -303,6 +324,7 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 	// to back (a sequential read, not a pointer per drive): serial k is
 	// yArena[yEnds[k]:yEnds[k+1]]
 	var yesterday []int32
+	prevDay := int32(math.MinInt32)
 	off := 0
 	yArena, tArena := []byte(nil), []byte(nil)
 	yEnds, tEnds := []int32{0}, []int32{0}
@@ -351,7 +373,8 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 			f.fleetRelative(day)
 			lagged, dayRows = lagged[:0], 0
 			yesterday, f.today, off = f.today, yesterday[:0], 0
-			f.todayR5, f.dup = f.todayR5[:0], false
+			prevDay = day
+			f.todayR5, f.todayM, f.dup = f.todayR5[:0], f.todayM[:0], false
 			yArena, tArena = tArena, yArena[:0]
 			yEnds, tEnds = tEnds, append(yEnds[:0], 0)
 		}
@@ -371,6 +394,10 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 			var ok bool
 			if id, ok = f.ids[string(row.Serial)]; !ok {
 				id = f.add(&row, o.Half)
+				off-- // yesterday had no row for it
+			} else if dr := f.at(id); dr.seen == prevDay && prevDay != day {
+				// drives were added or went: predict from here on
+				off = int(dr.at) - len(f.today)
 			}
 		}
 		dr := f.at(id)
@@ -379,11 +406,11 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 		if i := pos[0]; i >= 0 && row.Has[i]&backblaze.HasRaw != 0 {
 			dr.lastR5 = row.Raw[i]
 		}
-		f.todayR5 = append(f.todayR5, dr.lastR5)
+		f.todayR5, f.todayM = append(f.todayR5, dr.lastR5), append(f.todayM, dr.modelIdx)
 		if dr.seen == row.Day {
 			f.dup = true
 		}
-		dr.seen = row.Day
+		dr.seen, dr.at = row.Day, int32(len(f.today)-1)
 		tArena = append(tArena, row.Serial...)
 		tEnds = append(tEnds, int32(len(tArena)))
 		if dr.skip {
@@ -482,11 +509,12 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 		}
 		if score > dr.maxScore || !dr.explained && level > rules.LevelNone {
 			dr.maxScore, dr.level = score, level
+			dr.maxCode = f.scoreCode(score)
 			f.info[id].worstExpl, dr.explained = dr.track.Explain(sig), true
 		}
 		// cumulative maximum by day, the last 8 days (calibration at
 		// failure - 7 days)
-		dr.scores[dr.ring%uint32(len(dr.scores))].day, dr.scores[dr.ring%uint32(len(dr.scores))].score = row.Day, dr.maxScore
+		dr.scoreDay[dr.ring%8], dr.scoreCode[dr.ring%8] = row.Day, dr.maxCode
 		dr.ring++
 	}
 	if err := flush(); err != nil {
@@ -545,7 +573,7 @@ func Run(ctx context.Context, src Source, o Options, now func() time.Time) (*Sum
 		sum.Methods = append(sum.Methods, fig)
 	}
 	sum.Signals = signalFigures(list)
-	sum.Calibration = calibration(list)
+	sum.Calibration = calibration(list, f.scoreVals)
 	if o.AlertsOut != nil {
 		enc := json.NewEncoder(o.AlertsOut)
 		for _, dr := range list {
@@ -643,12 +671,11 @@ func (f *fleet) fleetRelative(day int32) {
 	for m := range f.zeros {
 		f.zeros[m], f.pos[m] = 0, f.pos[m][:0]
 	}
-	for k, id := range f.today {
-		switch v := f.todayR5[k]; {
+	for k, v := range f.todayR5 {
+		switch m := f.todayM[k]; {
 		case v == 0:
-			f.zeros[f.at(id).modelIdx]++
+			f.zeros[m]++
 		case v > 0:
-			m := f.at(id).modelIdx
 			f.pos[m] = append(f.pos[m], v)
 		}
 	}
@@ -667,10 +694,9 @@ func (f *fleet) fleetRelative(day int32) {
 			p99[m] = f.pos[m][r-z]
 		}
 	}
-	for k, id := range f.today {
-		if v := f.todayR5[k]; v > 0 {
-			dr := f.at(id)
-			if q := p99[dr.modelIdx]; q >= 0 && !dr.skip && dr.fleetFirst < 0 && v > q {
+	for k, v := range f.todayR5 {
+		if q := p99[f.todayM[k]]; q >= 0 && v > 0 && v > q {
+			if dr := f.at(f.today[k]); !dr.skip && dr.fleetFirst < 0 {
 				dr.fleetFirst = day
 			}
 		}
@@ -788,16 +814,15 @@ const FleetSignal = "far above its model's fleet (measured only)"
 
 // scoreAt is the drive's highest score up to day d (from the last days
 // kept; -1 when d is before them all and older scores were dropped).
-func (dr *drive) scoreAt(d int32) float64 {
-	best, bestDay, oldest := -1.0, int32(math.MinInt32), int32(math.MaxInt32)
-	n := min(int(dr.ring), len(dr.scores))
-	for _, s := range dr.scores[:n] {
-		oldest = min(oldest, s.day)
-		if s.day <= d && s.day > bestDay {
-			best, bestDay = s.score, s.day
+func (dr *drive) scoreAt(d int32, vals []float64) float64 {
+	best, bestDay := -1.0, int32(math.MinInt32)
+	n := min(int(dr.ring), len(dr.scoreDay))
+	for i, day := range dr.scoreDay[:n] {
+		if day <= d && day > bestDay {
+			best, bestDay = vals[dr.scoreCode[i]], day
 		}
 	}
-	if best < 0 && int(dr.ring) > len(dr.scores) {
+	if best < 0 && int(dr.ring) > len(dr.scoreDay) {
 		// All kept days are after d and older ones were dropped.
 		return -1
 	}
@@ -806,7 +831,7 @@ func (dr *drive) scoreAt(d int32) float64 {
 
 var bands = []Band{{Lo: 0, Hi: 1, Label: "0"}, {Lo: 1, Hi: 4, Label: "1–3.5 (NOTICE)"}, {Lo: 4, Hi: 7, Label: "4–6.5 (WARNING)"}, {Lo: 7, Hi: math.Inf(1), Label: "≥ 7 (CRITICAL)"}}
 
-func calibration(list []entry) []Band {
+func calibration(list []entry, vals []float64) []Band {
 	var k, n [4]int
 	for _, dr := range list {
 		s := dr.maxScore
@@ -814,7 +839,7 @@ func calibration(list []entry) []Band {
 			if dr.failed-dr.first < 7 {
 				continue
 			}
-			if s = dr.scoreAt(dr.failed - 7); s < 0 {
+			if s = dr.scoreAt(dr.failed-7, vals); s < 0 {
 				continue
 			}
 		}

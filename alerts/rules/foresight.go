@@ -182,8 +182,36 @@ type Track struct {
 	refT, refPOH int64
 	// bad change points within the window (time, 5+197+198+187)
 	// (at most one per day, the day's latest: a window of WindowDays
-	// holds WindowDays+1 days, and one point at or before its start)
-	pts [WindowDays + 2]struct{ t, v int64 }
+	// holds WindowDays+1 days, and one point at or before its start):
+	// the first in p0, the others (most drives have none) in more,
+	// allocated when a count first changes and never longer than
+	// WindowDays+1 (a Track is not copied once used: more is shared)
+	p0   point
+	more []point
+}
+
+// point is a change point of the window.
+type point struct{ t, v int64 }
+
+// pt is change point i (i < np).
+func (t *Track) pt(i int32) *point {
+	if i == 0 {
+		return &t.p0
+	}
+	return &t.more[i-1]
+}
+
+// dropFirst removes change point 0 (np >= 2).
+func (t *Track) dropFirst() {
+	t.p0 = t.more[0]
+	t.dropSecond()
+}
+
+// dropSecond removes change point 1 (np >= 2).
+func (t *Track) dropSecond() {
+	copy(t.more, t.more[1:])
+	t.more = t.more[:len(t.more)-1]
+	t.np--
 }
 
 // RefTime is the time of the reading the next liveness comparison starts
@@ -231,24 +259,26 @@ func (t *Track) Add(r Reading) (lagged bool) {
 	}
 	b := bad(&r)
 	switch {
-	case t.np > 0 && t.pts[t.np-1].v == b:
-	case t.np >= 2 && t.pts[t.np-1].t/86400 == r.Time/86400:
-		t.pts[t.np-1] = struct{ t, v int64 }{r.Time, b} // the day's latest
+	case t.np > 0 && t.pt(t.np-1).v == b:
+	case t.np >= 2 && t.pt(t.np-1).t/86400 == r.Time/86400:
+		*t.pt(t.np - 1) = point{r.Time, b} // the day's latest
 	default:
-		if int(t.np) >= len(t.pts) {
+		if t.np >= WindowDays+2 {
 			// Cannot happen with one point a day; keep the base exact.
-			copy(t.pts[1:], t.pts[2:])
-			t.np--
+			t.dropSecond()
 		}
-		t.pts[t.np] = struct{ t, v int64 }{r.Time, b}
+		if t.np == 0 {
+			t.p0 = point{r.Time, b}
+		} else {
+			t.more = append(t.more, point{r.Time, b})
+		}
 		t.np++
 	}
 	t.last, t.have = r, true
 	// Keep one point at or before the window's start.
 	from := r.Time - WindowDays*86400
-	for t.np >= 2 && t.pts[1].t <= from {
-		copy(t.pts[:], t.pts[1:t.np])
-		t.np--
+	for t.np >= 2 && t.more[0].t <= from {
+		t.dropFirst()
 	}
 	return lagged
 }
@@ -262,7 +292,7 @@ func (t *Track) Growth() int64 {
 	if t.np < 2 {
 		return 0
 	}
-	return t.pts[t.np-1].v - t.pts[0].v
+	return t.pt(t.np-1).v - t.p0.v
 }
 
 // Signals evaluates the track at its last reading.

@@ -213,8 +213,10 @@ func (p *Parser) readLine() ([]byte, error) {
 			return nil, io.EOF
 		}
 		p.line++
-		line = bytes.TrimRight(line, "\r\n")
-		if len(bytes.TrimSpace(line)) == 0 {
+		for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+			line = line[:len(line)-1]
+		}
+		if len(line) == 0 || (line[0] <= ' ' || line[0] >= 0x80) && len(bytes.TrimSpace(line)) == 0 {
 			if err == io.EOF {
 				return nil, io.EOF
 			}
@@ -343,6 +345,7 @@ func (p *Parser) ParseLine(line []byte, row *Row) error {
 		// costs a few operations, and an empty or ignored cell a compare.
 		col, start := 0, 0
 		i := 0
+		nextLive, lastLive := p.nextLive, p.lastLive
 		for ; i+8 <= len(line); i += 8 {
 			w := binary.LittleEndian.Uint64(line[i:])
 			x := w ^ commas
@@ -353,7 +356,7 @@ func (p *Parser) ParseLine(line []byte, row *Row) error {
 				// Commas that end fields holding no parsed column (most
 				// of a row's ~90 cells) are only counted.
 				c := bits.OnesCount64(m)
-				skip := p.nextLive[col] - col
+				skip := nextLive[col] - col
 				if skip >= c {
 					col += c
 					start = i + (63-bits.LeadingZeros64(m))>>3 + 1
@@ -365,23 +368,31 @@ func (p *Parser) ParseLine(line []byte, row *Row) error {
 					}
 					start = i + bits.TrailingZeros64(m)>>3 + 1
 					m &= m - 1
-					col = p.nextLive[col]
+					col = nextLive[col]
 				}
 				// The lowest comma left ends parsed column col.
 				j := i + bits.TrailingZeros64(m)>>3
 				m &= m - 1
 				if j > start {
-					if err := p.cell(col, line[start:j], row); err != nil {
+					if c := p.cols[col]; c.kind == colRaw && line[start] != ' ' && line[start] != '\t' && line[j-1] != ' ' && line[j-1] != '\t' {
+						// a raw value (most parsed cells): cell's case, inline
+						v, ok := parseNum(line[start:j])
+						if !ok {
+							return p.cell(col, line[start:j], row)
+						}
+						p.raw[c.attr] = v
+						p.has[c.attr] |= HasRaw
+					} else if err := p.cell(col, line[start:j], row); err != nil {
 						return err
 					}
 				}
 				col++
 				start = j + 1
-				if col > p.lastLive {
+				if col > lastLive {
 					break
 				}
 			}
-			if col > p.lastLive {
+			if col > lastLive {
 				// Past the last parsed column: only count the rest's
 				// commas (vectorized), for the field check.
 				col += bytes.Count(line[start:], []byte{','})
