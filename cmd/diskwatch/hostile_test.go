@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/diskwatch/diskwatch/alerts/report"
 	"io"
 	"mime"
 	"mime/quotedprintable"
@@ -20,6 +19,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/diskwatch/diskwatch/alerts/report"
 
 	"github.com/prometheus/common/expfmt"
 	pmodel "github.com/prometheus/common/model"

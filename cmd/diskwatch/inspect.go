@@ -1,13 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"path"
-	"strings"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
 	"github.com/diskwatch/diskwatch/alerts/assemble"
@@ -81,11 +77,11 @@ func cmdSmart(e *env) *cobra.Command {
 			}
 			disks = snap.Disks
 			if len(disks) == 0 {
-				why = whyNoDisks(s.ctx, o, set)
+				why = assemble.WhyNoDisks(s.ctx, o.fs(), len(set) > 0)
 			}
 			if len(pos) > 0 {
 				var rest []string
-				disks, rest = pickDisks(disks, pos)
+				disks, rest = assemble.PickDisks(disks, pos)
 				// Devices no SMART collector produced: read them through
 				// smartctl (live host only).
 				for _, dev := range rest {
@@ -127,44 +123,6 @@ func cmdSmart(e *env) *cobra.Command {
 		return nil
 	}
 	return c
-}
-
-// whyNoDisks says in one line why no disk was read: the SMART collectors
-// off, or each block device skipped and why.
-func whyNoDisks(ctx context.Context, o *opts, set []collectors.Named) string {
-	if len(set) == 0 {
-		return ": collectors.smart and collectors.smartctl are both disabled in the configuration"
-	}
-	_, skipped, err := smart.Discover(ctx, o.fs(), zerolog.Nop())
-	if err != nil {
-		return ": " + model.Clean(err.Error())
-	}
-	if len(skipped) == 0 {
-		return ": no disk under " + o.fs().Sys("block")
-	}
-	var why []string
-	for _, sk := range skipped {
-		why = append(why, model.Clean(sk.Name)+": "+model.Clean(sk.Reason))
-	}
-	return " (skipped " + strings.Join(why, "; ") + ")"
-}
-
-// pickDisks keeps the disks named by want (a path, "/dev/sda", or a name,
-// "sda") in the order asked, and returns the names nothing matched.
-func pickDisks(disks []model.Disk, want []string) (picked []model.Disk, missing []string) {
-	for _, w := range want {
-		found := false
-		for _, d := range disks {
-			if d.Device.Path == w || d.Device.Name == w || path.Base(d.Device.Path) == w {
-				picked = append(picked, d)
-				found = true
-			}
-		}
-		if !found {
-			missing = append(missing, w)
-		}
-	}
-	return picked, missing
 }
 
 func cmdSensors(e *env) *cobra.Command {

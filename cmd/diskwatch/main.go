@@ -18,7 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -230,47 +229,11 @@ func (o *opts) host(dir string) *assemble.Host {
 
 // logger makes the logger the flags and the environment ask for.
 func (o *opts) logger() (zerolog.Logger, error) {
-	lvl := zerolog.DebugLevel
-	if !o.verbose {
-		if !contains([]string{"debug", "info", "warn", "error"}, o.logLevel) {
-			return zerolog.Nop(), fmt.Errorf("--log-level must be debug, info, warn or error, not %q", o.logLevel)
-		}
-		lvl, _ = zerolog.ParseLevel(o.logLevel)
+	level := o.logLevel
+	if o.verbose {
+		level = "debug"
 	}
-	w := o.e.stderr
-	f, isFile := w.(*os.File)
-	tty := isFile && isatty.IsTerminal(f.Fd())
-	switch o.logFormat {
-	case "json":
-	case "console":
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly, NoColor: !tty}
-	case "logfmt":
-		w = logfmt.New(w, false)
-	case "auto", "":
-		switch {
-		case tty:
-			w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
-		default:
-			w = logfmt.New(w, isFile && journalStream(o.e.getenv("JOURNAL_STREAM"), f))
-		}
-	default:
-		return zerolog.Nop(), fmt.Errorf("--log-format must be logfmt, json or console, not %q", o.logFormat)
-	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
-}
-
-// journalStream reports whether f is the stream systemd's JOURNAL_STREAM
-// ("DEVICE:INODE") names: stderr goes to the journal.
-func journalStream(v string, f *os.File) bool {
-	dev, ino, ok := strings.Cut(v, ":")
-	if !ok {
-		return false
-	}
-	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
-		return false
-	}
-	return fmt.Sprint(st.Dev) == dev && fmt.Sprint(st.Ino) == ino
+	return logfmt.Logger(o.e.stderr, level, o.logFormat, o.e.getenv("JOURNAL_STREAM"))
 }
 
 func contains(list []string, s string) bool {

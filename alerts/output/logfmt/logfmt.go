@@ -11,10 +11,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
 )
 
 // Writer converts each JSON log line written to it.
@@ -109,4 +115,47 @@ func value(v any) string {
 		return strconv.QuoteToASCII(s)
 	}
 	return s
+}
+
+// Logger is diskwatch's logger on w at level (debug, info, warn or error)
+// in format: logfmt, json, console, or auto — console on a terminal, else
+// logfmt, with journal priorities when journalStream (systemd's
+// JOURNAL_STREAM, "DEVICE:INODE") names w. A bad level or format is an
+// error that names the flag.
+func Logger(w io.Writer, level, format, journalStream string) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil || (level != "debug" && level != "info" && level != "warn" && level != "error") {
+		return zerolog.Nop(), fmt.Errorf("--log-level must be debug, info, warn or error, not %q", level)
+	}
+	f, isFile := w.(*os.File)
+	tty := isFile && isatty.IsTerminal(f.Fd())
+	switch format {
+	case "json":
+	case "console":
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly, NoColor: !tty}
+	case "logfmt":
+		w = New(w, false)
+	case "auto", "":
+		if tty {
+			w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+		} else {
+			w = New(w, isFile && isStream(journalStream, f))
+		}
+	default:
+		return zerolog.Nop(), fmt.Errorf("--log-format must be logfmt, json or console, not %q", format)
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// isStream reports whether f is the stream v ("DEVICE:INODE") names.
+func isStream(v string, f *os.File) bool {
+	dev, ino, ok := strings.Cut(v, ":")
+	if !ok {
+		return false
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return false
+	}
+	return fmt.Sprint(st.Dev) == dev && fmt.Sprint(st.Ino) == ino
 }
