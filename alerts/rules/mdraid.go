@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -324,33 +325,144 @@ var mdSync = &Rule{
 
 var mdBoot = &Rule{
 	Name:    "md.boot",
-	Summary: "a member disk of a RAID1 holding / or /boot has neither boot code in its MBR nor an EFI system partition",
+	Summary: "a member disk of a RAID1 holding / or /boot cannot boot the machine on its own, or the members' EFI system partitions drifted apart",
 	Eval: func(in *Input, _ Params) []model.Finding {
 		var out []model.Finding
 		for i := range in.Snapshot.Arrays {
 			a := &in.Snapshot.Arrays[i]
-			var bootable, cannot []string
+			var bootable, problems, fixes, related []string
 			for _, b := range a.Boot {
-				switch {
-				case b.Error != "" || b.Skipped != "":
-					continue
-				case b.BIOS || b.EFI:
-					bootable = append(bootable, b.Disk)
-				default:
-					cannot = append(cannot, model.Clean(b.Disk))
+				if b.Error != "" || b.Skipped != "" || (b.Firmware == "uefi" && b.ESPError != "") {
+					continue // unknown, not broken: never a false cry
 				}
+				d := model.Clean(b.Disk)
+				problem, fix := bootProblem(a, b, d)
+				if problem == "" {
+					bootable = append(bootable, d)
+					continue
+				}
+				problems = append(problems, problem)
+				fixes = append(fixes, fix)
+				related = append(related, d)
 			}
-			for _, d := range cannot {
-				f := mdFinding(a, model.Warning,
-					fmt.Sprintf("%s holds %s, but member disk %s has no boot code in its MBR and no EFI system partition: if %s dies the machine will not boot",
-						a.Name, strings.Join(a.MountPoints, " and "), d, strings.Join(bootable, "/")),
-					fmt.Sprintf("install the boot loader on it: grub-install /dev/%s (BIOS), or create and populate an ESP on it (UEFI)", d))
-				f.Related = []string{d}
-				out = append(out, f)
+			if drift, fix := espDrift(a); drift != "" {
+				problems = append(problems, drift)
+				fixes = append(fixes, fix)
 			}
+			if len(problems) == 0 {
+				continue
+			}
+			msg := fmt.Sprintf("%s holds %s: %s", a.Name, strings.Join(a.MountPoints, " and "), strings.Join(problems, "; "))
+			if len(related) > 0 {
+				msg += fmt.Sprintf(": if %s dies the machine will not boot", strings.Join(bootable, "/"))
+			}
+			f := mdFinding(a, model.Warning, msg, strings.Join(fixes, "; "))
+			f.Related = related
+			out = append(out, f)
 		}
 		return out
 	},
+}
+
+// bootProblem says what keeps member disk d from booting the machine on
+// its own under the host's firmware, and the fix; "" when it can.
+func bootProblem(a *model.Array, b model.BootInfo, d string) (problem, fix string) {
+	grub := fmt.Sprintf("grub-install /dev/%s (on Debian: dpkg-reconfigure grub-pc and select every member disk of %s, so that GRUB updates install to all of them)", d, a.Name)
+	switch b.Firmware {
+	case "bios":
+		switch {
+		case b.GPT && !b.BIOSBootPartition:
+			return fmt.Sprintf("member disk %s is GPT but has no BIOS boot partition for GRUB's core.img", d),
+				fmt.Sprintf("create one in the free space before the first partition (sgdisk -n 0:34:2047 -t 0:ef02 /dev/%s), then %s", d, grub)
+		case !b.BIOS:
+			return fmt.Sprintf("member disk %s has no boot code in its MBR", d), "install it: " + grub
+		case !b.CoreImg && b.GPT:
+			return fmt.Sprintf("member disk %s has no GRUB core.img in its BIOS boot partition", d), "install it: " + grub
+		case !b.CoreImg:
+			return fmt.Sprintf("member disk %s has no GRUB core.img in the gap after its MBR", d), "install it: " + grub
+		}
+	case "uefi":
+		switch {
+		case b.ESPPartition == 0:
+			return fmt.Sprintf("member disk %s has no EFI system partition", d),
+				fmt.Sprintf("create an ESP on %s as large as a good member's (sgdisk -n 0:0:+512M -t 0:ef00 /dev/%s), copy the good ESP onto it (dd, both unmounted) and add a boot entry: efibootmgr -c -d /dev/%s -p N -L debian-%s -l '\\EFI\\debian\\shimx64.efi'", d, d, d, d)
+		case len(b.Loaders) == 0:
+			part := partName(d, b.ESPPartition)
+			return fmt.Sprintf("the EFI system partition of member disk %s (%s) holds no \\EFI\\*\\*.efi boot loader", d, part),
+				fmt.Sprintf("copy a good member's ESP onto /dev/%s (dd if=/dev/GOOD_ESP of=/dev/%s, both unmounted), or mount it and run grub-install --target=x86_64-efi --efi-directory=MOUNTPOINT --bootloader-id=debian", part, part)
+		}
+	default: // a snapshot from before the firmware was recorded
+		if !b.BIOS && !b.EFI {
+			return fmt.Sprintf("member disk %s has no boot code in its MBR and no EFI system partition", d),
+				fmt.Sprintf("install the boot loader on it: grub-install /dev/%s (BIOS), or create and populate an ESP on it (UEFI)", d)
+		}
+	}
+	return "", ""
+}
+
+// espDrift reports members whose ESPs hold different boot loaders (path,
+// size or checksum of the \EFI\**\*.efi files), and the fix.
+func espDrift(a *model.Array) (string, string) {
+	sets := map[string][]string{} // loader set -> disks
+	var order []string
+	files := map[string]map[string]bool{} // disk -> loader keys
+	named := map[string]string{}          // upper-cased path -> path as named
+	for _, b := range a.Boot {
+		if b.Firmware != "uefi" || b.Error != "" || b.ESPError != "" || len(b.Loaders) == 0 {
+			continue
+		}
+		keys := make([]string, 0, len(b.Loaders))
+		d := model.Clean(b.Disk)
+		files[d] = map[string]bool{}
+		for _, l := range b.Loaders {
+			up := strings.ToUpper(l.Path) // FAT names are case-insensitive
+			if _, ok := named[up]; !ok {
+				named[up] = l.Path
+			}
+			k := fmt.Sprintf("%s\x00%d\x00%s", up, l.Size, l.SHA256)
+			keys = append(keys, k)
+			files[d][k] = true
+		}
+		sort.Strings(keys)
+		set := strings.Join(keys, "\n")
+		if _, ok := sets[set]; !ok {
+			order = append(order, set)
+		}
+		sets[set] = append(sets[set], d)
+	}
+	if len(sets) < 2 {
+		return "", ""
+	}
+	// The files not on every member, by path.
+	var differ []string
+	seen := map[string]bool{}
+	for _, set := range order {
+		for _, k := range strings.Split(set, "\n") {
+			p, _, _ := strings.Cut(k, "\x00")
+			everywhere := true
+			for _, fs := range files {
+				everywhere = everywhere && fs[k]
+			}
+			if !everywhere && !seen[p] {
+				seen[p] = true
+				differ = append(differ, model.Clean(named[p]))
+			}
+		}
+	}
+	var groups []string
+	for _, set := range order {
+		groups = append(groups, strings.Join(sets[set], "+"))
+	}
+	return fmt.Sprintf("the EFI system partitions of its members drifted apart (%s differ: %s), so the machine boots a different loader depending on the disk", strings.Join(groups, " vs "), strings.Join(differ, ", ")),
+		"copy the up-to-date ESP (the one mounted at /boot/efi) onto the others (dd, both unmounted, or rsync -a --delete /boot/efi/ MOUNTPOINT/), or run grub-install --target=x86_64-efi --efi-directory=MOUNTPOINT for each member's ESP after every GRUB update"
+}
+
+// partName is the kernel name of partition n of disk d: sda1, nvme0n1p1.
+func partName(d string, n int) string {
+	if d != "" && d[len(d)-1] >= '0' && d[len(d)-1] <= '9' {
+		return fmt.Sprintf("%sp%d", d, n)
+	}
+	return fmt.Sprintf("%s%d", d, n)
 }
 
 // roughDuration prints a duration as an operator reads it: "40s", "17m",

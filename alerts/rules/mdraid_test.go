@@ -147,6 +147,46 @@ func TestMDScenarios(t *testing.T) {
 			a.MountPoints = []string{"/"}
 			a.Boot = []model.BootInfo{{Disk: "sda", BIOS: true}, {Disk: "sdb"}}
 		}), []string{"md0 WARNING md.boot"}, []string{"member disk sdb", "grub-install /dev/sdb"}},
+		{"BIOS: GPT member without a BIOS boot partition", arr(func(a *model.Array) {
+			a.MountPoints = []string{"/"}
+			a.Boot = []model.BootInfo{biosOK("sda"), {Disk: "sdb", Firmware: "bios", GPT: true, BIOS: true}}
+		}), []string{"md0 WARNING md.boot"}, []string{"sdb is GPT but has no BIOS boot partition", "-t 0:ef02 /dev/sdb", "grub-install /dev/sdb", "dpkg-reconfigure grub-pc", "if sda dies"}},
+		{"BIOS: member without core.img", arr(func(a *model.Array) {
+			a.MountPoints = []string{"/"}
+			a.Boot = []model.BootInfo{biosOK("sda"), {Disk: "sdb", Firmware: "bios", GPT: true, BIOS: true, BIOSBootPartition: true}}
+		}), []string{"md0 WARNING md.boot"}, []string{"sdb has no GRUB core.img in its BIOS boot partition", "grub-install /dev/sdb"}},
+		{"BIOS: MBR member without core.img in the gap", arr(func(a *model.Array) {
+			a.MountPoints = []string{"/"}
+			a.Boot = []model.BootInfo{biosOK("sda"), {Disk: "sdb", Firmware: "bios", BIOS: true}}
+		}), []string{"md0 WARNING md.boot"}, []string{"no GRUB core.img in the gap after its MBR", "grub-install /dev/sdb"}},
+		{"BIOS: an ESP does not make a member bootable", arr(func(a *model.Array) {
+			a.MountPoints = []string{"/"}
+			a.Boot = []model.BootInfo{biosOK("sda"), {Disk: "sdb", Firmware: "bios", GPT: true, EFI: true, ESPPartition: 1}}
+		}), []string{"md0 WARNING md.boot"}, []string{"sdb is GPT but has no BIOS boot partition"}},
+		{"BIOS: healthy pair", arr(func(a *model.Array) {
+			a.MountPoints = []string{"/"}
+			a.Boot = []model.BootInfo{biosOK("sda"), biosOK("sdb")}
+		}), nil, nil},
+		{"UEFI: healthy pair", arr(func(a *model.Array) {
+			a.MountPoints = []string{"/"}
+			a.Boot = []model.BootInfo{uefiOK("sda", grubA), uefiOK("sdb", grubA)}
+		}), nil, nil},
+		{"UEFI: boot code in the MBR does not make a member bootable", arr(func(a *model.Array) {
+			a.MountPoints = []string{"/"}
+			a.Boot = []model.BootInfo{uefiOK("sda", grubA), {Disk: "sdb", Firmware: "uefi", BIOS: true}}
+		}), []string{"md0 WARNING md.boot"}, []string{"sdb has no EFI system partition", "efibootmgr -c -d /dev/sdb -p N", `\EFI\debian\shimx64.efi`}},
+		{"UEFI: empty ESP", arr(func(a *model.Array) {
+			a.MountPoints = []string{"/boot"}
+			a.Boot = []model.BootInfo{uefiOK("nvme0n1", grubA), {Disk: "nvme1n1", Firmware: "uefi", GPT: true, EFI: true, ESPPartition: 1}}
+		}), []string{"md0 WARNING md.boot"}, []string{"member disk nvme1n1 (nvme1n1p1) holds no", "of=/dev/nvme1n1p1", "--efi-directory", "if nvme0n1 dies"}},
+		{"UEFI: ESPs drifted apart", arr(func(a *model.Array) {
+			a.MountPoints = []string{"/"}
+			a.Boot = []model.BootInfo{uefiOK("sda", grubA), uefiOK("sdb", grubB), uefiOK("sdc", grubA)}
+		}), []string{"md0 WARNING md.boot"}, []string{"drifted apart (sda+sdc vs sdb differ: EFI/debian/grubx64.efi)", "rsync -a --delete /boot/efi/", "--efi-directory"}},
+		{"UEFI: an unreadable ESP is unknown, not a warning", arr(func(a *model.Array) {
+			a.MountPoints = []string{"/"}
+			a.Boot = []model.BootInfo{uefiOK("sda", grubA), {Disk: "sdb", Firmware: "uefi", EFI: true, ESPPartition: 1, ESPError: "sdb partition 1: FAT boot sector: no 55AA signature"}}
+		}), nil, nil},
 		{"boot members all bootable", arr(func(a *model.Array) {
 			a.MountPoints = []string{"/boot"}
 			a.Boot = []model.BootInfo{{Disk: "sda", BIOS: true}, {Disk: "sdb", EFI: true}}
@@ -187,4 +227,18 @@ func TestSettings(t *testing.T) {
 	if !(DeviceSettings{Model: "ST4000*"}).Matches(model.Match{Model: "ST4000DM000"}) || (DeviceSettings{Model: "ST4000*", Serial: "X"}).Matches(model.Match{Model: "ST4000DM000"}) {
 		t.Error("model glob / AND matching wrong")
 	}
+}
+
+var (
+	grubA = model.EFIFile{Path: "EFI/debian/grubx64.efi", Size: 2_000_000, SHA256: "aa"}
+	grubB = model.EFIFile{Path: "EFI/debian/grubx64.efi", Size: 2_000_512, SHA256: "bb"}
+)
+
+func biosOK(d string) model.BootInfo {
+	return model.BootInfo{Disk: d, Firmware: "bios", GPT: true, BIOS: true, BIOSBootPartition: true, CoreImg: true}
+}
+
+func uefiOK(d string, grub model.EFIFile) model.BootInfo {
+	shim := model.EFIFile{Path: "EFI/debian/shimx64.efi", Size: 950_000, SHA256: "cc"}
+	return model.BootInfo{Disk: d, Firmware: "uefi", GPT: true, EFI: true, ESPPartition: 1, Loaders: []model.EFIFile{grub, shim}}
 }

@@ -20,6 +20,10 @@ import (
 // C12A7328-F81F-11D2-BA4B-00A0C93EC93B in its on-disk (mixed-endian) form.
 var espGUID = []byte{0x28, 0x73, 0x2a, 0xc1, 0x1f, 0xf8, 0xd2, 0x11, 0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b}
 
+// biosBootGUID is the BIOS boot partition type GUID
+// 21686148-6449-6E6F-744E-656564454649 in its on-disk form.
+var biosBootGUID = []byte{0x48, 0x61, 0x68, 0x21, 0x49, 0x64, 0x6f, 0x6e, 0x74, 0x4e, 0x65, 0x65, 0x64, 0x45, 0x46, 0x49}
+
 // BootFacts is what the first sectors of a disk say about booting it.
 type BootFacts struct {
 	// BIOSBootCode: the MBR's boot code area (bytes 0-439) is not blank.
@@ -28,6 +32,23 @@ type BootFacts struct {
 	GPT bool
 	// ESP: an EFI system partition (GPT type or MBR type 0xEF) exists.
 	ESP bool
+	// BIOSBootPartition: a GPT BIOS boot partition exists.
+	BIOSBootPartition bool
+	// CoreImg: GRUB's core.img found where boot.img loads it from.
+	CoreImg bool
+	// ESPPart is the ESP as a partition (number, first sector, sectors).
+	ESPPart Partition
+	// BIOSBootPart is the BIOS boot partition (GPT).
+	BIOSBootPart Partition
+	// FirstStart is the first sector of the lowest partition (MBR).
+	FirstStart uint64
+}
+
+// Partition is one partition: its number (1-based) and extent in logical
+// sectors. Number 0 means none.
+type Partition struct {
+	Number      int
+	First, Size uint64
 }
 
 // ParseMBR reads the first sector (512 bytes). It reports whether the MBR
@@ -44,15 +65,56 @@ func ParseMBR(sector []byte) (BootFacts, bool, error) {
 	}
 	f.BIOSBootCode = !allZero(sector[0:440])
 	gpt := false
+	le := binary.LittleEndian
 	for i := 0; i < 4; i++ {
-		switch sector[446+16*i+4] {
+		e := sector[446+16*i:]
+		start, size := uint64(le.Uint32(e[8:])), uint64(le.Uint32(e[12:]))
+		switch e[4] {
+		case 0x00:
+			continue
 		case 0xee:
 			gpt = true
 		case 0xef:
 			f.ESP = true
+			if f.ESPPart.Number == 0 {
+				f.ESPPart = Partition{Number: i + 1, First: start, Size: size}
+			}
+		}
+		if start > 0 && (f.FirstStart == 0 || start < f.FirstStart) {
+			f.FirstStart = start
 		}
 	}
 	return f, gpt, nil
+}
+
+// IsCoreImg reports whether sector is the first sector of GRUB's i386-pc
+// core.img: diskboot.img, which prints "loading" and the "Geom", "Read"
+// and " Error" messages, and ends with its block list, whose last entry
+// loads the rest of core.img to segment 0x820.
+func IsCoreImg(sector []byte) bool {
+	if len(sector) < 512 {
+		return false
+	}
+	code := sector[:0x1f4]
+	for _, s := range []string{"loading\x00", "Geom\x00", "Read\x00", " Error\x00"} {
+		if !bytes.Contains(code, []byte(s)) {
+			return false
+		}
+	}
+	return binary.LittleEndian.Uint16(sector[0x1fe:]) == 0x0820
+}
+
+// coreImgSector is where an MBR disk's core.img starts: the sector GRUB's
+// boot.img names (a little-endian LBA at offset 0x5c) when it lies in the
+// gap between the MBR and the first partition, else sector 1.
+func coreImgSector(mbr []byte, firstStart uint64) (uint64, bool) {
+	if firstStart < 2 {
+		return 0, false // no gap after the MBR
+	}
+	if ks := binary.LittleEndian.Uint64(mbr[0x5c:]); ks >= 1 && ks < firstStart {
+		return ks, true
+	}
+	return 1, true
 }
 
 // GPTHeader is the part of a GPT header needed to find the entries.
@@ -75,14 +137,43 @@ func ParseGPTHeader(b []byte) (GPTHeader, error) {
 	return h, nil
 }
 
-// GPTHasESP reports whether a GPT partition entry array holds an ESP.
-func GPTHasESP(entries []byte, h GPTHeader) bool {
+// ParseGPTEntries returns the used entries of a GPT partition entry array:
+// their type GUID (on-disk form) and extent.
+func ParseGPTEntries(entries []byte, h GPTHeader) []GPTPartition {
+	var out []GPTPartition
+	le := binary.LittleEndian
 	for i := uint32(0); i < h.NumEntries; i++ {
 		off := int(i) * int(h.EntrySize)
-		if off+16 > len(entries) {
+		if off+128 > len(entries) {
 			break
 		}
-		if bytes.Equal(entries[off:off+16], espGUID) {
+		e := entries[off : off+128]
+		if allZero(e[0:16]) {
+			continue
+		}
+		first, last := le.Uint64(e[32:]), le.Uint64(e[40:])
+		if last < first {
+			continue
+		}
+		var p GPTPartition
+		copy(p.Type[:], e[0:16])
+		copy(p.Unique[:], e[16:32])
+		p.Partition = Partition{Number: int(i) + 1, First: first, Size: last - first + 1}
+		out = append(out, p)
+	}
+	return out
+}
+
+// GPTPartition is one used GPT entry.
+type GPTPartition struct {
+	Partition
+	Type, Unique [16]byte
+}
+
+// GPTHasESP reports whether a GPT partition entry array holds an ESP.
+func GPTHasESP(entries []byte, h GPTHeader) bool {
+	for _, p := range ParseGPTEntries(entries, h) {
+		if bytes.Equal(p.Type[:], espGUID) {
 			return true
 		}
 	}
@@ -117,6 +208,7 @@ func (c *Collector) checkBoot(ctx context.Context, arrays []model.Array) error {
 		}
 	}
 	var errs []error
+	fw := c.firmware()
 	for i := range arrays {
 		a := &arrays[i]
 		for _, m := range mounts {
@@ -147,12 +239,14 @@ func (c *Collector) checkBoot(ctx context.Context, arrays []model.Array) error {
 				a.Boot = append(a.Boot, bi)
 				continue
 			}
-			f, err := c.bootFacts(ctx, disk)
+			bi.Firmware = fw
+			f, err := c.bootFacts(ctx, disk, fw, &bi)
 			if err != nil {
 				bi.Error = err.Error()
 				errs = append(errs, err)
 			}
-			bi.BIOS, bi.EFI = f.BIOSBootCode, f.ESP
+			bi.BIOS, bi.EFI, bi.GPT = f.BIOSBootCode, f.ESP, f.GPT
+			bi.BIOSBootPartition, bi.CoreImg, bi.ESPPartition = f.BIOSBootPartition, f.CoreImg, f.ESPPart.Number
 			a.Boot = append(a.Boot, bi)
 		}
 	}
@@ -265,8 +359,10 @@ func (c *Collector) stackedOn(dev, name string, depth int) bool {
 	return false
 }
 
-// bootFacts reads a disk's MBR and, for GPT disks, its partition table.
-func (c *Collector) bootFacts(ctx context.Context, disk string) (BootFacts, error) {
+// bootFacts reads a disk's MBR and, for GPT disks, its partition table;
+// under BIOS firmware the first sector of core.img, under UEFI the ESP's
+// boot loaders (into bi).
+func (c *Collector) bootFacts(ctx context.Context, disk, firmware string, bi *model.BootInfo) (BootFacts, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
 	dev := c.FS.Dev(disk)
@@ -275,26 +371,68 @@ func (c *Collector) bootFacts(ctx context.Context, disk string) (BootFacts, erro
 		return BootFacts{}, fmt.Errorf("%s: read MBR: %w", disk, err)
 	}
 	f, gpt, err := ParseMBR(mbr)
-	if err != nil || !gpt {
+	if err != nil {
 		return f, err
 	}
-	f.GPT = true
 	ss := int64(512)
-	if v, err := c.FS.ReadInt(c.FS.Sys("block", disk, "queue", "logical_block_size")); err == nil && v >= 512 {
+	if v, err := c.FS.ReadInt(c.FS.Sys("block", disk, "queue", "logical_block_size")); err == nil && v >= 512 && v <= 4096 {
 		ss = v
 	}
-	hb, err := c.FS.ReadAt(ctx, dev, ss, int(ss))
-	if err != nil {
-		return f, fmt.Errorf("%s: read GPT header: %w", disk, err)
+	if gpt {
+		f.GPT = true
+		hb, err := c.FS.ReadAt(ctx, dev, ss, int(ss))
+		if err != nil {
+			return f, fmt.Errorf("%s: read GPT header: %w", disk, err)
+		}
+		h, err := ParseGPTHeader(hb)
+		if err != nil {
+			return f, fmt.Errorf("%s: %w", disk, err)
+		}
+		eb, err := c.FS.ReadAt(ctx, dev, int64(h.EntriesLBA)*ss, int(h.NumEntries*h.EntrySize))
+		if err != nil {
+			return f, fmt.Errorf("%s: read GPT entries: %w", disk, err)
+		}
+		for _, p := range ParseGPTEntries(eb, h) {
+			switch {
+			case bytes.Equal(p.Type[:], espGUID) && f.ESPPart.Number == 0:
+				f.ESP, f.ESPPart = true, p.Partition
+			case bytes.Equal(p.Type[:], biosBootGUID) && f.BIOSBootPart.Number == 0:
+				f.BIOSBootPartition, f.BIOSBootPart = true, p.Partition
+			}
+		}
 	}
-	h, err := ParseGPTHeader(hb)
-	if err != nil {
-		return f, fmt.Errorf("%s: %w", disk, err)
+	switch firmware {
+	case "bios":
+		var at uint64
+		ok := false
+		if f.GPT {
+			at, ok = f.BIOSBootPart.First, f.BIOSBootPartition
+		} else {
+			at, ok = coreImgSector(mbr, f.FirstStart)
+		}
+		if ok && at < 1<<40 {
+			sec, err := c.FS.ReadAt(ctx, dev, int64(at)*ss, 512)
+			if err != nil {
+				return f, fmt.Errorf("%s: read core.img sector %d: %w", disk, at, err)
+			}
+			f.CoreImg = IsCoreImg(sec)
+		}
+	case "uefi":
+		if f.ESPPart.Number != 0 {
+			bi.Loaders, err = c.espLoaders(ctx, dev, f.ESPPart, ss)
+			if err != nil {
+				bi.ESPError = fmt.Sprintf("%s partition %d: %v", disk, f.ESPPart.Number, err)
+			}
+		}
 	}
-	eb, err := c.FS.ReadAt(ctx, dev, int64(h.EntriesLBA)*ss, int(h.NumEntries*h.EntrySize))
-	if err != nil {
-		return f, fmt.Errorf("%s: read GPT entries: %w", disk, err)
-	}
-	f.ESP = f.ESP || GPTHasESP(eb, h)
 	return f, nil
+}
+
+// firmware says how this host booted: "uefi" when the kernel exposes
+// /sys/firmware/efi, else "bios".
+func (c *Collector) firmware() string {
+	if c.FS.Exists(c.FS.Sys("firmware", "efi")) {
+		return "uefi"
+	}
+	return "bios"
 }

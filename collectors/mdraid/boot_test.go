@@ -33,6 +33,8 @@ func gptDisk(typeGUID []byte) []byte {
 	le.PutUint32(h[80:], 128) // entries
 	le.PutUint32(h[84:], 128) // entry size
 	copy(img[1024:], typeGUID)
+	le.PutUint64(img[1024+32:], 34)  // first LBA
+	le.PutUint64(img[1024+40:], 100) // last LBA
 	return img
 }
 
@@ -55,15 +57,17 @@ unused devices: <none>
 }
 
 func TestBootRedundancy(t *testing.T) {
+	// sda: a stub boot code, no partition table gap: no core.img.
+	sda := model.BootInfo{Disk: "sda", Firmware: "bios", BIOS: true}
 	for _, tc := range []struct {
 		name string
 		sdb  []byte
 		want []model.BootInfo
 	}{
-		{"sdb has no boot code", mbrDisk(false, 0xfd), []model.BootInfo{{Disk: "sdb"}, {Disk: "sda", BIOS: true}}},
-		{"sdb has boot code", mbrDisk(true, 0xfd), []model.BootInfo{{Disk: "sdb", BIOS: true}, {Disk: "sda", BIOS: true}}},
-		{"sdb is GPT with an ESP", gptDisk(espGUID), []model.BootInfo{{Disk: "sdb", EFI: true}, {Disk: "sda", BIOS: true}}},
-		{"sdb is GPT without an ESP", gptDisk(make([]byte, 16)), []model.BootInfo{{Disk: "sdb"}, {Disk: "sda", BIOS: true}}},
+		{"sdb has no boot code", mbrDisk(false, 0xfd), []model.BootInfo{{Disk: "sdb", Firmware: "bios"}, sda}},
+		{"sdb has boot code", mbrDisk(true, 0xfd), []model.BootInfo{{Disk: "sdb", Firmware: "bios", BIOS: true}, sda}},
+		{"sdb is GPT with an ESP", gptDisk(espGUID), []model.BootInfo{{Disk: "sdb", Firmware: "bios", GPT: true, EFI: true, ESPPartition: 1}, sda}},
+		{"sdb is GPT without an ESP", gptDisk(make([]byte, 16)), []model.BootInfo{{Disk: "sdb", Firmware: "bios", GPT: true}, sda}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := bootRoot(t, tc.sdb)
@@ -93,7 +97,7 @@ func TestBootStandby(t *testing.T) {
 	if err := c.Collect(context.Background(), &snap); err != nil {
 		t.Fatal(err)
 	}
-	want := []model.BootInfo{{Disk: "sdb", Skipped: "standby"}, {Disk: "sda", BIOS: true}}
+	want := []model.BootInfo{{Disk: "sdb", Skipped: "standby"}, {Disk: "sda", Firmware: "bios", BIOS: true}}
 	if diff := cmp.Diff(want, snap.Arrays[0].Boot); diff != "" {
 		t.Errorf("boot (-want +got):\n%s", diff)
 	}
@@ -117,6 +121,7 @@ func FuzzBootSectors(f *testing.F) {
 	f.Add(mbrDisk(true, 0xfd)[:512], gptDisk(espGUID)[512:1024], gptDisk(espGUID)[1024:])
 	f.Fuzz(func(t *testing.T, mbr, hdr, entries []byte) {
 		ParseMBR(mbr)
+		IsCoreImg(mbr)
 		if h, err := ParseGPTHeader(hdr); err == nil {
 			GPTHasESP(entries, h)
 		}

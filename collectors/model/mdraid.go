@@ -112,6 +112,35 @@ type BootInfo struct {
 	// Skipped is the disk's power mode when the standby policy left it
 	// unread ("standby"): nothing is known about its boot code.
 	Skipped string `json:"skipped,omitempty"`
+
+	// Firmware is how this host boots, which decides the check that
+	// applies: "uefi" (/sys/firmware/efi exists) or "bios". Empty in
+	// snapshots from before it was recorded.
+	Firmware string `json:"firmware,omitempty"`
+	// GPT: the disk has a GPT partition table.
+	GPT bool `json:"gpt,omitempty"`
+	// BIOSBootPartition: a GPT BIOS boot partition (type
+	// 21686148-6449-6E6F-744E-656564454649) exists.
+	BIOSBootPartition bool `json:"bios_boot_partition,omitempty"`
+	// CoreImg: GRUB's core.img (its diskboot first sector) sits where the
+	// BIOS boot code loads it from: the start of the BIOS boot partition
+	// (GPT), or the gap between the MBR and the first partition (MBR).
+	CoreImg bool `json:"core_img,omitempty"`
+	// ESPPartition is the number of the disk's EFI system partition, 0 when
+	// it has none.
+	ESPPartition int `json:"esp_partition,omitempty"`
+	// Loaders are the \EFI\<dir>\**\*.efi files of the ESP's FAT file
+	// system (read under UEFI only), sorted by path as named on the ESP.
+	Loaders []EFIFile `json:"loaders,omitempty"`
+	// ESPError says why the ESP's file system could not be read.
+	ESPError string `json:"esp_error,omitempty"`
+}
+
+// EFIFile is one boot loader on an EFI system partition.
+type EFIFile struct {
+	Path   string `json:"path"` // "EFI/debian/shimx64.efi", as named on the ESP
+	Size   int64  `json:"size_bytes"`
+	SHA256 string `json:"sha256"`
 }
 
 // ID is the array's stable identity for history and alerts: its UUID
