@@ -416,7 +416,9 @@ func execRecorder(t *testing.T, dir string) (script, out string) {
 	out = filepath.Join(dir, "exec-out")
 	os.MkdirAll(out, 0o755)
 	script = filepath.Join(dir, "record.sh")
-	os.WriteFile(script, []byte("#!/bin/sh\nenv | sort > \"$1/env.$$\"\ncat > \"$1/stdin.$$\"\n"), 0o755)
+	// Each file appears whole (written aside, then renamed): the test reads
+	// them while the sink may still be running.
+	os.WriteFile(script, []byte("#!/bin/sh\ncat > \"$1/.stdin.$$\" && mv \"$1/.stdin.$$\" \"$1/stdin.$$\"\nenv | sort > \"$1/.env.$$\" && mv \"$1/.env.$$\" \"$1/env.$$\"\n"), 0o755)
 	return script, out
 }
 
