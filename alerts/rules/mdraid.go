@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -11,7 +12,7 @@ import (
 
 // MDRules are the software RAID rules.
 func MDRules() []*Rule {
-	return []*Rule{mdDegraded, mdInactive, mdReadOnly, mdMemberError, mdMismatch, mdSync, mdBoot}
+	return []*Rule{mdDegraded, mdInactive, mdReadOnly, mdMemberError, mdMismatch, mdSync, mdBoot, mdBootEntry}
 }
 
 func mdMatch(a *model.Array) model.Match { return model.Match{Path: a.Path} }
@@ -362,6 +363,64 @@ var mdBoot = &Rule{
 		}
 		return out
 	},
+}
+
+var mdBootEntry = &Rule{
+	Name:    "md.boot_entry",
+	Summary: "under UEFI, the EFI system partition of a member disk of a RAID1 holding / or /boot has no firmware boot entry (efivars Boot####) naming it",
+	Eval: func(in *Input, _ Params) []model.Finding {
+		var out []model.Finding
+		for i := range in.Snapshot.Arrays {
+			a := &in.Snapshot.Arrays[i]
+			var missing, fixes, with []string
+			for _, b := range a.Boot {
+				d := model.Clean(b.Disk)
+				if b.Firmware != "uefi" || b.Error != "" || b.ESPPartition == 0 {
+					continue
+				}
+				if !b.NoBootEntry {
+					if len(b.BootEntries) > 0 {
+						with = append(with, d)
+					}
+					continue
+				}
+				missing = append(missing, fmt.Sprintf("%s (%s)", d, partName(d, b.ESPPartition)))
+				fixes = append(fixes, fmt.Sprintf("efibootmgr -c -d /dev/%s -p %d -L 'debian (%s)' -l '%s'", d, b.ESPPartition, d, loaderPath(b.Loaders)))
+			}
+			if len(missing) == 0 {
+				continue
+			}
+			msg := fmt.Sprintf("%s holds %s, but no firmware boot entry names the EFI system partition of member disk %s", a.Name, strings.Join(a.MountPoints, " and "), strings.Join(missing, ", "))
+			if len(with) > 0 {
+				msg += fmt.Sprintf(": if %s dies the firmware may not try it", strings.Join(with, "/"))
+			}
+			f := mdFinding(a, model.Notice, msg, "add one: "+strings.Join(fixes, "; "))
+			for _, m := range missing {
+				f.Related = append(f.Related, strings.Fields(m)[0])
+			}
+			out = append(out, f)
+		}
+		return out
+	},
+}
+
+// loaderPath is the loader a boot entry should start, as firmware writes
+// paths: shim when the ESP has it, else GRUB, else the first loader.
+func loaderPath(ls []model.EFIFile) string {
+	p := `EFI/debian/shimx64.efi`
+	for _, pref := range []string{"shimx64.efi", "grubx64.efi"} {
+		found := false
+		for _, l := range ls {
+			if strings.EqualFold(path.Base(l.Path), pref) && !strings.EqualFold(path.Dir(l.Path), "EFI/BOOT") {
+				p, found = l.Path, true
+				break
+			}
+		}
+		if found {
+			break
+		}
+	}
+	return `\` + strings.ReplaceAll(strings.ReplaceAll(model.Clean(p), "'", "?"), "/", `\`)
 }
 
 // bootProblem says what keeps member disk d from booting the machine on

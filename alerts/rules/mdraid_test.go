@@ -187,6 +187,16 @@ func TestMDScenarios(t *testing.T) {
 			a.MountPoints = []string{"/"}
 			a.Boot = []model.BootInfo{uefiOK("sda", grubA), {Disk: "sdb", Firmware: "uefi", EFI: true, ESPPartition: 1, ESPError: "sdb partition 1: FAT boot sector: no 55AA signature"}}
 		}), nil, nil},
+		{"UEFI: member ESP without a boot entry is a notice", arr(func(a *model.Array) {
+			a.MountPoints = []string{"/"}
+			sda, sdb := uefiOK("sda", grubA), uefiOK("sdb", grubA)
+			sda.BootEntries, sdb.NoBootEntry = []string{"Boot0001"}, true
+			a.Boot = []model.BootInfo{sda, sdb}
+		}), []string{"md0 NOTICE md.boot_entry"}, []string{"member disk sdb (sdb1)", "if sda dies", `efibootmgr -c -d /dev/sdb -p 1 -L 'debian (sdb)' -l '\EFI\debian\shimx64.efi'`}},
+		{"UEFI: boot entries unknown (no efivars) say nothing", arr(func(a *model.Array) {
+			a.MountPoints = []string{"/"}
+			a.Boot = []model.BootInfo{uefiOK("sda", grubA), uefiOK("sdb", grubA)}
+		}), nil, nil},
 		{"boot members all bootable", arr(func(a *model.Array) {
 			a.MountPoints = []string{"/boot"}
 			a.Boot = []model.BootInfo{{Disk: "sda", BIOS: true}, {Disk: "sdb", EFI: true}}

@@ -42,6 +42,8 @@ type BootFacts struct {
 	BIOSBootPart Partition
 	// FirstStart is the first sector of the lowest partition (MBR).
 	FirstStart uint64
+	// ESPUUID is the ESP's GPT partition GUID.
+	ESPUUID string
 }
 
 // Partition is one partition: its number (1-based) and extent in logical
@@ -209,6 +211,8 @@ func (c *Collector) checkBoot(ctx context.Context, arrays []model.Array) error {
 	}
 	var errs []error
 	fw := c.firmware()
+	var entries map[string][]string
+	entriesOK := false
 	for i := range arrays {
 		a := &arrays[i]
 		for _, m := range mounts {
@@ -222,6 +226,9 @@ func (c *Collector) checkBoot(ctx context.Context, arrays []model.Array) error {
 		}
 		if !boot || a.Level != "raid1" {
 			continue
+		}
+		if fw == "uefi" && entries == nil {
+			entries, entriesOK = c.bootEntries()
 		}
 		seen := map[string]bool{}
 		for _, m := range a.Members {
@@ -247,6 +254,13 @@ func (c *Collector) checkBoot(ctx context.Context, arrays []model.Array) error {
 			}
 			bi.BIOS, bi.EFI, bi.GPT = f.BIOSBootCode, f.ESP, f.GPT
 			bi.BIOSBootPartition, bi.CoreImg, bi.ESPPartition = f.BIOSBootPartition, f.CoreImg, f.ESPPart.Number
+			if fw == "uefi" && f.ESPUUID != "" {
+				bi.ESPPartUUID = f.ESPUUID
+				if entriesOK {
+					bi.BootEntries = entries[f.ESPUUID]
+					bi.NoBootEntry = len(bi.BootEntries) == 0
+				}
+			}
 			a.Boot = append(a.Boot, bi)
 		}
 	}
@@ -395,7 +409,7 @@ func (c *Collector) bootFacts(ctx context.Context, disk, firmware string, bi *mo
 		for _, p := range ParseGPTEntries(eb, h) {
 			switch {
 			case bytes.Equal(p.Type[:], espGUID) && f.ESPPart.Number == 0:
-				f.ESP, f.ESPPart = true, p.Partition
+				f.ESP, f.ESPPart, f.ESPUUID = true, p.Partition, GUIDString(p.Unique)
 			case bytes.Equal(p.Type[:], biosBootGUID) && f.BIOSBootPart.Number == 0:
 				f.BIOSBootPartition, f.BIOSBootPart = true, p.Partition
 			}

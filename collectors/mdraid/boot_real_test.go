@@ -3,6 +3,7 @@ package mdraid
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"os"
 	"os/exec"
@@ -121,10 +122,10 @@ func biosMBR(t *testing.T, withCore bool) []byte {
 // uefiGPT partitions a disk with sgdisk: an ESP (sectors 2048-34815) and a
 // Linux RAID partition. The ESP gets a FAT file system from mkfs.vfat and
 // the files given (path -> content) copied in with mtools.
-func uefiGPT(t *testing.T, files map[string][]byte) []byte {
+func uefiGPT(t *testing.T, partGUID string, files map[string][]byte) []byte {
 	need(t, "sgdisk", "mkfs.vfat", "mmd", "mcopy")
 	p := sparse(t, "disk.img")
-	run(t, "sgdisk", "-n", "1:2048:34815", "-t", "1:ef00", "-n", "2:34816:0", "-t", "2:fd00", p)
+	run(t, "sgdisk", "-n", "1:2048:34815", "-t", "1:ef00", "-u", "1:"+partGUID, "-n", "2:34816:0", "-t", "2:fd00", p)
 	dir := t.TempDir()
 	esp := filepath.Join(dir, "esp.img")
 	run(t, "mkfs.vfat", "-C", esp, "16384")
@@ -159,12 +160,15 @@ func grubEFI(t *testing.T, prefix string) []byte {
 
 // collectBoot runs the collector on a root whose md0 (RAID1 on sda1 and
 // sdb1) holds /, with the two disk images; uefi adds /sys/firmware/efi.
-func collectBoot(t *testing.T, uefi bool, sda, sdb []byte) []model.BootInfo {
+func collectBoot(t *testing.T, uefi bool, sda, sdb []byte, efivars map[string][]byte) []model.BootInfo {
 	t.Helper()
 	r := bootRoot(t, sdb)
 	r.file("dev/sda", sda)
 	if uefi {
 		r.text("sys/firmware/efi/fw_platform_size", "64\n")
+	}
+	for name, b := range efivars {
+		r.file("sys/firmware/efi/efivars/"+name+"-"+efiGlobal, b)
 	}
 	var snap model.Snapshot
 	if err := New(hostroot.New(r.dir)).Collect(context.Background(), &snap); err != nil {
@@ -196,7 +200,7 @@ func TestBootBIOSRealImages(t *testing.T) {
 		}(), model.BootInfo{Disk: "sdb", Firmware: "bios", BIOS: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := collectBoot(t, false, good, tc.sdb)
+			got := collectBoot(t, false, good, tc.sdb, nil)
 			want := []model.BootInfo{tc.want, {Disk: "sda", Firmware: "bios", GPT: true, BIOS: true, BIOSBootPartition: true, CoreImg: true}}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("boot (-want +got):\n%s", diff)
@@ -215,25 +219,33 @@ func TestBootUEFIRealImages(t *testing.T) {
 			{Path: "EFI/debian/grubx64.efi", Size: int64(len(g)), SHA256: sum(g)},
 		}
 	}
-	sda := uefiGPT(t, healthy)
-	wantSda := model.BootInfo{Disk: "sda", Firmware: "uefi", GPT: true, EFI: true, ESPPartition: 1, Loaders: loaders(grub)}
+	sda := uefiGPT(t, guidA, healthy)
+	wantSda := model.BootInfo{Disk: "sda", Firmware: "uefi", GPT: true, EFI: true, ESPPartition: 1, Loaders: loaders(grub), ESPPartUUID: guidA}
 	for _, tc := range []struct {
 		name string
 		sdb  []byte
+		vars map[string][]byte
 		want model.BootInfo
 	}{
-		{"healthy pair", uefiGPT(t, healthy),
-			model.BootInfo{Disk: "sdb", Firmware: "uefi", GPT: true, EFI: true, ESPPartition: 1, Loaders: loaders(grub)}},
-		{"empty ESP", uefiGPT(t, map[string][]byte{"EFI/debian/grub.cfg": []byte("x")}),
-			model.BootInfo{Disk: "sdb", Firmware: "uefi", GPT: true, EFI: true, ESPPartition: 1}},
-		{"drifted ESP", uefiGPT(t, map[string][]byte{"EFI/debian/grubx64.efi": newer, "EFI/BOOT/BOOTX64.EFI": grub}),
-			model.BootInfo{Disk: "sdb", Firmware: "uefi", GPT: true, EFI: true, ESPPartition: 1, Loaders: loaders(newer)}},
-		{"no ESP", biosGPT(t, true),
+		{"healthy pair", uefiGPT(t, guidB, healthy), nil,
+			model.BootInfo{Disk: "sdb", Firmware: "uefi", GPT: true, EFI: true, ESPPartition: 1, Loaders: loaders(grub), ESPPartUUID: guidB}},
+		{"empty ESP", uefiGPT(t, guidB, map[string][]byte{"EFI/debian/grub.cfg": []byte("x")}), nil,
+			model.BootInfo{Disk: "sdb", Firmware: "uefi", GPT: true, EFI: true, ESPPartition: 1, ESPPartUUID: guidB}},
+		{"drifted ESP", uefiGPT(t, guidB, map[string][]byte{"EFI/debian/grubx64.efi": newer, "EFI/BOOT/BOOTX64.EFI": grub}), nil,
+			model.BootInfo{Disk: "sdb", Firmware: "uefi", GPT: true, EFI: true, ESPPartition: 1, Loaders: loaders(newer), ESPPartUUID: guidB}},
+		{"no ESP", biosGPT(t, true), nil,
 			model.BootInfo{Disk: "sdb", Firmware: "uefi", GPT: true, BIOS: true, BIOSBootPartition: true}},
+		{"boot entry for sdb's ESP", uefiGPT(t, guidB, healthy), map[string][]byte{"Boot0001": loadOption(guidA), "Boot0004": loadOption(guidB), "BootOrder": {7, 0, 0, 0, 1, 0, 4, 0}},
+			model.BootInfo{Disk: "sdb", Firmware: "uefi", GPT: true, EFI: true, ESPPartition: 1, Loaders: loaders(grub), ESPPartUUID: guidB, BootEntries: []string{"Boot0004"}}},
+		{"no boot entry for sdb's ESP", uefiGPT(t, guidB, healthy), map[string][]byte{"Boot0001": loadOption(guidA), "Boot0002": pxeOption()},
+			model.BootInfo{Disk: "sdb", Firmware: "uefi", GPT: true, EFI: true, ESPPartition: 1, Loaders: loaders(grub), ESPPartUUID: guidB, NoBootEntry: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := collectBoot(t, true, sda, tc.sdb)
+			got := collectBoot(t, true, sda, tc.sdb, tc.vars)
 			want := []model.BootInfo{tc.want, wantSda}
+			if tc.vars != nil {
+				want[1].BootEntries = []string{"Boot0001"}
+			}
 			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("boot (-want +got):\n%s", diff)
 			}
@@ -254,4 +266,90 @@ func TestCoreImgSignature(t *testing.T) {
 	if IsCoreImg(make([]byte, 512)) || IsCoreImg(core[:100]) {
 		t.Error("zeros or a short sector taken for core.img")
 	}
+}
+
+const (
+	guidA = "11111111-2222-3333-4444-555555555555"
+	guidB = "AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE"
+)
+
+// guidBytes is a canonical GUID in its on-disk (mixed-endian) form.
+func guidBytes(s string) []byte {
+	h, _ := hex.DecodeString(strings.ReplaceAll(s, "-", ""))
+	return []byte{h[3], h[2], h[1], h[0], h[5], h[4], h[7], h[6], h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]}
+}
+
+func utf16z(s string) []byte {
+	var b []byte
+	for _, r := range s + "\x00" {
+		b = append(b, byte(r), 0)
+	}
+	return b
+}
+
+// efiVar is an efivarfs file: 4 bytes of attributes (non-volatile, boot
+// service and runtime access), then an EFI_LOAD_OPTION as the UEFI
+// specification lays it out (active, file path list length, description,
+// device path nodes ending in an end node).
+func efiVar(desc string, nodes ...[]byte) []byte {
+	var path []byte
+	for _, n := range nodes {
+		path = append(path, n...)
+	}
+	path = append(path, 0x7f, 0xff, 4, 0)
+	b := []byte{7, 0, 0, 0, 1, 0, 0, 0, byte(len(path)), byte(len(path) >> 8)}
+	b = append(b, utf16z(desc)...)
+	return append(b, path...)
+}
+
+// loadOption is a Boot#### entry for \EFI\debian\shimx64.efi on the GPT
+// partition partGUID (partition 1, sectors 2048-34815).
+func loadOption(partGUID string) []byte {
+	hd := make([]byte, 42)
+	hd[0], hd[1], hd[2] = 4, 1, 42
+	binary.LittleEndian.PutUint32(hd[4:], 1)
+	binary.LittleEndian.PutUint64(hd[8:], espFirst)
+	binary.LittleEndian.PutUint64(hd[16:], espLast-espFirst+1)
+	copy(hd[24:], guidBytes(partGUID))
+	hd[40], hd[41] = 2, 2 // GPT, GUID signature
+	name := utf16z(`\EFI\debian\shimx64.efi`)
+	file := append([]byte{4, 4, byte(4 + len(name)), 0}, name...)
+	return efiVar("debian", hd, file)
+}
+
+// pxeOption is a network boot entry: a MAC address node, no disk.
+func pxeOption() []byte {
+	mac := make([]byte, 37)
+	mac[0], mac[1], mac[2] = 3, 11, 37
+	return efiVar("UEFI PXEv4", mac)
+}
+
+func TestParseLoadOption(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		b       []byte
+		want    []string
+		wantErr bool
+	}{
+		{"disk entry", loadOption(guidB), []string{guidB}, false},
+		{"network entry", pxeOption(), nil, false},
+		{"truncated path", loadOption(guidB)[:40], nil, true},
+		{"too short", []byte{7, 0, 0}, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseLoadOption(tc.b)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err %v, want error %v", err, tc.wantErr)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func FuzzLoadOption(f *testing.F) {
+	f.Add(loadOption(guidA))
+	f.Add(pxeOption())
+	f.Fuzz(func(t *testing.T, b []byte) { ParseLoadOption(b) })
 }

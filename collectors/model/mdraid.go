@@ -134,6 +134,14 @@ type BootInfo struct {
 	Loaders []EFIFile `json:"loaders,omitempty"`
 	// ESPError says why the ESP's file system could not be read.
 	ESPError string `json:"esp_error,omitempty"`
+	// ESPPartUUID is the ESP's GPT partition GUID (upper case).
+	ESPPartUUID string `json:"esp_partuuid,omitempty"`
+	// BootEntries are the firmware's Boot#### variables (efivars) whose
+	// device path names the ESP's partition GUID ("Boot0003").
+	BootEntries []string `json:"boot_entries,omitempty"`
+	// NoBootEntry: the firmware's boot entries were read and none names
+	// this disk's ESP.
+	NoBootEntry bool `json:"no_boot_entry,omitempty"`
 }
 
 // EFIFile is one boot loader on an EFI system partition.
