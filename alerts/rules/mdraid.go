@@ -430,6 +430,8 @@ func bootProblem(a *model.Array, b model.BootInfo, d string) (problem, fix strin
 	switch b.Firmware {
 	case "bios":
 		switch {
+		case b.BIOS && !b.GRUB:
+			return "", "" // another boot loader's code: not judged
 		case b.GPT && !b.BIOSBootPartition:
 			return fmt.Sprintf("member disk %s is GPT but has no BIOS boot partition for GRUB's core.img", d),
 				fmt.Sprintf("create one in the free space before the first partition (sgdisk -n 0:34:2047 -t 0:ef02 /dev/%s), then %s", d, grub)

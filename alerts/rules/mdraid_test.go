@@ -149,20 +149,24 @@ func TestMDScenarios(t *testing.T) {
 		}), []string{"md0 WARNING md.boot"}, []string{"member disk sdb", "grub-install /dev/sdb"}},
 		{"BIOS: GPT member without a BIOS boot partition", arr(func(a *model.Array) {
 			a.MountPoints = []string{"/"}
-			a.Boot = []model.BootInfo{biosOK("sda"), {Disk: "sdb", Firmware: "bios", GPT: true, BIOS: true}}
+			a.Boot = []model.BootInfo{biosOK("sda"), {Disk: "sdb", Firmware: "bios", GPT: true, BIOS: true, GRUB: true}}
 		}), []string{"md0 WARNING md.boot"}, []string{"sdb is GPT but has no BIOS boot partition", "-t 0:ef02 /dev/sdb", "grub-install /dev/sdb", "dpkg-reconfigure grub-pc", "if sda dies"}},
 		{"BIOS: member without core.img", arr(func(a *model.Array) {
 			a.MountPoints = []string{"/"}
-			a.Boot = []model.BootInfo{biosOK("sda"), {Disk: "sdb", Firmware: "bios", GPT: true, BIOS: true, BIOSBootPartition: true}}
+			a.Boot = []model.BootInfo{biosOK("sda"), {Disk: "sdb", Firmware: "bios", GPT: true, BIOS: true, GRUB: true, BIOSBootPartition: true}}
 		}), []string{"md0 WARNING md.boot"}, []string{"sdb has no GRUB core.img in its BIOS boot partition", "grub-install /dev/sdb"}},
 		{"BIOS: MBR member without core.img in the gap", arr(func(a *model.Array) {
 			a.MountPoints = []string{"/"}
-			a.Boot = []model.BootInfo{biosOK("sda"), {Disk: "sdb", Firmware: "bios", BIOS: true}}
+			a.Boot = []model.BootInfo{biosOK("sda"), {Disk: "sdb", Firmware: "bios", BIOS: true, GRUB: true}}
 		}), []string{"md0 WARNING md.boot"}, []string{"no GRUB core.img in the gap after its MBR", "grub-install /dev/sdb"}},
 		{"BIOS: an ESP does not make a member bootable", arr(func(a *model.Array) {
 			a.MountPoints = []string{"/"}
 			a.Boot = []model.BootInfo{biosOK("sda"), {Disk: "sdb", Firmware: "bios", GPT: true, EFI: true, ESPPartition: 1}}
 		}), []string{"md0 WARNING md.boot"}, []string{"sdb is GPT but has no BIOS boot partition"}},
+		{"BIOS: another boot loader's MBR code is not judged", arr(func(a *model.Array) {
+			a.MountPoints = []string{"/"}
+			a.Boot = []model.BootInfo{biosOK("sda"), {Disk: "sdb", Firmware: "bios", GPT: true, BIOS: true}}
+		}), nil, nil},
 		{"BIOS: healthy pair", arr(func(a *model.Array) {
 			a.MountPoints = []string{"/"}
 			a.Boot = []model.BootInfo{biosOK("sda"), biosOK("sdb")}
@@ -245,7 +249,7 @@ var (
 )
 
 func biosOK(d string) model.BootInfo {
-	return model.BootInfo{Disk: d, Firmware: "bios", GPT: true, BIOS: true, BIOSBootPartition: true, CoreImg: true}
+	return model.BootInfo{Disk: d, Firmware: "bios", GPT: true, BIOS: true, GRUB: true, BIOSBootPartition: true, CoreImg: true}
 }
 
 func uefiOK(d string, grub model.EFIFile) model.BootInfo {

@@ -28,6 +28,8 @@ var biosBootGUID = []byte{0x48, 0x61, 0x68, 0x21, 0x49, 0x64, 0x6f, 0x6e, 0x74, 
 type BootFacts struct {
 	// BIOSBootCode: the MBR's boot code area (bytes 0-439) is not blank.
 	BIOSBootCode bool
+	// GRUB: the boot code is GRUB's boot.img.
+	GRUB bool
 	// GPT: the disk has a protective MBR and a GPT header at LBA 1.
 	GPT bool
 	// ESP: an EFI system partition (GPT type or MBR type 0xEF) exists.
@@ -66,6 +68,9 @@ func ParseMBR(sector []byte) (BootFacts, bool, error) {
 		return f, false, nil
 	}
 	f.BIOSBootCode = !allZero(sector[0:440])
+	// GRUB's boot.img carries its messages "GRUB ", "Geom", "Hard Disk",
+	// "Read" and " Error", NUL-terminated.
+	f.GRUB = bytes.Contains(sector[0:440], []byte("GRUB \x00")) && bytes.Contains(sector[0:440], []byte("Geom\x00"))
 	gpt := false
 	le := binary.LittleEndian
 	for i := 0; i < 4; i++ {
@@ -252,7 +257,7 @@ func (c *Collector) checkBoot(ctx context.Context, arrays []model.Array) error {
 				bi.Error = err.Error()
 				errs = append(errs, err)
 			}
-			bi.BIOS, bi.EFI, bi.GPT = f.BIOSBootCode, f.ESP, f.GPT
+			bi.BIOS, bi.GRUB, bi.EFI, bi.GPT = f.BIOSBootCode, f.GRUB, f.ESP, f.GPT
 			bi.BIOSBootPartition, bi.CoreImg, bi.ESPPartition = f.BIOSBootPartition, f.CoreImg, f.ESPPart.Number
 			if fw == "uefi" && f.ESPUUID != "" {
 				bi.ESPPartUUID = f.ESPUUID

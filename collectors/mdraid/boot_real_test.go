@@ -187,21 +187,21 @@ func TestBootBIOSRealImages(t *testing.T) {
 		want model.BootInfo
 	}{
 		{"GPT pair with core.img", biosGPT(t, true),
-			model.BootInfo{Disk: "sdb", Firmware: "bios", GPT: true, BIOS: true, BIOSBootPartition: true, CoreImg: true}},
+			model.BootInfo{Disk: "sdb", Firmware: "bios", GPT: true, BIOS: true, GRUB: true, BIOSBootPartition: true, CoreImg: true}},
 		{"GPT member without core.img", biosGPT(t, false),
 			model.BootInfo{Disk: "sdb", Firmware: "bios", GPT: true, BIOSBootPartition: true}},
 		{"MBR member with core.img in the gap", biosMBR(t, true),
-			model.BootInfo{Disk: "sdb", Firmware: "bios", BIOS: true, CoreImg: true}},
+			model.BootInfo{Disk: "sdb", Firmware: "bios", BIOS: true, GRUB: true, CoreImg: true}},
 		{"MBR member with boot code but an empty gap", func() []byte {
 			img := biosMBR(t, false)
 			boot, _ := grubPC(t)
 			copy(img[:440], boot[:440])
 			return img
-		}(), model.BootInfo{Disk: "sdb", Firmware: "bios", BIOS: true}},
+		}(), model.BootInfo{Disk: "sdb", Firmware: "bios", BIOS: true, GRUB: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := collectBoot(t, false, good, tc.sdb, nil)
-			want := []model.BootInfo{tc.want, {Disk: "sda", Firmware: "bios", GPT: true, BIOS: true, BIOSBootPartition: true, CoreImg: true}}
+			want := []model.BootInfo{tc.want, {Disk: "sda", Firmware: "bios", GPT: true, BIOS: true, GRUB: true, BIOSBootPartition: true, CoreImg: true}}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("boot (-want +got):\n%s", diff)
 			}
@@ -234,7 +234,7 @@ func TestBootUEFIRealImages(t *testing.T) {
 		{"drifted ESP", uefiGPT(t, guidB, map[string][]byte{"EFI/debian/grubx64.efi": newer, "EFI/BOOT/BOOTX64.EFI": grub}), nil,
 			model.BootInfo{Disk: "sdb", Firmware: "uefi", GPT: true, EFI: true, ESPPartition: 1, Loaders: loaders(newer), ESPPartUUID: guidB}},
 		{"no ESP", biosGPT(t, true), nil,
-			model.BootInfo{Disk: "sdb", Firmware: "uefi", GPT: true, BIOS: true, BIOSBootPartition: true}},
+			model.BootInfo{Disk: "sdb", Firmware: "uefi", GPT: true, BIOS: true, GRUB: true, BIOSBootPartition: true}},
 		{"boot entry for sdb's ESP", uefiGPT(t, guidB, healthy), map[string][]byte{"Boot0001": loadOption(guidA), "Boot0004": loadOption(guidB), "BootOrder": {7, 0, 0, 0, 1, 0, 4, 0}},
 			model.BootInfo{Disk: "sdb", Firmware: "uefi", GPT: true, EFI: true, ESPPartition: 1, Loaders: loaders(grub), ESPPartUUID: guidB, BootEntries: []string{"Boot0004"}}},
 		{"no boot entry for sdb's ESP", uefiGPT(t, guidB, healthy), map[string][]byte{"Boot0001": loadOption(guidA), "Boot0002": pxeOption()},

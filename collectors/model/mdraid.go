@@ -117,6 +117,9 @@ type BootInfo struct {
 	// applies: "uefi" (/sys/firmware/efi exists) or "bios". Empty in
 	// snapshots from before it was recorded.
 	Firmware string `json:"firmware,omitempty"`
+	// GRUB: the MBR's boot code is GRUB's boot.img (its "GRUB " message),
+	// which needs core.img; other boot loaders' MBR code is not judged.
+	GRUB bool `json:"grub,omitempty"`
 	// GPT: the disk has a GPT partition table.
 	GPT bool `json:"gpt,omitempty"`
 	// BIOSBootPartition: a GPT BIOS boot partition (type
