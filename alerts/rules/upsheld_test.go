@@ -21,7 +21,9 @@ func realUPS(t *testing.T, addr, name, status string) model.UPS {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
+	// dummy-ups re-reads its file within about a second when idle; on a
+	// loaded 2-core CI machine it took longer than 15 s once.
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var snap model.Snapshot
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
