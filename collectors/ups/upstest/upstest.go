@@ -219,10 +219,12 @@ func (n *NUT) SetDev(t testing.TB, name, content string) {
 	p := filepath.Join(n.Dir, "etc", name+".dev")
 	tmp := p + ".tmp"
 	write(t, tmp, content)
-	// A distinct mtime even within the same second.
+	// A distinct mtime in whole seconds: dummy-ups compares st_mtime
+	// (time_t), so two writes within one second looked unchanged to it and it
+	// kept serving the old status.
 	mt := time.Now()
-	if st, err := os.Stat(p); err == nil && !mt.After(st.ModTime()) {
-		mt = st.ModTime().Add(time.Second)
+	if st, err := os.Stat(p); err == nil && mt.Unix() <= st.ModTime().Unix() {
+		mt = st.ModTime().Truncate(time.Second).Add(time.Second)
 	}
 	os.Chtimes(tmp, mt, mt)
 	if err := os.Rename(tmp, p); err != nil {
