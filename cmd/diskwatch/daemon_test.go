@@ -284,7 +284,7 @@ func TestDaemonQueueExecReloadRestart(t *testing.T) {
 	d.waitLog(t, "queued for retry", 1, 20*time.Second)
 
 	// Exec sink: argv, DISKWATCH_* environment, JSON on stdin.
-	envs := waitExecRuns(t, out, "")
+	envs := waitExecRuns(t, out, "DISKWATCH_RULE=md.degraded")
 	var sawDegraded bool
 	for _, e := range envs {
 		b, _ := os.ReadFile(e)
