@@ -6,6 +6,7 @@
 package emailtest
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -131,36 +132,62 @@ func StartExim(t testing.TB) *Exim {
 	writeCert(t, dir)
 	conf := strings.NewReplacer("DIR", dir, "USER", User, "PASSWORD", Password).Replace(eximConf)
 	os.WriteFile(filepath.Join(dir, "exim.conf"), []byte(conf), 0o600)
-	port := upstest.FreePort(t)
-	cmd := exec.Command(bin, "-C", filepath.Join(dir, "exim.conf"), "-bdf", "-oX", fmt.Sprint(port))
-	// Its own process group: exim forks a child per connection and per
-	// delivery, which outlive a killed daemon and would still be writing
-	// to the spool while the test's directory is removed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		pg := -cmd.Process.Pid
-		syscall.Kill(pg, syscall.SIGKILL)
-		cmd.Wait()
-		for i := 0; i < 100 && syscall.Kill(pg, 0) == nil; i++ {
-			syscall.Kill(pg, syscall.SIGKILL)
-			time.Sleep(20 * time.Millisecond)
+	// A free port can be taken by a concurrent test before exim binds it
+	// (exim then exits at once): three tries, each on a new port.
+	for attempt := 1; attempt <= 3; attempt++ {
+		port := upstest.FreePort(t)
+		cmd := exec.Command(bin, "-C", filepath.Join(dir, "exim.conf"), "-bdf", "-oX", fmt.Sprint(port))
+		// Its own process group: exim forks a child per connection and per
+		// delivery, which outlive a killed daemon and would still be writing
+		// to the spool while the test's directory is removed.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		var errOut bytes.Buffer
+		cmd.Stderr = &errOut
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
 		}
-	})
-	e := &Exim{Dir: dir, Port: port}
-	// Up to 30 s: on a loaded 2-core CI machine exim's start (certificate,
-	// spool set-up) took longer than 5 s.
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		t.Cleanup(func() {
+			pg := -cmd.Process.Pid
+			syscall.Kill(pg, syscall.SIGKILL)
+			<-exited
+			for i := 0; i < 100 && syscall.Kill(pg, 0) == nil; i++ {
+				syscall.Kill(pg, syscall.SIGKILL)
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+		e := &Exim{Dir: dir, Port: port}
+		if listening(port, exited, 30*time.Second) {
 			return e
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-exited:
+			t.Logf("exim on port %d exited (try %d): %s%s", port, attempt, errOut.String(), e.Log())
+		default:
+			t.Logf("exim on port %d not listening after 30 s (try %d): %s", port, attempt, e.Log())
+		}
 	}
-	t.Fatalf("exim did not start:\n%s", e.Log())
+	t.Fatal("exim did not start")
 	return nil
+}
+
+// listening waits until something accepts on 127.0.0.1:port; false when the
+// process exits first or timeout passes (on a loaded 2-core CI machine
+// exim's start took longer than 5 s).
+func listening(port int, exited <-chan struct{}, timeout time.Duration) bool {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			return true
+		}
+		select {
+		case <-exited:
+			return false
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return false
 }
 
 // Inbox is the mbox exim has delivered so far.
